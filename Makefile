@@ -1,0 +1,58 @@
+# Farewatch: `make dev` runs the whole stack locally; `make test` runs every check CI runs before SAM.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+# The layer, the functions and the local stack, importable the way Lambda and the tests see them.
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/local
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: dev test lint typecheck unit integration e2e bench sam-validate sam-build clean
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@touch $@
+
+dev: $(VENV)/.installed
+	@$(PY) -m farewatch_local
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/e2e
+
+test: lint typecheck $(VENV)/.installed
+	$(VENV)/bin/pytest -n 2 tests
+
+bench: $(VENV)/.installed sam-build
+	$(PY) -m bench
+
+sam-validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+# No container: SAM's python builder needs a python3.11 on PATH, which the project venv provides.
+sam-build: $(SAM_VENV)/.installed $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,213 @@
+"""Farewatch benchmarks: deterministic counts first, times as ratios measured in the same run.
+
+Everything runs on this machine: DynamoDB is moto in-process (tables from template.yaml), the fare
+API is the Amadeus simulator on a loopback port, and each worker thread is its own "container"
+(its own fare service and token memory) sharing only DynamoDB, as Lambda containers do.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "CACHE_TABLE": "CacheTable",
+        "PRICE_HISTORY_TABLE": "PriceHistoryTable",
+        "SEARCH_STATS_TABLE": "SearchStatsTable",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "AMADEUS_CLIENT_ID": CLIENT_ID,
+        "AMADEUS_CLIENT_SECRET": CLIENT_SECRET,
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("FAREWATCH_AWS_ENDPOINT", None)
+
+
+def main() -> None:
+    from moto import mock_aws
+
+    from amadeus_sim.app import Simulator
+    from amadeus_sim.server import start
+    from farewatch_local.aws import provision
+    from farewatch_local.template import load_template
+
+    simulator = Simulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    server = start(simulator, port=0)
+    os.environ["AMADEUS_BASE_URL"] = server.url
+    try:
+        with mock_aws():
+            provision(load_template(ROOT / "template.yaml"), endpoint_url=None)
+            print("Farewatch benchmarks (figures, not pass/fail)\n")
+            fleet_workload(simulator)
+            cold_stampede(simulator)
+            dynamo_calls_per_request()
+    finally:
+        server.stop()
+    import_times()
+    build_size()
+
+
+def new_container():
+    """A fare service with its own memory (token, HTTP session), like a fresh Lambda container."""
+    from farewatch.clock import SystemClock
+    from farewatch.pricing import FareService
+    from farewatch.settings import get_settings
+    from farewatch.store.fare_cache import FareCacheStore
+    from farewatch.store.history import PriceHistoryStore
+    from farewatch.store.search_stats import SearchStatsStore
+    from farewatch.wiring import build_fare_source, cache_policy
+
+    settings, clock = get_settings(), SystemClock()
+    return FareService(
+        source=build_fare_source(settings, clock),
+        cache=FareCacheStore(),
+        history=PriceHistoryStore(),
+        stats=SearchStatsStore(),
+        clock=clock,
+        policy=cache_policy(settings),
+    )
+
+
+def queries(count: int, first_day: int) -> list:
+    import datetime as dt
+
+    from farewatch.fare_query import FareQuery
+
+    routes = [("JFK", "LAX"), ("LHR", "CDG"), ("SFO", "NRT"), ("NYC", "LON"), ("ORD", "MIA")]
+    today = dt.date.today()
+    return [
+        FareQuery(
+            origin=routes[index % len(routes)][0],
+            destination=routes[index % len(routes)][1],
+            departure_date=today + dt.timedelta(days=first_day + index // len(routes)),
+        )
+        for index in range(count)
+    ]
+
+
+def run_threads(workers: int, work: Callable[[int], None]) -> float:
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def fleet_workload(simulator) -> None:
+    keys = queries(50, first_day=20)
+    requests_total, workers = 1000, 8
+    plan = [keys[(index * 7) % len(keys)] for index in range(requests_total)]
+    containers = [new_container() for _ in range(workers)]
+    errors: list[Exception] = []
+    simulator.reset()
+
+    def work(worker: int) -> None:
+        for query in plan[worker::workers]:
+            try:
+                containers[worker].fares(query)
+            except Exception as error:
+                errors.append(error)
+
+    elapsed = run_threads(workers, work)
+    stats = simulator.stats()
+    print(f"1) {requests_total} price requests over {len(keys)} keys from {workers} concurrent workers")
+    print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
+    print(f"   token requests:    {stats['token_requests']}")
+    print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s\n")
+
+
+def cold_stampede(simulator) -> None:
+    keys = queries(5, first_day=200)
+    per_key = 16
+    barrier = threading.Barrier(len(keys) * per_key)
+    containers = [new_container() for _ in range(len(keys) * per_key)]
+    errors: list[Exception] = []
+    simulator.reset()
+
+    def work(worker: int) -> None:
+        barrier.wait()
+        try:
+            containers[worker].fares(keys[worker % len(keys)])
+        except Exception as error:
+            errors.append(error)
+
+    elapsed = run_threads(len(containers), work)
+    stats = simulator.stats()
+    print(f"2) {per_key} concurrent cold requests on each of {len(keys)} keys ({len(containers)} containers)")
+    print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
+    print(f"   token requests:    {stats['token_requests']} (the token was already shared in DynamoDB)")
+    print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s\n")
+
+
+def dynamo_calls_per_request() -> None:
+    from bench.dynamo_calls import DynamoCallCounter
+
+    service = new_container()
+    query = queries(1, first_day=300)[0]
+    service.fares(queries(1, first_day=301)[0])  # token in memory: measure the cache alone
+    counter = DynamoCallCounter()
+    with counter.installed():
+        service.fares(query)
+        miss = dict(counter.calls)
+        counter.reset()
+        service.fares(query)
+        hit = dict(counter.calls)
+    print("3) DynamoDB calls per request")
+    print(f"   cache miss: {sum(miss.values())}  {miss}")
+    print(f"   cache hit:  {sum(hit.values())}  {hit}\n")
+
+
+def _import_seconds(statement: str, env: dict[str, str]) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(5):
+        output = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        samples.append(float(output.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def import_times() -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / part) for part in ("layers/common", "functions/price"))
+    env["TOKEN_PREFETCH"] = "false"  # measure the import, not a network call
+    boto3_seconds = _import_seconds("import boto3", env)
+    handler_seconds = _import_seconds("import price_api.handler", env)
+    print("4) Cold start: import time (median of 5 fresh interpreters)")
+    print(f"   import boto3:             {boto3_seconds * 1000:.0f} ms")
+    ratio = handler_seconds / boto3_seconds
+    print(f"   import price_api.handler: {handler_seconds * 1000:.0f} ms  ({ratio:.1f}x boto3)\n")
+
+
+def build_size() -> None:
+    build = ROOT / ".aws-sam" / "build"
+    print("5) sam build output")
+    if not build.exists():
+        print("   no .aws-sam/build: run `make sam-build` first (make bench does)\n")
+        return
+    for artifact in sorted(path for path in build.iterdir() if path.is_dir()):
+        size = sum(file.stat().st_size for file in artifact.rglob("*") if file.is_file())
+        print(f"   {artifact.name:<16} {size / 1_048_576:6.1f} MiB")
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The price function: Farewatch's public flight endpoints."""

@@ -1,0 +1,68 @@
+"""Domain errors. Raised deep in the logic; turned into the HTTP error envelope in one place (api.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FarewatchError(Exception):
+    """Base of every error that has a status, a snake_case code and a human message."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details or []
+        self.headers = headers or {}
+
+
+class InvalidRequest(FarewatchError):
+    status = 400
+    code = "invalid_request"
+
+
+class NotFound(FarewatchError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(FarewatchError):
+    status = 409
+    code = "conflict"
+
+
+class UpstreamError(FarewatchError):
+    """The fare API failed after retries (bad gateway: it answered, but not usefully)."""
+
+    status = 502
+    code = "upstream_error"
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The fare API refused or was overloaded (503)."""
+
+    status = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    """The fare API did not answer within the request's time budget (504)."""
+
+    status = 504
+    code = "upstream_timeout"
+
+
+def invalid_field(field: str, issue: str, *, code: str = "invalid_parameter") -> InvalidRequest:
+    """A 400 about one input field, with the field named in `details`."""
+    return InvalidRequest(f"{field}: {issue}", code=code, details=[{"field": field, "issue": issue}])

@@ -1,0 +1,59 @@
+"""The one place that reads the environment: a pydantic settings model, built once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    stage: str = Field("dev", alias="FAREWATCH_STAGE")
+
+    # DynamoDB tables (names come from template.yaml through the function environment).
+    cache_table: str = "farewatch-cache"
+    price_history_table: str = "farewatch-price-history"
+    search_stats_table: str = "farewatch-search-stats"
+    aws_region: str = Field("us-east-1", alias="AWS_REGION")
+    # Only for the local stack / `sam local`: where DynamoDB and Secrets Manager are. Empty in AWS.
+    aws_endpoint: str | None = Field(None, alias="FAREWATCH_AWS_ENDPOINT")
+
+    # Fare cache.
+    fare_cache_ttl_seconds: int = Field(600, ge=1)
+    stale_retention_hours: int = Field(72, ge=1)
+    # Single flight: how long a fetcher holds a key, and how long the others wait for its result.
+    fetch_lease_seconds: float = Field(25.0, gt=0)
+    fetch_wait_seconds: float = Field(10.0, ge=0)
+    fetch_poll_interval_seconds: float = Field(0.1, gt=0)
+
+    # Upstream fare API.
+    fare_source: str = "amadeus"
+    amadeus_base_url: str = "https://test.api.amadeus.com"
+    amadeus_secret_id: str | None = None
+    amadeus_client_id: str | None = None
+    amadeus_client_secret: SecretStr | None = None
+    token_refresh_margin_seconds: int = Field(300, ge=0)
+    token_prefetch: bool = True
+    upstream_connect_timeout_seconds: float = Field(3.05, gt=0)
+    upstream_read_timeout_seconds: float = Field(10.0, gt=0)
+    # Total time one API request may spend on upstream calls, retries and waits (API Gateway stops at 29 s).
+    upstream_budget_seconds: float = Field(20.0, gt=0, lt=29)
+    upstream_max_attempts: int = Field(4, ge=1)
+    upstream_backoff_base_seconds: float = Field(0.25, ge=0)
+    upstream_backoff_cap_seconds: float = Field(2.0, ge=0)
+
+    @property
+    def aws_endpoint_url(self) -> str | None:
+        return self.aws_endpoint or None
+
+    @property
+    def stale_retention_seconds(self) -> int:
+        return self.stale_retention_hours * 3600
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Data access: the PynamoDB models and the only code that talks to DynamoDB."""

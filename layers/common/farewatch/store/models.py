@@ -1,0 +1,88 @@
+"""PynamoDB models, one per access pattern. Table names come from Settings (template.yaml → env).
+
+CacheTable (pk)                        TTL attribute: purge_at
+  fares#JFK#LAX#2026-12-01#1#USD       FareCacheEntry: normalised offers of one fare query.
+                                       Read by GetItem on every price/search/track request; fresh while
+                                       now < fresh_until, then kept (stale) until purge_at so a failing
+                                       upstream can still be answered. lease_owner/lease_until make one
+                                       caller the fetcher for the key (conditional UpdateItem).
+  token#amadeus                        AccessTokenRecord: the fare API access token shared by every
+                                       container, with its own refresh lease.
+
+PriceHistoryTable (series, observed_at)
+  series = JFK#LAX#2026-12-01#1#USD    PriceObservation: every fetched cheapest price, appended by the
+                                       fetcher; read by Query on series (oldest first).
+
+SearchStatsTable (day, route)
+  day = 2026-11-23, route = JFK-LAX    RouteSearchCount: searches per UTC day and route, incremented
+                                       with an atomic ADD on every price/search request (hit or miss);
+                                       read by Query on day, one query per day of a window.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from farewatch.settings import get_settings
+
+_settings = get_settings()
+
+
+class _TableMeta:
+    region = _settings.aws_region
+    host = _settings.aws_endpoint_url
+
+
+class _CacheTableMeta(_TableMeta):
+    table_name = _settings.cache_table
+
+
+class FareCacheEntry(Model):
+    class Meta(_CacheTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    offers_json = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    fetched_at = NumberAttribute(null=True)
+    fresh_until = NumberAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+    failed_at = NumberAttribute(null=True)
+
+
+class AccessTokenRecord(Model):
+    class Meta(_CacheTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    access_token = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+
+
+class PriceObservation(Model):
+    class Meta(_TableMeta):
+        table_name = _settings.price_history_table
+
+    series = UnicodeAttribute(hash_key=True)
+    observed_at = UnicodeAttribute(range_key=True)
+    amount = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    source = UnicodeAttribute()
+
+
+class RouteSearchCount(Model):
+    class Meta(_TableMeta):
+        table_name = _settings.search_stats_table
+
+    day = UnicodeAttribute(hash_key=True)
+    route = UnicodeAttribute(range_key=True)
+    searches = NumberAttribute(default=0)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (FareCacheEntry, AccessTokenRecord, PriceObservation, RouteSearchCount)

@@ -1,0 +1,127 @@
+"""The composition root: builds the production collaborators from Settings, once per container."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+
+from farewatch.clock import Clock, SystemClock
+from farewatch.errors import UpstreamUnavailable
+from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
+from farewatch.fares.http import new_session
+from farewatch.fares.source import FareSource
+from farewatch.fares.token_manager import TokenManager
+from farewatch.pricing import CachePolicy, FareService
+from farewatch.settings import Settings, get_settings
+from farewatch.store.fare_cache import FareCacheStore
+from farewatch.store.history import PriceHistoryStore
+from farewatch.store.search_stats import SearchStatsStore
+from farewatch.store.tokens import DynamoTokenStore
+
+logger = Logger(child=True)
+
+
+class PowertoolsFareMetrics:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def record(self, name: str) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
+    """From the environment when set (local stack), else from Secrets Manager (cached by Powertools)."""
+    if settings.amadeus_client_id and settings.amadeus_client_secret:
+        return AmadeusCredentials(
+            settings.amadeus_client_id, settings.amadeus_client_secret.get_secret_value()
+        )
+    if not settings.amadeus_secret_id:
+        raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
+    secret = _secrets(settings).get(settings.amadeus_secret_id, transform="json", max_age=300)
+    if not isinstance(secret, dict) or not secret.get("client_id") or not secret.get("client_secret"):
+        raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
+    return AmadeusCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+
+
+@lru_cache(maxsize=1)
+def _secrets(settings: Settings) -> parameters.SecretsProvider:
+    if settings.aws_endpoint_url:
+        import boto3
+
+        client = boto3.client(
+            "secretsmanager", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
+        )
+        return parameters.SecretsProvider(boto3_client=client)
+    return parameters.SecretsProvider()
+
+
+def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
+    if settings.fare_source != "amadeus":
+        raise ValueError(f"Unknown fare source {settings.fare_source!r}")
+    session = new_session()
+    issuer = AmadeusTokenIssuer(
+        settings.amadeus_base_url,
+        lambda: amadeus_credentials(settings),
+        session=session,
+        clock=clock,
+        connect_timeout=settings.upstream_connect_timeout_seconds,
+        read_timeout=settings.upstream_read_timeout_seconds,
+    )
+    tokens = TokenManager(
+        issue=issuer,
+        store=DynamoTokenStore("amadeus"),
+        clock=clock,
+        refresh_margin=settings.token_refresh_margin_seconds,
+    )
+    return AmadeusFareSource(
+        base_url=settings.amadeus_base_url,
+        tokens=tokens,
+        clock=clock,
+        session=session,
+        connect_timeout=settings.upstream_connect_timeout_seconds,
+        read_timeout=settings.upstream_read_timeout_seconds,
+        max_attempts=settings.upstream_max_attempts,
+        backoff_base=settings.upstream_backoff_base_seconds,
+        backoff_cap=settings.upstream_backoff_cap_seconds,
+    )
+
+
+def cache_policy(settings: Settings) -> CachePolicy:
+    return CachePolicy(
+        fresh_seconds=settings.fare_cache_ttl_seconds,
+        stale_retention_seconds=settings.stale_retention_seconds,
+        lease_seconds=settings.fetch_lease_seconds,
+        poll_interval_seconds=settings.fetch_poll_interval_seconds,
+        budget_seconds=settings.upstream_budget_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def fare_service() -> FareService:
+    settings = get_settings()
+    clock = SystemClock()
+    return FareService(
+        source=build_fare_source(settings, clock),
+        cache=FareCacheStore(),
+        history=PriceHistoryStore(),
+        stats=SearchStatsStore(),
+        clock=clock,
+        policy=cache_policy(settings),
+        metrics=PowertoolsFareMetrics(Metrics()),
+    )
+
+
+def warm_up() -> None:
+    """Cold start: get the fare API token now (SPEC §3), so the first request does not wait for it."""
+    from farewatch import locations
+
+    locations.preload()  # airport data and search index, ~0.1 s, paid at init rather than by a user
+    if not get_settings().token_prefetch:
+        return
+    try:
+        fare_service().warm_up()
+    except Exception:  # a cold start must never fail because upstream is down
+        logger.warning("Could not prepare the fare source at start-up; the first request will retry")

@@ -1,0 +1,28 @@
+"""Test-wide environment. It is set before anything imports boto3, PynamoDB or a handler:
+PynamoDB models read their table names from Settings when they are first imported."""
+
+from __future__ import annotations
+
+import os
+
+_TEST_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "CACHE_TABLE": "CacheTable",
+    "PRICE_HISTORY_TABLE": "PriceHistoryTable",
+    "SEARCH_STATS_TABLE": "SearchStatsTable",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "FarewatchTest",
+    "POWERTOOLS_SERVICE_NAME": "farewatch-test",
+    "POWERTOOLS_DEV": "false",
+    "TOKEN_PREFETCH": "false",
+}
+for _name, _value in _TEST_ENVIRONMENT.items():
+    os.environ[_name] = _value
+# A developer's shell may point at the local stack; tests never do.
+for _name in ("AWS_ENDPOINT_URL", "FAREWATCH_AWS_ENDPOINT", "AWS_PROFILE"):
+    os.environ.pop(_name, None)

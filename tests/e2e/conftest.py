@@ -1,0 +1,95 @@
+"""The `make dev` stack as a subprocess, on free loopback ports, talked to over HTTP like curl would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class DevStack:
+    api: str
+    sim: str
+    process: subprocess.Popen[str]
+
+    def get(self, path: str, **params: str) -> requests.Response:
+        return requests.get(f"{self.api}{path}", params=params, timeout=30)
+
+    def sim_stats(self) -> dict[str, int]:
+        return requests.get(f"{self.sim}/__sim/stats", timeout=5).json()
+
+    def sim_fault(self, mode: str, count: int | None = None) -> None:
+        body: dict[str, object] = {"mode": mode}
+        if count is not None:
+            body["count"] = count
+        requests.post(f"{self.sim}/__sim/faults", json=body, timeout=5).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    ports = {
+        "FAREWATCH_PORT": free_port(),
+        "FAREWATCH_SIM_PORT": free_port(),
+        "FAREWATCH_AWS_PORT": free_port(),
+    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "AMADEUS_"))}
+    env.update({name: str(port) for name, port in ports.items()})
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(ROOT / part) for part in ("layers/common", "functions/price", "local")
+    )
+    env.pop("CACHE_TABLE", None)
+    log = (tmp_path_factory.mktemp("dev") / "stack.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "farewatch_local"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = DevStack(
+        f"http://127.0.0.1:{ports['FAREWATCH_PORT']}",
+        f"http://127.0.0.1:{ports['FAREWATCH_SIM_PORT']}",
+        process,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"make dev stack exited early:\n{log.read()}")
+        try:
+            if stack.get("/flights/ping").status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            log.seek(0)
+            pytest.fail(f"make dev stack did not answer within 60 s:\n{log.read()}")
+        time.sleep(0.2)
+    yield stack
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.seek(0)
+    output = log.read()
+    assert "Traceback" not in output, output

@@ -1,0 +1,238 @@
+"""The fare cache in front of the fare source: hits, misses, refreshes, stale answers, single flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from farewatch.clock import ManualClock, SystemClock
+from farewatch.errors import UpstreamError, UpstreamTimeout
+from farewatch.pricing import CachePolicy, FareService
+from farewatch.store.fare_cache import FareCacheStore
+from farewatch.store.history import PriceHistoryStore
+from farewatch.store.search_stats import SearchStatsStore
+from tests.support.offers import fare_query, offer
+
+
+class ScriptedSource:
+    """A fare source that answers from a script and counts the searches it was asked for."""
+
+    name = "scripted"
+
+    def __init__(self, *answers, delay: float = 0.0) -> None:
+        self.answers = list(answers) or [[offer("300.00", id="a"), offer("250.00", id="b")]]
+        self.searches = 0
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def search(self, query, *, deadline):
+        with self._lock:
+            self.searches += 1
+            answer = self.answers[min(self.searches, len(self.answers)) - 1]
+        if self.delay:
+            time.sleep(self.delay)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def warm_up(self) -> None:
+        return None
+
+
+def service(source, clock, **policy) -> FareService:
+    return FareService(
+        source=source,
+        cache=FareCacheStore(),
+        history=PriceHistoryStore(),
+        stats=SearchStatsStore(),
+        clock=clock,
+        policy=CachePolicy(**{"fresh_seconds": 600, "stale_retention_seconds": 3600, **policy}),
+    )
+
+
+def test_first_request_fetches_and_computes_the_cheapest(aws):
+    source = ScriptedSource()
+
+    result = service(source, ManualClock()).fares(fare_query())
+
+    assert result.cached is False
+    assert result.cheapest is not None and result.cheapest.price == Decimal("250.00")
+    assert source.searches == 1
+
+
+def test_second_identical_request_is_a_cache_hit_without_upstream_call(aws):
+    source, clock = ScriptedSource(), ManualClock()
+    fares = service(source, clock)
+    first = fares.fares(fare_query())
+    clock.advance(599)
+
+    second = fares.fares(fare_query())
+
+    assert second.cached is True and second.stale is False
+    assert second.fetched_at == first.fetched_at
+    assert source.searches == 1
+
+
+def test_an_entry_older_than_the_ttl_is_fetched_again(aws):
+    source, clock = ScriptedSource([offer("250.00")], [offer("240.00")]), ManualClock()
+    fares = service(source, clock)
+    fares.fares(fare_query())
+    clock.advance(600)
+
+    result = fares.fares(fare_query())
+
+    assert result.cached is False
+    assert result.cheapest is not None and result.cheapest.price == Decimal("240.00")
+    assert source.searches == 2
+
+
+def test_force_refresh_makes_one_upstream_call_and_refreshes_the_cache(aws):
+    source, clock = ScriptedSource([offer("250.00")], [offer("199.00")]), ManualClock()
+    fares = service(source, clock)
+    fares.fares(fare_query())
+    clock.advance(10)
+
+    forced = fares.fares(fare_query(), force_refresh=True)
+    after = fares.fares(fare_query())
+
+    assert forced.cached is False and forced.cheapest is not None
+    assert forced.cheapest.price == Decimal("199.00")
+    assert after.cached is True and after.cheapest is not None and after.cheapest.price == Decimal("199.00")
+    assert source.searches == 2
+
+
+def test_other_keys_do_not_share_an_entry(aws):
+    source = ScriptedSource()
+    fares = service(source, ManualClock())
+
+    fares.fares(fare_query(day="2027-01-15"))
+    fares.fares(fare_query(day="2027-01-16"))
+    fares.fares(fare_query(origin="EWR"))
+
+    assert source.searches == 3
+
+
+def test_no_offers_is_cached_too(aws):
+    source = ScriptedSource([])
+    fares = service(source, ManualClock())
+
+    first = fares.fares(fare_query())
+    second = fares.fares(fare_query())
+
+    assert first.cheapest is None and second.cheapest is None
+    assert second.cached is True
+    assert source.searches == 1
+
+
+def test_upstream_failure_on_a_known_key_serves_the_last_fares_flagged_stale(aws):
+    source, clock = ScriptedSource([offer("250.00")], UpstreamError("boom")), ManualClock()
+    fares = service(source, clock)
+    fares.fares(fare_query())
+    clock.advance(601)
+
+    result = fares.fares(fare_query())
+
+    assert result.stale is True and result.cached is True
+    assert result.cheapest is not None and result.cheapest.price == Decimal("250.00")
+
+
+def test_upstream_failure_during_a_forced_refresh_serves_the_last_fares_flagged_stale(aws):
+    source, clock = ScriptedSource([offer("250.00")], UpstreamError("boom")), ManualClock()
+    fares = service(source, clock)
+    fares.fares(fare_query())
+
+    result = fares.fares(fare_query(), force_refresh=True)
+
+    assert result.stale is True and result.cached is True
+
+
+def test_upstream_failure_on_a_cold_key_raises_the_upstream_error(aws):
+    fares = service(ScriptedSource(UpstreamTimeout("slow")), ManualClock())
+
+    with pytest.raises(UpstreamTimeout):
+        fares.fares(fare_query())
+
+
+def test_stale_fares_are_not_served_after_the_retention_window(aws):
+    source, clock = ScriptedSource([offer("250.00")], UpstreamError("boom")), ManualClock()
+    fares = service(source, clock)
+    fares.fares(fare_query())
+    clock.advance(600 + 3600)
+
+    with pytest.raises(UpstreamError):
+        fares.fares(fare_query())
+
+
+def test_a_failed_fetch_releases_the_key_so_the_next_request_can_fetch(aws):
+    source, clock = ScriptedSource(UpstreamError("boom"), [offer("250.00")]), ManualClock()
+    fares = service(source, clock)
+    with pytest.raises(UpstreamError):
+        fares.fares(fare_query())
+
+    result = fares.fares(fare_query())
+
+    assert result.cheapest is not None and source.searches == 2
+
+
+def test_every_request_hit_or_miss_counts_toward_the_route_statistics(aws):
+    clock = ManualClock()
+    fares = service(ScriptedSource(), clock)
+
+    for _ in range(3):
+        fares.fares(fare_query())
+    fares.fares(fare_query(origin="EWR"))
+
+    day = time.strftime("%Y-%m-%d", time.gmtime(clock.now()))
+    assert SearchStatsStore().searches_on(day) == {"JFK-LAX": 3, "EWR-LAX": 1}
+
+
+def test_every_fetched_price_is_appended_to_the_history(aws):
+    source = ScriptedSource([offer("250.00")], [offer("240.00")], [offer("260.00")])
+    clock = ManualClock()
+    fares = service(source, clock)
+
+    for _ in range(3):
+        fares.fares(fare_query(), force_refresh=True)
+        clock.advance(1)
+    fares.fares(fare_query())  # a hit adds nothing
+
+    rows = PriceHistoryStore().observations(fare_query().cache_key)
+    assert [row.amount for row in rows] == [Decimal("250.00"), Decimal("240.00"), Decimal("260.00")]
+
+
+def test_concurrent_cold_requests_on_one_key_make_one_upstream_search(aws):
+    source = ScriptedSource(delay=0.2)
+    fares = service(source, SystemClock(), poll_interval_seconds=0.01, budget_seconds=10)
+    results = []
+
+    def ask() -> None:
+        results.append(fares.fares(fare_query()))
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert source.searches == 1
+    assert len(results) == 16
+    assert {result.cheapest.price for result in results if result.cheapest} == {Decimal("250.00")}
+
+
+def test_concurrent_forced_refreshes_share_one_upstream_search(aws):
+    source = ScriptedSource(delay=0.2)
+    fares = service(source, SystemClock(), poll_interval_seconds=0.01, budget_seconds=10)
+    threads = [
+        threading.Thread(target=fares.fares, args=(fare_query(),), kwargs={"force_refresh": True})
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Every forced request started before the one fetch finished, so that fetch answers them all.
+    assert source.searches == 1

@@ -1,0 +1,487 @@
+"""The local stack reads template.yaml into the model it runs: tables, secrets, queues, routes, env."""
+
+from __future__ import annotations
+
+import json
+import string
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from farewatch_local.stack import StackError, compose_environment
+from farewatch_local.template import (
+    ApiEvent,
+    ScheduleEvent,
+    SqsEvent,
+    TemplateError,
+    load_template,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+def write_template(tmp_path: Path, *parts: str) -> Path:
+    """template.yaml from parts, each dedented on its own (function_resources() parts are pre-indented)."""
+    path = tmp_path / "template.yaml"
+    body = "".join(part if part.startswith("  Worker:") else textwrap.dedent(part) for part in parts)
+    path.write_text('AWSTemplateFormatVersion: "2010-09-09"\nTransform: AWS::Serverless-2016-10-31\n' + body)
+    return path
+
+
+def function_resources(events: str = "", environment: str = "") -> str:
+    """A function resource for inline templates (its code is never imported by these tests)."""
+    return textwrap.indent(
+        textwrap.dedent(
+            """\
+            Worker:
+              Type: AWS::Serverless::Function
+              Properties:
+                CodeUri: worker/
+                Handler: worker_jobs.handler.lambda_handler
+            """
+        )
+        + textwrap.indent(textwrap.dedent(environment), "    ")
+        + textwrap.indent(textwrap.dedent(events), "    "),
+        "  ",
+    )
+
+
+# -- template.yaml -------------------------------------------------------------------------------
+
+
+def test_tables_come_from_the_template_with_their_keys_and_ttl():
+    template = load_template(TEMPLATE)
+
+    tables = {table.logical_id: table for table in template.tables}
+
+    assert set(tables) >= {"CacheTable", "PriceHistoryTable", "SearchStatsTable"}
+    cache = tables["CacheTable"]
+    assert cache.name == "CacheTable"
+    assert (cache.hash_key, cache.range_key) == ("pk", None)
+    assert cache.ttl_attribute == "purge_at"
+    assert cache.billing_mode == "PAY_PER_REQUEST"
+    history = tables["PriceHistoryTable"]
+    assert (history.hash_key, history.range_key) == ("series", "observed_at")
+    assert {(a.name, a.type) for a in history.attribute_definitions} == {
+        ("series", "S"),
+        ("observed_at", "S"),
+    }
+    assert history.ttl_attribute is None
+
+
+def test_the_amadeus_secret_holds_the_credentials_passed_as_parameters():
+    template = load_template(TEMPLATE, {"AmadeusClientId": "local-id", "AmadeusClientSecret": "local-secret"})
+
+    secret = template.secret("AmadeusCredentials")
+
+    assert secret.name == "AmadeusCredentials"
+    assert json.loads(secret.secret_string or "") == {
+        "client_id": "local-id",
+        "client_secret": "local-secret",
+    }
+    assert "local-secret" not in repr(secret) and "local-secret" not in repr(template)
+
+
+def test_the_price_function_serves_the_public_flight_routes_of_the_stage():
+    template = load_template(TEMPLATE)
+
+    price = template.function("PriceFunction")
+
+    assert price.handler == "price_api.handler.lambda_handler"
+    assert price.code_uri == ROOT / "functions" / "price"
+    assert price.layers == (ROOT / "layers" / "common",)
+    assert (price.timeout, price.memory) == (30, 512)
+    routes = {(event.method, event.path) for event in price.api_events}
+    assert ("GET", "/flights/ping") in routes and ("GET", "/flights/price") in routes
+    assert {event.rest_api_id for event in price.api_events} == {"Api"}
+    assert template.api.stage_name == "dev"
+
+
+def test_the_function_environment_is_resolved_to_strings():
+    template = load_template(TEMPLATE)
+
+    environment = template.function("PriceFunction").environment
+
+    assert environment["CACHE_TABLE"] == "CacheTable"
+    assert environment["AMADEUS_SECRET_ID"] == "AmadeusCredentials"
+    assert environment["FARE_CACHE_TTL_SECONDS"] == "600"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert all(isinstance(value, str) for value in environment.values())
+
+
+def test_parameter_overrides_flow_into_the_environment():
+    template = load_template(TEMPLATE, {"LogLevel": "DEBUG", "FareCacheTtlSeconds": "60"})
+
+    environment = template.function("PriceFunction").environment
+
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert environment["FARE_CACHE_TTL_SECONDS"] == "60"
+    assert template.parameters["LogLevel"] == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"LogLevel": "LOUD"}, {"FareCacheTtlSeconds": "5"}, {"Stage": "Not-Allowed"}, {"NoSuchParameter": "1"}],
+)
+def test_overrides_the_template_would_reject_are_refused(overrides):
+    with pytest.raises(TemplateError):
+        load_template(TEMPLATE, overrides)
+
+
+# -- intrinsic functions -------------------------------------------------------------------------
+
+
+def test_sub_resolves_parameters_attributes_and_pseudo_parameters(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Parameters:
+          Stage: {Type: String, Default: dev}
+        Resources:
+          Cache:
+            Type: AWS::DynamoDB::Table
+            Properties:
+              TableName: !Sub "farewatch-${Stage}-cache"
+              AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+              KeySchema: [{AttributeName: pk, KeyType: HASH}]
+        """,
+        function_resources(
+            environment="""\
+            Environment:
+              Variables:
+                TABLE: !Ref Cache
+                TABLE_ARN: !GetAtt Cache.Arn
+                TABLE_ARN_LONG: {"Fn::GetAtt": [Cache, Arn]}
+                WHERE: !Sub "${AWS::Partition}:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}"
+                SUFFIX: !Sub "${AWS::URLSuffix}"
+                ATTRIBUTE: !Sub "${Cache.Arn}/index"
+                LITERAL: !Sub "${!NotAVariable}"
+                MAPPED: !Sub ["${Greeting}, ${Stage}", {Greeting: !Join ["", [hel, lo]]}]
+            """
+        ),
+    )
+
+    environment = load_template(path).function("Worker").environment
+
+    table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/farewatch-dev-cache"
+    assert environment["TABLE"] == "farewatch-dev-cache"
+    assert environment["TABLE_ARN"] == environment["TABLE_ARN_LONG"] == table_arn
+    assert environment["WHERE"] == "aws:us-east-1:123456789012:farewatch-local"
+    assert environment["SUFFIX"] == "amazonaws.com"
+    assert environment["ATTRIBUTE"] == f"{table_arn}/index"
+    assert environment["LITERAL"] == "${NotAVariable}"
+    assert environment["MAPPED"] == "hello, dev"
+
+
+def test_conditions_select_values_and_drop_resources(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Parameters:
+          Stage: {Type: String, Default: dev}
+          Zones: {Type: CommaDelimitedList, Default: "a,b,c"}
+        Mappings:
+          Limits:
+            dev: {Rate: "5"}
+        Conditions:
+          IsProd: !Equals [!Ref Stage, prod]
+          IsDev: !Not [!Condition IsProd]
+        Resources:
+          ProdOnlyTable:
+            Type: AWS::Serverless::SimpleTable
+            Condition: IsProd
+        """,
+        function_resources(
+            environment="""\
+            Environment:
+              Variables:
+                MODE: !If [IsProd, production, !Sub "local-${Stage}"]
+                SECOND_ZONE: !Select [1, !Ref Zones]
+                FIRST_PART: !Select [0, !Split ["-", "left-right"]]
+                RATE: !FindInMap [Limits, !Ref Stage, Rate]
+                DEV: !If [IsDev, "true", "false"]
+                DROPPED: !If [IsProd, "x", !Ref AWS::NoValue]
+            """
+        ),
+    )
+
+    template = load_template(path)
+
+    assert template.tables == []
+    assert template.function("Worker").environment == {
+        "MODE": "local-dev",
+        "SECOND_ZONE": "b",
+        "FIRST_PART": "left",
+        "RATE": "5",
+        "DEV": "true",
+    }
+
+
+def test_an_unsupported_intrinsic_is_a_clear_error(tmp_path):
+    path = write_template(
+        tmp_path,
+        "Resources:\n",
+        function_resources(environment="Environment: {Variables: {CIDR: !Cidr [10.0.0.0/16, 2, 8]}}\n"),
+    )
+
+    with pytest.raises(
+        TemplateError, match=r"Worker\.Properties\.Environment\.Variables\.CIDR: Fn::Cidr is not supported"
+    ):
+        load_template(path)
+
+
+def test_import_value_cannot_be_resolved_locally(tmp_path):
+    path = write_template(
+        tmp_path,
+        "Resources:\n",
+        function_resources(environment="Environment: {Variables: {X: !ImportValue shared}}\n"),
+    )
+
+    with pytest.raises(TemplateError, match="ImportValue"):
+        load_template(path)
+
+
+def test_ref_to_an_unknown_name_is_a_clear_error(tmp_path):
+    path = write_template(
+        tmp_path,
+        "Resources:\n",
+        function_resources(environment="Environment: {Variables: {X: !Ref Nowhere}}\n"),
+    )
+
+    with pytest.raises(TemplateError, match="Nowhere"):
+        load_template(path)
+
+
+def test_globals_merge_into_each_function(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Globals:
+          Function:
+            Timeout: 30
+            MemorySize: 512
+            Environment:
+              Variables: {SHARED: global, OVERRIDDEN: global}
+        Resources:
+          Layer:
+            Type: AWS::Serverless::LayerVersion
+            Properties: {ContentUri: layer/}
+        """,
+        function_resources(
+            environment="""\
+            Timeout: 60
+            Layers: [!Ref Layer]
+            Environment:
+              Variables: {OVERRIDDEN: function, OWN: function}
+            """
+        ),
+    )
+
+    worker = load_template(path).function("Worker")
+
+    assert (worker.timeout, worker.memory) == (60, 512)
+    assert worker.environment == {"SHARED": "global", "OVERRIDDEN": "function", "OWN": "function"}
+    assert worker.layers == (tmp_path / "layer",)
+    assert worker.code_uri == tmp_path / "worker"
+
+
+# -- event sources and resources the next issues add ---------------------------------------------
+
+
+def test_schedule_events_are_read_with_their_rate_and_input(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Parameters:
+          PollMinutes: {Type: Number, Default: 30}
+        Resources:
+        """,
+        function_resources(
+            events="""\
+            Events:
+              Poll:
+                Type: Schedule
+                Properties:
+                  Schedule: !Sub "rate(${PollMinutes} minutes)"
+                  Input: '{"source": "schedule"}'
+              Nightly:
+                Type: ScheduleV2
+                Properties:
+                  ScheduleExpression: cron(0 3 * * ? *)
+                  ScheduleExpressionTimezone: Europe/Paris
+                  State: DISABLED
+            """
+        ),
+    )
+
+    events = load_template(path).function("Worker").schedule_events
+
+    assert events == [
+        ScheduleEvent("Poll", "rate(30 minutes)", True, '{"source": "schedule"}', "Schedule", None),
+        ScheduleEvent("Nightly", "cron(0 3 * * ? *)", False, None, "ScheduleV2", "Europe/Paris"),
+    ]
+    assert events[0].rate_seconds == 1800
+    assert events[1].rate_seconds is None
+
+
+def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          RefreshDeadLetters:
+            Type: AWS::SQS::Queue
+            Properties: {MessageRetentionPeriod: 1209600}
+          RefreshQueue:
+            Type: AWS::SQS::Queue
+            Properties:
+              QueueName: !Sub "${AWS::StackName}-refresh"
+              VisibilityTimeout: 180
+              RedrivePolicy:
+                deadLetterTargetArn: !GetAtt RefreshDeadLetters.Arn
+                maxReceiveCount: 3
+        """,
+        function_resources(
+            events="""\
+            Events:
+              Refresh:
+                Type: SQS
+                Properties:
+                  Queue: !GetAtt RefreshQueue.Arn
+                  BatchSize: 10
+                  FunctionResponseTypes: [ReportBatchItemFailures]
+                  ScalingConfig: {MaximumConcurrency: 2}
+            """,
+            environment="Environment: {Variables: {QUEUE: !Ref RefreshQueue}}\n",
+        ),
+    )
+
+    template = load_template(path)
+
+    queue = template.queue("RefreshQueue")
+    assert queue.name == "farewatch-local-refresh"
+    assert (queue.visibility_timeout, queue.dead_letter_queue, queue.max_receive_count) == (
+        180,
+        "RefreshDeadLetters",
+        3,
+    )
+    assert template.queue("RefreshDeadLetters").message_retention_seconds == 1209600
+    assert template.function("Worker").environment["QUEUE"] == "farewatch-local-refresh"
+    (event,) = template.function("Worker").sqs_events
+    assert event == SqsEvent("Refresh", "RefreshQueue", 10, ("ReportBatchItemFailures",), 0, 2, True)
+    assert event.reports_batch_item_failures
+    assert template.queue_subscriptions == [(template.function("Worker"), event)]
+
+
+def test_a_generated_secret_follows_its_template_and_character_rules(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          JwtSigningKey:
+            Type: AWS::SecretsManager::Secret
+            Properties:
+              Name: farewatch/jwt
+              GenerateSecretString:
+                SecretStringTemplate: '{"algorithm": "HS256"}'
+                GenerateStringKey: signing_key
+                PasswordLength: 48
+                ExcludePunctuation: true
+                ExcludeCharacters: "0Oo1lI"
+        """,
+    )
+
+    secret = load_template(path).secret("JwtSigningKey")
+
+    document = json.loads(secret.secret_string or "")
+    assert secret.name == "farewatch/jwt"
+    assert document["algorithm"] == "HS256"
+    key = document["signing_key"]
+    assert len(key) == 48
+    assert set(key) <= set(string.ascii_letters + string.digits) - set("0Oo1lI")
+    assert any(c.islower() for c in key) and any(c.isupper() for c in key) and any(c.isdigit() for c in key)
+
+
+def test_every_load_generates_a_different_secret(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          Key:
+            Type: AWS::SecretsManager::Secret
+            Properties: {GenerateSecretString: {}}
+        """,
+    )
+
+    first, second = (load_template(path).secret("Key").secret_string for _ in range(2))
+
+    assert first and second and first != second and len(first) == 32
+
+
+def test_an_api_event_without_rest_api_uses_the_implicit_api(tmp_path):
+    path = write_template(
+        tmp_path,
+        "Resources:\n",
+        function_resources(
+            events="Events:\n  Any:\n    Type: Api\n    Properties: {Path: '/{proxy+}', Method: any}\n"
+        ),
+    )
+
+    template = load_template(path)
+
+    assert template.function("Worker").api_events == [
+        ApiEvent("Any", "/{proxy+}", "ANY", "ServerlessRestApi")
+    ]
+    assert template.api.stage_name == "Prod"
+
+
+# -- the environment the handlers share ----------------------------------------------------------
+
+
+def two_functions(tmp_path: Path, first_value: str, second_value: str) -> Path:
+    return write_template(
+        tmp_path,
+        f"""
+        Globals:
+          Function:
+            Environment: {{Variables: {{FAREWATCH_STAGE: dev, CACHE_TABLE: CacheTable}}}}
+        Resources:
+          PriceFunction:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: price/
+              Handler: price_api.handler.lambda_handler
+              Environment: {{Variables: {{LIMIT: "{first_value}"}}}}
+          UsersFunction:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: users/
+              Handler: users_api.handler.lambda_handler
+              Environment: {{Variables: {{LIMIT: "{second_value}"}}}}
+        """,
+    )
+
+
+def test_functions_giving_one_variable_different_values_cannot_share_the_process(tmp_path):
+    template = load_template(two_functions(tmp_path, "10", "20"))
+
+    with pytest.raises(StackError, match="LIMIT"):
+        compose_environment(template, exported={}, stack_owned={})
+
+
+def test_user_exports_beat_the_template_and_the_stack_has_the_last_word(tmp_path):
+    template = load_template(two_functions(tmp_path, "10", "10"))
+
+    environment = compose_environment(
+        template,
+        exported={"FAREWATCH_STAGE": "mine", "FAREWATCH_AWS_ENDPOINT": "http://elsewhere"},
+        stack_owned={"FAREWATCH_AWS_ENDPOINT": "http://127.0.0.1:4566"},
+    )
+
+    assert environment["FAREWATCH_STAGE"] == "mine"
+    assert environment["CACHE_TABLE"] == "CacheTable"
+    assert environment["LIMIT"] == "10"
+    assert environment["FAREWATCH_AWS_ENDPOINT"] == "http://127.0.0.1:4566"
+    assert environment["POWERTOOLS_METRICS_DISABLED"] == "true"
