@@ -46,15 +46,20 @@ def main() -> None:
     from farewatch_local.aws import provision
     from farewatch_local.template import load_template
 
-    simulator = Simulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    # The cache's figures are measured with the simulator's rate limit off; workload 1b repeats the
+    # fleet workload under Amadeus's 10 TPS to show what the limit costs.
+    simulator = Simulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, rate_limit_tps=0)
     server = start(simulator, port=0)
     os.environ["AMADEUS_BASE_URL"] = server.url
     try:
         with mock_aws():
             provision(load_template(ROOT / "template.yaml"), endpoint_url=None)
             print("Farewatch benchmarks (figures, not pass/fail)\n")
-            fleet_workload(simulator)
+            fleet_workload(simulator, first_day=20, label="1)")
             cold_stampede(simulator)
+            simulator.rate_limit_tps = 10
+            fleet_workload(simulator, first_day=100, label="1b) under the simulator's 10 TPS limit:")
+            simulator.rate_limit_tps = 0
             dynamo_calls_per_request()
     finally:
         server.stop()
@@ -100,6 +105,10 @@ def queries(count: int, first_day: int) -> list:
     ]
 
 
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before.get(name, 0) for name in after}
+
+
 def run_threads(workers: int, work: Callable[[int], None]) -> float:
     threads = [threading.Thread(target=work, args=(worker,)) for worker in range(workers)]
     started = time.perf_counter()
@@ -110,13 +119,13 @@ def run_threads(workers: int, work: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
-def fleet_workload(simulator) -> None:
-    keys = queries(50, first_day=20)
+def fleet_workload(simulator, *, first_day: int, label: str) -> None:
+    keys = queries(50, first_day=first_day)
     requests_total, workers = 1000, 8
     plan = [keys[(index * 7) % len(keys)] for index in range(requests_total)]
     containers = [new_container() for _ in range(workers)]
     errors: list[Exception] = []
-    simulator.reset()
+    before = simulator.stats()
 
     def work(worker: int) -> None:
         for query in plan[worker::workers]:
@@ -126,11 +135,14 @@ def fleet_workload(simulator) -> None:
                 errors.append(error)
 
     elapsed = run_threads(workers, work)
-    stats = simulator.stats()
-    print(f"1) {requests_total} price requests over {len(keys)} keys from {workers} concurrent workers")
+    stats = _delta(simulator.stats(), before)
+    print(f"{label} {requests_total} price requests over {len(keys)} keys from {workers} concurrent workers")
     print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
     print(f"   token requests:    {stats['token_requests']}")
-    print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s\n")
+    print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s")
+    for kind in sorted({type(error).__name__ + ": " + str(error) for error in errors})[:3]:
+        print(f"     {kind}")
+    print()
 
 
 def cold_stampede(simulator) -> None:
@@ -139,7 +151,7 @@ def cold_stampede(simulator) -> None:
     barrier = threading.Barrier(len(keys) * per_key)
     containers = [new_container() for _ in range(len(keys) * per_key)]
     errors: list[Exception] = []
-    simulator.reset()
+    before = simulator.stats()
 
     def work(worker: int) -> None:
         barrier.wait()
@@ -149,7 +161,7 @@ def cold_stampede(simulator) -> None:
             errors.append(error)
 
     elapsed = run_threads(len(containers), work)
-    stats = simulator.stats()
+    stats = _delta(simulator.stats(), before)
     print(f"2) {per_key} concurrent cold requests on each of {len(keys)} keys ({len(containers)} containers)")
     print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
     print(f"   token requests:    {stats['token_requests']} (the token was already shared in DynamoDB)")

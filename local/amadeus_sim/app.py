@@ -165,6 +165,17 @@ class Simulator:
         with self._lock:
             return {"token_requests": self._token_requests, "search_requests": self._search_requests}
 
+    @property
+    def rate_limit_tps(self) -> int:
+        return self._rate_limiter.requests_per_second
+
+    @rate_limit_tps.setter
+    def rate_limit_tps(self, requests_per_second: int) -> None:
+        """Change the per-client limit (0 disables it); benchmarks compare with and without."""
+        with self._lock:
+            self._rate_limiter.requests_per_second = requests_per_second
+            self._rate_limiter.clear()
+
     def reset(self) -> None:
         """Back to a fresh start: no counts, pins, fault, tokens or rate-limit history."""
         with self._lock:

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     upstream_read_timeout_seconds: float = Field(10.0, gt=0)
     # Total time one API request may spend on upstream calls, retries and waits (API Gateway stops at 29 s).
     upstream_budget_seconds: float = Field(20.0, gt=0, lt=29)
-    upstream_max_attempts: int = Field(4, ge=1)
+    # Generous: a burst of cold keys meets the 10 TPS limit; the time budget still bounds every request.
+    upstream_max_attempts: int = Field(8, ge=1)
     upstream_backoff_base_seconds: float = Field(0.25, ge=0)
     upstream_backoff_cap_seconds: float = Field(2.0, ge=0)
 
