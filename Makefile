@@ -5,10 +5,10 @@ VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 # The layer, the functions and the local stack, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/local
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: dev test lint typecheck unit integration e2e bench sam-validate sam-build clean
+.PHONY: grant-admin dev test lint typecheck unit integration e2e bench sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -24,6 +24,11 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 
 dev: $(VENV)/.installed
 	@$(PY) -m farewatch_local
+
+# Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
+grant-admin: $(VENV)/.installed
+	@test -n "$(EMAIL)" || { echo "usage: make grant-admin EMAIL=alice@example.com [STACK=farewatch-dev REGION=eu-west-1] [REVOKE=1]"; exit 2; }
+	@$(PY) -m farewatch.admin_cli grant-admin "$(EMAIL)" $(if $(REVOKE),--revoke) $(if $(STACK),--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"),--local)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-_TEST_ENVIRONMENT = {
+TEST_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -15,13 +15,17 @@ _TEST_ENVIRONMENT = {
     "CACHE_TABLE": "CacheTable",
     "PRICE_HISTORY_TABLE": "PriceHistoryTable",
     "SEARCH_STATS_TABLE": "SearchStatsTable",
+    "USERS_TABLE": "UsersTable",
+    "AUTH_TABLE": "AuthTable",
+    "JWT_SECRET_ID": "JwtSigningKey",
+    "BCRYPT_ROUNDS": "4",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "FarewatchTest",
     "POWERTOOLS_SERVICE_NAME": "farewatch-test",
     "POWERTOOLS_DEV": "false",
     "TOKEN_PREFETCH": "false",
 }
-for _name, _value in _TEST_ENVIRONMENT.items():
+for _name, _value in TEST_ENVIRONMENT.items():
     os.environ[_name] = _value
 # A developer's shell may point at the local stack; tests never do.
 for _name in ("AWS_ENDPOINT_URL", "FAREWATCH_AWS_ENDPOINT", "AWS_PROFILE"):

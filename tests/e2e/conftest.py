@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import TEST_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,20 @@ class DevStack:
     def get(self, path: str, **params: str) -> requests.Response:
         return requests.get(f"{self.api}{path}", params=params, timeout=30)
 
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> requests.Response:
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        return requests.request(method, f"{self.api}{path}", headers=sent, timeout=30, **kwargs)  # type: ignore[arg-type]
+
     def sim_stats(self) -> dict[str, int]:
         return requests.get(f"{self.sim}/__sim/stats", timeout=5).json()
 
@@ -49,12 +65,16 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "FAREWATCH_SIM_PORT": free_port(),
         "FAREWATCH_AWS_PORT": free_port(),
     }
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "AMADEUS_"))}
+    # The stack gets a developer's environment, not the one the other suites set for themselves.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "AMADEUS_")) and key not in TEST_ENVIRONMENT
+    }
     env.update({name: str(port) for name, port in ports.items()})
     env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / part) for part in ("layers/common", "functions/price", "local")
+        str(ROOT / part) for part in ("layers/common", "functions/price", "functions/users", "local")
     )
-    env.pop("CACHE_TABLE", None)
     log = (tmp_path_factory.mktemp("dev") / "stack.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "farewatch_local"],

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from farewatch.store.models import ALL_MODELS
+from farewatch.store.auth_records import AUTH_MODELS
+from farewatch.store.models import ALL_MODELS as FARE_MODELS
+from farewatch.store.users import USER_MODELS
 from farewatch_local.template import load_template
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 # Which template table each model lives in: the environment variable the template sets for it.
+ALL_MODELS = (*FARE_MODELS, *USER_MODELS, *AUTH_MODELS)
 TABLE_BY_ENV = {
     "CACHE_TABLE": "CacheTable",
     "PRICE_HISTORY_TABLE": "PriceHistoryTable",
     "SEARCH_STATS_TABLE": "SearchStatsTable",
+    "USERS_TABLE": "UsersTable",
+    "AUTH_TABLE": "AuthTable",
 }
 
 
@@ -42,19 +47,35 @@ def test_model_keys_match_the_template_table(model):
     assert model_keys == template_keys
 
 
-@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda model: model.__name__)
-def test_model_ttl_attribute_is_the_one_the_template_enables(model):
+def ttl_attributes(model) -> list[str]:
     from pynamodb.attributes import TTLAttribute
 
-    table = template_table(model)
-    ttl_attributes = [name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)]
+    return [name for name, attribute in model.get_attributes().items() if isinstance(attribute, TTLAttribute)]
 
-    assert ttl_attributes == ([table.ttl_attribute] if table.ttl_attribute else [])
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda model: model.__name__)
+def test_a_model_expires_items_only_through_the_ttl_attribute_the_template_enables(model):
+    table = template_table(model)
+
+    assert set(ttl_attributes(model)) <= ({table.ttl_attribute} if table.ttl_attribute else set())
+
+
+@pytest.mark.parametrize(
+    "table", [t for t in TEMPLATE.tables if t.ttl_attribute], ids=lambda table: table.logical_id
+)
+def test_every_table_with_ttl_has_models_that_set_it(table):
+    models = [model for model in ALL_MODELS if model.Meta.table_name == table.logical_id]
+
+    assert any(ttl_attributes(model) == [table.ttl_attribute] for model in models)
 
 
 def test_every_table_the_functions_use_has_a_model():
-    function_env = TEMPLATE.function("PriceFunction").environment
-    used = {function_env[name] for name in TABLE_BY_ENV if name in function_env}
+    used = {
+        function.environment[name]
+        for function in TEMPLATE.functions
+        for name in TABLE_BY_ENV
+        if name in function.environment
+    }
 
     assert used == {model.Meta.table_name for model in ALL_MODELS}
     assert used == {table.logical_id for table in TEMPLATE.tables}

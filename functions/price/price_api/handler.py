@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from farewatch import locations, wiring
+from farewatch import locations, openapi_doc, wiring
 from farewatch.api import create_resolver, error_responses
 from farewatch.clock import SystemClock
 from farewatch.errors import NotFound, invalid_field
@@ -38,7 +38,6 @@ from farewatch.store.history import PriceHistoryStore
 logger = Logger()
 metrics = Metrics()
 app = create_resolver()
-app.enable_swagger(path="/docs", title="Farewatch API", version="1.0.0")
 clock = SystemClock()
 
 Origin = Annotated[str, Query(description="IATA airport or city code, e.g. JFK or NYC.", examples=["JFK"])]
@@ -135,11 +134,12 @@ def price_history(
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title="Farewatch API", version="1.0.0"),
-    )
+    return Response(200, content_types.APPLICATION_JSON, openapi_doc.merged_document(app))
+
+
+@app.get("/docs", include_in_schema=False)
+def swagger_ui() -> Response[str]:
+    return Response(200, "text/html", openapi_doc.swagger_page(openapi_doc.merged_document(app)))
 
 
 wiring.warm_up()

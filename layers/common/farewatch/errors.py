@@ -66,3 +66,41 @@ class UpstreamTimeout(UpstreamError):
 def invalid_field(field: str, issue: str, *, code: str = "invalid_parameter") -> InvalidRequest:
     """A 400 about one input field, with the field named in `details`."""
     return InvalidRequest(f"{field}: {issue}", code=code, details=[{"field": field, "issue": issue}])
+
+
+class Unauthorized(FarewatchError):
+    """Missing, invalid, expired or forged credentials (401, with a Bearer challenge)."""
+
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str = "Authentication required.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="farewatch"')
+
+
+class Forbidden(FarewatchError):
+    status = 403
+    code = "forbidden"
+
+
+class TooManyRequests(FarewatchError):
+    """Throttled; `retry_after` seconds go into the Retry-After header."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.headers["Retry-After"] = str(self.retry_after)
+
+
+class PayloadTooLarge(FarewatchError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(FarewatchError):
+    status = 415
+    code = "unsupported_media_type"

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     cache_table: str = "farewatch-cache"
     price_history_table: str = "farewatch-price-history"
     search_stats_table: str = "farewatch-search-stats"
+    users_table: str = "farewatch-users"
+    auth_table: str = "farewatch-auth"
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     # Only for the local stack / `sam local`: where DynamoDB and Secrets Manager are. Empty in AWS.
     aws_endpoint: str | None = Field(None, alias="FAREWATCH_AWS_ENDPOINT")
@@ -45,6 +47,18 @@ class Settings(BaseSettings):
     upstream_max_attempts: int = Field(8, ge=1)
     upstream_backoff_base_seconds: float = Field(0.25, ge=0)
     upstream_backoff_cap_seconds: float = Field(2.0, ge=0)
+
+    # Accounts (SPEC §5).
+    jwt_secret_id: str | None = None  # Secrets Manager secret holding the HS256 signing key
+    jwt_issuer: str = "farewatch"
+    jwt_audience: str = "farewatch-api"
+    access_token_minutes: int = Field(15, ge=1, le=1440)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+    bcrypt_rounds: int = Field(12, ge=4, le=16)
+    login_max_failures: int = Field(5, ge=1)
+    login_ip_max_failures: int = Field(50, ge=1)
+    login_failure_window_minutes: int = Field(15, ge=1)
+    max_body_bytes: int = Field(16 * 1024, ge=1)
 
     @property
     def aws_endpoint_url(self) -> str | None:

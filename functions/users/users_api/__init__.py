@@ -1,0 +1,1 @@
+"""The users function: accounts and, later, tracked flights and alerts."""

@@ -1,0 +1,57 @@
+"""One OpenAPI document for the whole API, although its routes are served by several functions.
+
+The price function serves it: its own resolver's schema merged with the users routes' schema (the
+users routes are a Router in this package, so the price function can describe them without
+serving them).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+TITLE = "Farewatch API"
+VERSION = "1.0.0"
+DESCRIPTION = "Cheapest fares from a shared cache, accounts, and (soon) price tracking with drop alerts."
+
+
+def security_schemes() -> dict[str, Any]:
+    return {"bearerAuth": HTTPBearer(bearerFormat="JWT", description="Access token from POST /auth/login.")}
+
+
+@lru_cache(maxsize=1)
+def merged_document(price_app: APIGatewayRestResolver) -> str:
+    from farewatch.api import create_resolver
+    from farewatch.users_routes import router as users_router
+
+    users_app = create_resolver()
+    users_app.include_router(users_router)
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        security_schemes=security_schemes(),
+        on_conflict="error",
+    )
+    for app in (price_app, users_app):
+        schema = app.get_openapi_schema(title=TITLE, version=VERSION, security_schemes=security_schemes())
+        merge.add_schema(schema.model_dump(by_alias=True, exclude_none=True))
+    return merge.get_openapi_json_schema()
+
+
+@lru_cache(maxsize=1)
+def swagger_page(document: str) -> str:
+    """Swagger UI over the merged document, with the UI's assets that Powertools bundles inlined."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    assets = Path(generate_swagger_html.__code__.co_filename).parent
+    script = (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
+    # A spec that contains "</script>" must not end the page's script element early.
+    return generate_swagger_html(document.replace("</", "<\\/"), script, style, "", None)

@@ -1,0 +1,278 @@
+"""Accounts in DynamoDB: the user records and the email claims that keep addresses unique (UsersTable).
+
+UsersTable (pk)                        no TTL: accounts live until someone deletes them
+  user#<user id>                       UserRecord: email (normalised), role `user|admin`,
+                                       password_hash (bcrypt), created_at / updated_at (epoch seconds),
+                                       kind = "user" and listed_at = "<created ISO>#<id>" for the index.
+                                       Read by GetItem (consistent) on every authenticated request, so
+                                       a deleted user's tokens stop working and the role is current.
+  email#<normalised address>           EmailClaim: user_id of the owner. Written in the same
+                                       TransactWriteItems as the user, both `attribute_not_exists(pk)`,
+                                       so two concurrent registrations of one address cannot both win.
+                                       Read by GetItem on login and by the admin command.
+  index by_kind (kind, listed_at)      GET /users: Query kind = "user", newest first (listed_at
+                                       descending), `limit` items a page; the cursor is the key of the
+                                       last user of a page, urlsafe-base64 JSON.
+Deleting a user removes the record and the claim in one transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from farewatch.errors import Conflict, InvalidRequest
+from farewatch.settings import get_settings
+from farewatch.store.leases import is_conditional_failure
+
+_settings = get_settings()
+
+USER_KIND = "user"
+ROLES = ("user", "admin")
+MAX_PAGE_SIZE = 100
+_MAX_CURSOR_CHARS = 512
+_USER_ID = re.compile(r"[0-9a-f]{32}")
+_LISTED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}")
+# A transaction that collides with another one on the same item is cancelled, not failed: try again.
+_TRANSACTION_ATTEMPTS = 4
+
+
+class _UsersTableMeta:
+    region = _settings.aws_region
+    host = _settings.aws_endpoint_url
+    table_name = _settings.users_table
+
+
+class UsersByKind(GlobalSecondaryIndex["UserRecord"]):
+    class Meta:
+        index_name = "by_kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    listed_at = UnicodeAttribute(range_key=True)
+
+
+class UserRecord(Model):
+    class Meta(_UsersTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    kind = UnicodeAttribute(default=USER_KIND)
+    listed_at = UnicodeAttribute()
+
+    by_kind = UsersByKind()
+
+
+class EmailClaim(Model):
+    class Meta(_UsersTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+USER_MODELS: tuple[type[Model], ...] = (UserRecord, EmailClaim)
+
+
+def user_key(user_id: str) -> str:
+    return f"user#{user_id}"
+
+
+def email_key(email: str) -> str:
+    return f"email#{email}"
+
+
+def listed_at(created_at: float, user_id: str) -> str:
+    """Sorts by creation time; the id breaks ties between users created in the same microsecond."""
+    stamp = datetime.fromtimestamp(created_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{stamp}#{user_id}"
+
+
+def new_user_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UserStore:
+    """The only code that reads or writes UsersTable."""
+
+    def __init__(self) -> None:
+        self._connection = Connection(region=_settings.aws_region, host=_settings.aws_endpoint_url)
+
+    def create(self, *, user_id: str, email: str, role: str, password_hash: str, now: float) -> UserRecord:
+        """Write the user and its email claim together; Conflict `email_taken` if the address is claimed."""
+        record = UserRecord(
+            user_key(user_id),
+            user_id=user_id,
+            email=email,
+            role=role,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+            kind=USER_KIND,
+            listed_at=listed_at(now, user_id),
+        )
+        claim = EmailClaim(email_key(email), user_id=user_id)
+        self._transact(
+            saves=[(claim, EmailClaim.pk.does_not_exist()), (record, UserRecord.pk.does_not_exist())],
+            on_condition_failure=lambda: Conflict(
+                "An account with this email already exists.", code="email_taken"
+            ),
+        )
+        return record
+
+    def get(self, user_id: str) -> UserRecord | None:
+        if not user_id or len(user_id) > 200:
+            return None
+        try:
+            return UserRecord.get(user_key(user_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def find_by_email(self, email: str) -> UserRecord | None:
+        try:
+            claim = EmailClaim.get(email_key(email), consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self.get(claim.user_id)
+
+    def delete(self, user_id: str) -> bool:
+        """Remove the user and its email claim in one transaction; False if there was no such user."""
+        record = self.get(user_id)
+        if record is None:
+            return False
+        claim = EmailClaim(email_key(record.email), user_id=user_id)
+        try:
+            self._transact(
+                deletes=[(record, UserRecord.pk.exists()), (claim, EmailClaim.user_id == user_id)],
+                on_condition_failure=_Vanished,
+            )
+        except _Vanished:
+            return False
+        return True
+
+    def set_role(self, user_id: str, role: str, *, now: float) -> UserRecord | None:
+        """Conditional update: never creates a user; None if the user does not exist."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        record = UserRecord(user_key(user_id))
+        try:
+            record.update(
+                actions=[UserRecord.role.set(role), UserRecord.updated_at.set(now)],
+                condition=UserRecord.pk.exists(),
+            )
+        except UpdateError as error:
+            if is_conditional_failure(error):
+                return None
+            raise
+        return record
+
+    def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
+        """Newest first. Reads one extra user to know whether another page exists (no empty last page)."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest(
+                f"limit must be between 1 and {MAX_PAGE_SIZE}.",
+                code="invalid_parameter",
+                details=[{"field": "limit", "issue": f"must be between 1 and {MAX_PAGE_SIZE}"}],
+            )
+        start_key = decode_cursor(cursor) if cursor is not None else None
+        try:
+            found = list(
+                UserRecord.by_kind.query(
+                    USER_KIND,
+                    scan_index_forward=False,
+                    limit=limit + 1,
+                    page_size=limit + 1,
+                    last_evaluated_key=start_key,
+                )
+            )
+        except QueryError as error:
+            if start_key is not None and getattr(error, "cause_response_code", None) == "ValidationException":
+                raise _invalid_cursor() from None
+            raise
+        page = found[:limit]
+        next_cursor = encode_cursor(page[-1]) if len(found) > limit else None
+        return page, next_cursor
+
+    def _transact(
+        self,
+        *,
+        saves: Sequence[tuple[Model, Condition]] = (),
+        deletes: Sequence[tuple[Model, Condition]] = (),
+        on_condition_failure: Callable[[], Exception],
+    ) -> None:
+        for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    for item, condition in saves:
+                        transaction.save(item, condition=condition)
+                    for item, condition in deletes:
+                        transaction.delete(item, condition=condition)
+                return
+            except TransactWriteError as error:
+                reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
+                if "ConditionalCheckFailed" in reasons:
+                    raise on_condition_failure() from None
+                if "TransactionConflict" in reasons and attempt < _TRANSACTION_ATTEMPTS:
+                    continue
+                raise
+
+
+class _Vanished(Exception):
+    """The user was deleted by someone else between our read and our delete."""
+
+
+def encode_cursor(last: UserRecord) -> str:
+    """The index key of the last user of a page, as urlsafe base64 JSON (opaque to clients)."""
+    key = {"pk": last.pk, "listed_at": last.listed_at}
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The ExclusiveStartKey a cursor stands for; anything we did not issue is a 400 `invalid_cursor`."""
+    if not cursor or len(cursor) > _MAX_CURSOR_CHARS:
+        raise _invalid_cursor()
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError):
+        raise _invalid_cursor() from None
+    if not isinstance(key, dict) or set(key) != {"pk", "listed_at"}:
+        raise _invalid_cursor()
+    pk, listed = key["pk"], key["listed_at"]
+    if not isinstance(pk, str) or not isinstance(listed, str):
+        raise _invalid_cursor()
+    user_id = pk.removeprefix("user#")
+    if pk == user_id or not _USER_ID.fullmatch(user_id) or not _LISTED_AT.fullmatch(listed):
+        raise _invalid_cursor()
+    if not listed.endswith(f"#{user_id}"):
+        raise _invalid_cursor()
+    return {"pk": {"S": pk}, "kind": {"S": USER_KIND}, "listed_at": {"S": listed}}
+
+
+def _invalid_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "The cursor is not one this API issued; start again without it.",
+        code="invalid_cursor",
+        details=[{"field": "cursor", "issue": "not a cursor from a previous page"}],
+    )

@@ -1,0 +1,121 @@
+"""Accounts as a new user meets them with curl: register, log in, profile, refresh, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+
+
+def new_email() -> str:
+    return f"traveller-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def register_and_login(dev_stack, email: str) -> dict:
+    assert (
+        dev_stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code
+        == 201
+    )
+    response = dev_stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def test_register_login_profile_refresh_and_delete(dev_stack):
+    email = new_email()
+
+    registered = dev_stack.call("POST", "/auth/register", json={"email": email.upper(), "password": PASSWORD})
+    login = dev_stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+    tokens = login.json()["data"]
+    me = dev_stack.call("GET", "/users/me", token=tokens["access_token"])
+    rotated = dev_stack.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    deleted = dev_stack.call("DELETE", "/users/me", token=rotated.json()["data"]["access_token"])
+    after = dev_stack.call("GET", "/users/me", token=rotated.json()["data"]["access_token"])
+
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["data"]["email"] == email and registered.json()["data"]["role"] == "user"
+    assert "password" not in registered.text
+    assert login.status_code == 200 and tokens["token_type"] == "bearer" and tokens["expires_in"] == 900
+    assert me.status_code == 200 and me.json()["data"]["email"] == email
+    assert rotated.status_code == 200 and rotated.json()["data"]["refresh_token"] != tokens["refresh_token"]
+    assert deleted.status_code == 204
+    assert after.status_code == 401 and after.json()["error"]["code"]
+
+
+def test_registering_an_existing_email_is_a_409(dev_stack):
+    email = new_email()
+    dev_stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+
+    again = dev_stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+
+    assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_family(dev_stack):
+    tokens = register_and_login(dev_stack, new_email())
+    first = dev_stack.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).json()[
+        "data"
+    ]
+
+    reuse = dev_stack.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    newest = dev_stack.call("POST", "/auth/refresh", json={"refresh_token": first["refresh_token"]})
+
+    assert reuse.status_code == 401 and newest.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": "{not json", "headers": {"Content-Type": "application/json"}}, 400),
+        ({"json": {"email": "a@example.com", "password": "longenough", "role": "admin"}}, 400),
+        ({"data": "email=a", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 415),
+        ({"json": {"email": "a@example.com", "password": "x" * 20_000}}, 413),
+        ({"json": {"email": "not-an-email", "password": "longenough"}}, 400),
+        ({"json": {"email": "a@example.com", "password": "short"}}, 400),
+        ({"json": {"email": "a@example.com", "password": "é" * 40}}, 400),
+    ],
+)
+def test_bad_registration_bodies_get_the_documented_4xx(dev_stack, kwargs, status):
+    response = dev_stack.call("POST", "/auth/register", **kwargs)
+
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"]
+
+
+def test_login_failures_lock_the_email_even_for_the_right_password(dev_stack):
+    email = new_email()
+    register_and_login(dev_stack, email)
+    for _ in range(5):
+        wrong = dev_stack.call("POST", "/auth/login", json={"email": email, "password": "wrong password"})
+        assert wrong.status_code == 401
+
+    locked = dev_stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("token", [None, "garbage", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."])
+def test_profile_without_a_valid_token_is_401(dev_stack, token):
+    response = dev_stack.call("GET", "/users/me", token=token)
+
+    assert response.status_code == 401 and response.json()["error"]["code"]
+
+
+def test_admin_routes_are_403_for_a_plain_user(dev_stack):
+    tokens = register_and_login(dev_stack, new_email())
+
+    listing = dev_stack.call("GET", "/users", token=tokens["access_token"])
+    deleting = dev_stack.call("DELETE", "/users/someone", token=tokens["access_token"])
+
+    assert listing.status_code == 403 and deleting.status_code == 403
+
+
+def test_openapi_document_describes_both_functions(dev_stack):
+    paths = dev_stack.get("/openapi.json").json()["paths"]
+
+    assert {"/flights/price", "/auth/register", "/auth/login", "/users/me", "/users/{id}"} <= set(paths)
