@@ -30,6 +30,17 @@ class DevStack:
     api: str
     sim: str
     process: subprocess.Popen[str]
+    aws: str
+    log_path: Path
+    env: dict[str, str]
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def operator(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """The operator command, run as a person would run it against this stack."""
+        command = [sys.executable, "-m", "farewatch.admin_cli", *arguments, "--local", "--endpoint", self.aws]
+        return subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
 
     def get(self, path: str, **params: str) -> requests.Response:
         return requests.get(f"{self.api}{path}", params=params, timeout=30)
@@ -75,7 +86,8 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     env["PYTHONPATH"] = os.pathsep.join(
         str(ROOT / part) for part in ("layers/common", "functions/price", "functions/users", "local")
     )
-    log = (tmp_path_factory.mktemp("dev") / "stack.log").open("w+")
+    log_path = tmp_path_factory.mktemp("dev") / "stack.log"
+    log = log_path.open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "farewatch_local"],
         cwd=ROOT,
@@ -88,6 +100,9 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         f"http://127.0.0.1:{ports['FAREWATCH_PORT']}",
         f"http://127.0.0.1:{ports['FAREWATCH_SIM_PORT']}",
         process,
+        f"http://127.0.0.1:{ports['FAREWATCH_AWS_PORT']}",
+        log_path,
+        env,
     )
     deadline = time.monotonic() + 60
     while True:

@@ -119,3 +119,47 @@ def test_openapi_document_describes_both_functions(dev_stack):
     paths = dev_stack.get("/openapi.json").json()["paths"]
 
     assert {"/flights/price", "/auth/register", "/auth/login", "/users/me", "/users/{id}"} <= set(paths)
+
+
+def test_only_the_operator_command_makes_an_admin_who_can_list_and_delete_users(dev_stack):
+    admin_email, victim_email = new_email(), new_email()
+    register_and_login(dev_stack, admin_email)
+    victim = dev_stack.call(
+        "POST", "/auth/register", json={"email": victim_email, "password": PASSWORD}
+    ).json()
+
+    granted = dev_stack.operator("grant-admin", admin_email)
+    admin = dev_stack.call("POST", "/auth/login", json={"email": admin_email, "password": PASSWORD}).json()[
+        "data"
+    ]
+    page = dev_stack.call("GET", "/users", token=admin["access_token"], params={"limit": "1"})
+    deleted = dev_stack.call("DELETE", f"/users/{victim['data']['id']}", token=admin["access_token"])
+    again = dev_stack.call("DELETE", f"/users/{victim['data']['id']}", token=admin["access_token"])
+    victim_login = dev_stack.call("POST", "/auth/login", json={"email": victim_email, "password": PASSWORD})
+
+    assert granted.returncode == 0, granted.stderr
+    assert admin_email in granted.stdout
+    assert page.status_code == 200, page.text
+    assert len(page.json()["data"]) == 1 and page.json()["next_cursor"]
+    assert deleted.status_code == 204 and again.status_code == 404
+    assert victim_login.status_code == 401
+
+
+def test_the_operator_command_refuses_an_unknown_email_without_a_traceback(dev_stack):
+    result = dev_stack.operator("grant-admin", new_email())
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_no_password_hash_or_token_reaches_the_log(dev_stack):
+    email = new_email()
+    tokens = register_and_login(dev_stack, email)
+    dev_stack.call("GET", "/users/me", token=tokens["access_token"])
+    dev_stack.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    dev_stack.call("POST", "/auth/login", json={"email": email, "password": "a wrong password"})
+
+    log = dev_stack.log_text()
+    assert email in log or "/auth/login" in log  # the log is really being written
+    for secret in (PASSWORD, "a wrong password", tokens["access_token"], tokens["refresh_token"], "$2b$"):
+        assert secret not in log

@@ -29,7 +29,14 @@ def merged_document(price_app: APIGatewayRestResolver) -> str:
     from farewatch.users_routes import router as users_router
 
     users_app = create_resolver()
-    users_app.include_router(users_router)
+    # include_router points the router's request state at users_app. The router may be serving
+    # requests in this process (the local stack runs every function in one), so point it back.
+    serving_resolver = getattr(users_router, "api_resolver", None)
+    try:
+        users_app.include_router(users_router)
+    finally:
+        if serving_resolver is not None:
+            users_router.api_resolver = serving_resolver
     merge = OpenAPIMerge(
         title=TITLE,
         version=VERSION,
