@@ -29,6 +29,7 @@ os.environ.update(
         "PRICE_HISTORY_TABLE": "PriceHistoryTable",
         "SEARCH_STATS_TABLE": "SearchStatsTable",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "FarewatchBench",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "AMADEUS_CLIENT_ID": CLIENT_ID,
         "AMADEUS_CLIENT_SECRET": CLIENT_SECRET,
@@ -70,22 +71,10 @@ def main() -> None:
 def new_container():
     """A fare service with its own memory (token, HTTP session), like a fresh Lambda container."""
     from farewatch.clock import SystemClock
-    from farewatch.pricing import FareService
     from farewatch.settings import get_settings
-    from farewatch.store.fare_cache import FareCacheStore
-    from farewatch.store.history import PriceHistoryStore
-    from farewatch.store.search_stats import SearchStatsStore
-    from farewatch.wiring import build_fare_source, cache_policy
+    from farewatch.wiring import build_fare_service
 
-    settings, clock = get_settings(), SystemClock()
-    return FareService(
-        source=build_fare_source(settings, clock),
-        cache=FareCacheStore(),
-        history=PriceHistoryStore(),
-        stats=SearchStatsStore(),
-        clock=clock,
-        policy=cache_policy(settings),
-    )
+    return build_fare_service(get_settings(), SystemClock())
 
 
 def queries(count: int, first_day: int) -> list:

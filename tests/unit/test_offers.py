@@ -53,3 +53,13 @@ def test_search_limits_the_number_of_offers_after_sorting():
     chosen = select_offers(offers, nonstop=False, sort="price", limit=3)
 
     assert [o.price for o in chosen] == [Decimal("281.00"), Decimal("282.00"), Decimal("283.00")]
+
+
+def test_a_failing_metrics_backend_never_fails_the_request():
+    from farewatch.wiring import PowertoolsFareMetrics
+
+    class BrokenMetrics:
+        def add_metric(self, **_: object) -> None:
+            raise RuntimeError("metrics backend down")
+
+    PowertoolsFareMetrics(BrokenMetrics()).record("FareCacheHit")  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, Amade
 from farewatch.fares.http import new_session
 from farewatch.fares.source import FareSource
 from farewatch.fares.token_manager import TokenManager
-from farewatch.pricing import CachePolicy, FareService
+from farewatch.pricing import CachePolicy, FareMetrics, FareService
 from farewatch.settings import Settings, get_settings
 from farewatch.store.fare_cache import FareCacheStore
 from farewatch.store.history import PriceHistoryStore
@@ -29,7 +29,11 @@ class PowertoolsFareMetrics:
         self._metrics = metrics
 
     def record(self, name: str) -> None:
-        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        # A metric is never worth failing a traveller's request for.
+        try:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        except Exception:
+            logger.warning("Could not record a metric", extra={"metric": name})
 
 
 def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
@@ -99,10 +103,8 @@ def cache_policy(settings: Settings) -> CachePolicy:
     )
 
 
-@lru_cache(maxsize=1)
-def fare_service() -> FareService:
-    settings = get_settings()
-    clock = SystemClock()
+def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | None = None) -> FareService:
+    """A fare service with its own source (token memory, HTTP session); DynamoDB is shared."""
     return FareService(
         source=build_fare_source(settings, clock),
         cache=FareCacheStore(),
@@ -110,8 +112,13 @@ def fare_service() -> FareService:
         stats=SearchStatsStore(),
         clock=clock,
         policy=cache_policy(settings),
-        metrics=PowertoolsFareMetrics(Metrics()),
+        metrics=metrics,
     )
+
+
+@lru_cache(maxsize=1)
+def fare_service() -> FareService:
+    return build_fare_service(get_settings(), SystemClock(), PowertoolsFareMetrics(Metrics()))
 
 
 def warm_up() -> None:
