@@ -127,7 +127,7 @@ def test_registering_an_address_again_in_another_case_is_409_email_taken(account
     assert (error.status, error.code) == (409, "email_taken")
 
 
-def test_concurrent_registrations_of_one_address_let_exactly_one_win(accounts):
+def test_concurrent_registrations_of_one_address_let_exactly_one_win(accounts, atomic_dynamodb):
     start = threading.Barrier(10)
     outcomes: list[str] = []
 
