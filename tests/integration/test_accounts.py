@@ -252,7 +252,7 @@ def test_revoking_one_family_leaves_other_sign_ins_working(accounts):
     assert accounts.refresh(laptop.refresh_token).refresh_token
 
 
-def test_two_concurrent_uses_of_one_refresh_token_never_both_succeed(accounts):
+def test_two_concurrent_uses_of_one_refresh_token_never_both_succeed(accounts, atomic_dynamodb):
     accounts.register("alice@example.com", PASSWORD)
     pair = accounts.login("alice@example.com", PASSWORD, source_ip=IP)
     start = threading.Barrier(2)

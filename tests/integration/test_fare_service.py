@@ -203,7 +203,7 @@ def test_every_fetched_price_is_appended_to_the_history(aws):
     assert [row.amount for row in rows] == [Decimal("250.00"), Decimal("240.00"), Decimal("260.00")]
 
 
-def test_concurrent_cold_requests_on_one_key_make_one_upstream_search(aws):
+def test_concurrent_cold_requests_on_one_key_make_one_upstream_search(aws, atomic_dynamodb):
     source = ScriptedSource(delay=0.2)
     fares = service(source, SystemClock(), poll_interval_seconds=0.01, budget_seconds=10)
     results = []
@@ -222,7 +222,7 @@ def test_concurrent_cold_requests_on_one_key_make_one_upstream_search(aws):
     assert {result.cheapest.price for result in results if result.cheapest} == {Decimal("250.00")}
 
 
-def test_concurrent_forced_refreshes_share_one_upstream_search(aws):
+def test_concurrent_forced_refreshes_share_one_upstream_search(aws, atomic_dynamodb):
     source = ScriptedSource(delay=0.2)
     fares = service(source, SystemClock(), poll_interval_seconds=0.01, budget_seconds=10)
     threads = [
