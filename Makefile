@@ -5,7 +5,7 @@ VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 # The layer, the functions and the local stack, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/local
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: grant-admin dev test lint typecheck unit integration e2e bench sam-validate sam-build clean

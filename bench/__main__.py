@@ -28,6 +28,9 @@ os.environ.update(
         "CACHE_TABLE": "CacheTable",
         "PRICE_HISTORY_TABLE": "PriceHistoryTable",
         "SEARCH_STATS_TABLE": "SearchStatsTable",
+        "TRACKERS_TABLE": "TrackersTable",
+        "WATCHED_ROUTES_TABLE": "WatchedRoutesTable",
+        "ALERTS_TABLE": "AlertsTable",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "FarewatchBench",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
@@ -62,10 +65,17 @@ def main() -> None:
             fleet_workload(simulator, first_day=100, label="1b) under the simulator's 10 TPS limit:")
             simulator.rate_limit_tps = 0
             dynamo_calls_per_request()
+            poll_cycle(simulator)
     finally:
         server.stop()
     import_times()
     build_size()
+
+
+def poll_cycle(simulator) -> None:
+    from bench.poll import poll_cycle as run_poll_cycle
+
+    run_poll_cycle(simulator)
 
 
 def new_container():

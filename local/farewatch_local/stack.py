@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from farewatch_local.aws import MotoHandle, ensure_can_listen, provision, start_moto
 from farewatch_local.gateway import LocalGateway, ServerHandle, serve
+from farewatch_local.poller import poller_service
 from farewatch_local.runtime import FunctionRuntimes
 from farewatch_local.template import REGION, Template, TemplateError, load_template, read_template_document
 
@@ -75,7 +76,7 @@ class Service(Protocol):
 ServiceFactory = Callable[["LocalStack"], Service]
 
 # Services built from the template after the gateway exists (see the module docstring).
-EXTENSIONS: tuple[ServiceFactory, ...] = ()
+EXTENSIONS: tuple[ServiceFactory, ...] = (poller_service,)
 
 
 class RunningServer(Protocol):

@@ -83,8 +83,11 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         if not key.startswith(("AWS_", "AMADEUS_")) and key not in TEST_ENVIRONMENT
     }
     env.update({name: str(port) for name, port in ports.items()})
+    # Upstream counts are asserted exactly: polls run only when a test asks (POST /__local/poll).
+    env["FAREWATCH_POLL_INTERVAL_SECONDS"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / part) for part in ("layers/common", "functions/price", "functions/users", "local")
+        str(ROOT / part)
+        for part in ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
     )
     log_path = tmp_path_factory.mktemp("dev") / "stack.log"
     log = log_path.open("w+")

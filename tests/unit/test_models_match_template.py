@@ -8,18 +8,22 @@ import pytest
 
 from farewatch.store.auth_records import AUTH_MODELS
 from farewatch.store.models import ALL_MODELS as FARE_MODELS
+from farewatch.store.tracking import TRACKING_MODELS
 from farewatch.store.users import USER_MODELS
 from farewatch_local.template import load_template
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 # Which template table each model lives in: the environment variable the template sets for it.
-ALL_MODELS = (*FARE_MODELS, *USER_MODELS, *AUTH_MODELS)
+ALL_MODELS = (*FARE_MODELS, *USER_MODELS, *AUTH_MODELS, *TRACKING_MODELS)
 TABLE_BY_ENV = {
     "CACHE_TABLE": "CacheTable",
     "PRICE_HISTORY_TABLE": "PriceHistoryTable",
     "SEARCH_STATS_TABLE": "SearchStatsTable",
     "USERS_TABLE": "UsersTable",
     "AUTH_TABLE": "AuthTable",
+    "TRACKERS_TABLE": "TrackersTable",
+    "WATCHED_ROUTES_TABLE": "WatchedRoutesTable",
+    "ALERTS_TABLE": "AlertsTable",
 }
 
 

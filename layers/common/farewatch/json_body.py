@@ -105,3 +105,13 @@ def _malformed() -> NoReturn:
 
 def _too_large(max_bytes: int) -> NoReturn:
     raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", code="payload_too_large")
+
+
+def request_body(router: Any, model: type[T]) -> T:
+    """The current request's body of a Powertools router or resolver, parsed strictly into `model`."""
+    from farewatch.settings import get_settings
+
+    event = router.current_event
+    return parse_json_body(
+        event.headers, event.body, event.is_base64_encoded, model, max_bytes=get_settings().max_body_bytes
+    )

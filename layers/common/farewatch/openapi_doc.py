@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 TITLE = "Farewatch API"
 VERSION = "1.0.0"
-DESCRIPTION = "Cheapest fares from a shared cache, accounts, and (soon) price tracking with drop alerts."
+DESCRIPTION = "Cheapest fares from a shared cache, accounts, and price tracking with drop alerts."
 
 
 def security_schemes() -> dict[str, Any]:
@@ -26,17 +26,19 @@ def security_schemes() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def merged_document(price_app: APIGatewayRestResolver) -> str:
     from farewatch.api import create_resolver
+    from farewatch.tracking_routes import router as tracking_router
     from farewatch.users_routes import router as users_router
 
     users_app = create_resolver()
-    # include_router points the router's request state at users_app. The router may be serving
-    # requests in this process (the local stack runs every function in one), so point it back.
-    serving_resolver = getattr(users_router, "api_resolver", None)
-    try:
-        users_app.include_router(users_router)
-    finally:
-        if serving_resolver is not None:
-            users_router.api_resolver = serving_resolver
+    for router in (users_router, tracking_router):
+        # include_router points the router's request state at users_app. The router may be serving
+        # requests in this process (the local stack runs every function in one), so point it back.
+        serving_resolver = getattr(router, "api_resolver", None)
+        try:
+            users_app.include_router(router)
+        finally:
+            if serving_resolver is not None:
+                router.api_resolver = serving_resolver
     merge = OpenAPIMerge(
         title=TITLE,
         version=VERSION,

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     search_stats_table: str = "farewatch-search-stats"
     users_table: str = "farewatch-users"
     auth_table: str = "farewatch-auth"
+    trackers_table: str = "farewatch-trackers"
+    watched_routes_table: str = "farewatch-watched-routes"
+    alerts_table: str = "farewatch-alerts"
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     # Only for the local stack / `sam local`: where DynamoDB and Secrets Manager are. Empty in AWS.
     aws_endpoint: str | None = Field(None, alias="FAREWATCH_AWS_ENDPOINT")
@@ -59,6 +62,15 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(50, ge=1)
     login_failure_window_minutes: int = Field(15, ge=1)
     max_body_bytes: int = Field(16 * 1024, ge=1)
+
+    # Price tracking (SPEC §4).
+    max_active_trackers: int = Field(50, ge=1)
+    # How often a watched route is polled; the poller's schedule only looks for due routes.
+    watched_route_poll_seconds: int = Field(1800, ge=60)
+
+    # Poller (SPEC §4): the queue the dispatcher fills and the bus PriceDropDetected events go to.
+    poll_queue_url: str | None = None
+    event_bus_name: str = "default"
 
     @property
     def aws_endpoint_url(self) -> str | None:

@@ -19,8 +19,7 @@ from farewatch.api import error_responses
 from farewatch.auth_guard import admin_only, principal, signed_in
 from farewatch.clock import iso_utc
 from farewatch.fare_query import parse_int
-from farewatch.json_body import parse_json_body
-from farewatch.settings import get_settings
+from farewatch.json_body import request_body
 
 router = Router()
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -90,14 +89,7 @@ _Body = TypeVar("_Body", bound=BaseModel)
 
 
 def _body(model: type[_Body]) -> _Body:
-    event = router.current_event
-    return parse_json_body(
-        event.headers,
-        event.body,
-        event.is_base64_encoded,
-        model,
-        max_bytes=get_settings().max_body_bytes,
-    )
+    return request_body(router, model)
 
 
 def _source_ip() -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from farewatch.store.auth_records import AuthRecordStore
+from farewatch.store.tracking import AlertStore, TrackingStore
 
 AccountCleaner = Callable[[str], None]
 
@@ -19,5 +20,19 @@ def delete_sign_in_records(user_id: str) -> None:
     AuthRecordStore().delete_records_of(user_id)
 
 
+def delete_tracked_flights(user_id: str) -> None:
+    """Trackers (uncounting their watched routes) and the user's tracker counter (TrackersTable)."""
+    TrackingStore().delete_all_of(user_id)
+
+
+def delete_alerts(user_id: str) -> None:
+    """Price-drop alerts (AlertsTable)."""
+    AlertStore().delete_all_of(user_id)
+
+
 # In order; the user record and its email claim are deleted after all of these succeed.
-ACCOUNT_DATA_CLEANERS: tuple[AccountCleaner, ...] = (delete_sign_in_records,)
+ACCOUNT_DATA_CLEANERS: tuple[AccountCleaner, ...] = (
+    delete_sign_in_records,
+    delete_tracked_flights,
+    delete_alerts,
+)

@@ -1,0 +1,69 @@
+"""The poller's AWS messaging clients: the poll queue (SQS SendMessageBatch) and the event bus
+(EventBridge PutEvents). The only code that talks to SQS or EventBridge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from farewatch.poller import QueueEntry
+from farewatch.settings import Settings
+
+
+def _client(service: str, settings: Settings) -> Any:
+    return boto3.client(service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+
+
+class PollQueue:
+    """SendMessageBatch to the poll queue; answers the entry ids it did not accept."""
+
+    def __init__(self, queue_url: str, client: Any) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def send_batch(self, entries: Sequence[QueueEntry]) -> list[str]:
+        if not entries:
+            return []
+        response = self._client.send_message_batch(
+            QueueUrl=self._queue_url,
+            Entries=[{"Id": entry.entry_id, "MessageBody": entry.body} for entry in entries],
+        )
+        return [str(failure["Id"]) for failure in response.get("Failed") or []]
+
+
+class PartialPublishError(Exception):
+    """EventBridge accepted some entries of a PutEvents call but not all."""
+
+
+class EventBus:
+    """PutEvents; raises when EventBridge rejects any entry, so the SQS record is retried."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def publish(self, entries: Sequence[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        response = self._client.put_events(Entries=list(entries))
+        if response.get("FailedEntryCount"):
+            codes = sorted(
+                {str(item.get("ErrorCode")) for item in response["Entries"] if item.get("ErrorCode")}
+            )
+            raise PartialPublishError(
+                f"{response['FailedEntryCount']} PriceDropDetected events failed: {codes}"
+            )
+
+
+@lru_cache(maxsize=1)
+def poll_queue(settings: Settings) -> PollQueue:
+    if not settings.poll_queue_url:
+        raise RuntimeError("POLL_QUEUE_URL is not set")
+    return PollQueue(settings.poll_queue_url, _client("sqs", settings))
+
+
+@lru_cache(maxsize=1)
+def event_bus(settings: Settings) -> EventBus:
+    return EventBus(_client("events", settings))

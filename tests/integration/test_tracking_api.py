@@ -1,0 +1,565 @@
+"""Tracking through the users function: API Gateway events → handler → TrackingService → moto.
+
+Fares come from a fake FareService whose price the test moves; time is a ManualClock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from farewatch.clock import ManualClock
+from farewatch.errors import UpstreamUnavailable
+from farewatch.fare_query import FareQuery
+from farewatch.pricing import FareResult
+from tests.support.events import FakeLambdaContext, api_event
+from tests.support.offers import offer
+
+PASSWORD = "correct horse battery"
+DAY = "2027-02-01"  # the ManualClock starts on 2027-01-15
+ROUTE = f"JFK#LAX#{DAY}#1#USD"
+
+
+class FakeFares:
+    """FareService.fares() with a settable price per fare query; counts upstream fetches."""
+
+    def __init__(self, clock: ManualClock, price: str = "300.00") -> None:
+        self.clock = clock
+        self.prices: dict[str, str] = {}
+        self.default = price
+        self.fresh_until: dict[str, float] = {}
+        self.fetched_at: dict[str, float] = {}
+        self.upstream_calls = 0
+        self.failure: Exception | None = None
+        self._lock = threading.Lock()
+
+    def set_price(self, price: str, key: str = ROUTE) -> None:
+        self.prices[key] = price
+        self.fresh_until[key] = 0.0  # the next call fetches
+
+    def fares(
+        self, query: FareQuery, *, force_refresh: bool = False, count_search: bool = True
+    ) -> FareResult:
+        from farewatch.store.history import PriceHistoryStore
+
+        if self.failure is not None:
+            raise self.failure
+        key, now = query.cache_key, self.clock.now()
+        with self._lock:
+            cached = not force_refresh and self.fresh_until.get(key, 0.0) > now
+            if not cached:
+                self.upstream_calls += 1
+                self.fetched_at[key] = now
+                self.fresh_until[key] = now + 600
+                price = self.prices.get(key, self.default)
+                PriceHistoryStore().append(
+                    key, amount=Decimal(price), currency=query.currency, source="fake", observed_at=now
+                )
+        price = self.prices.get(key, self.default)
+        return FareResult(
+            query=query,
+            offers=[offer(price, currency=query.currency)],
+            source="fake",
+            fetched_at=self.fetched_at[key],
+            fresh_until=self.fresh_until[key],
+            cached=cached,
+        )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fares(clock) -> FakeFares:
+    return FakeFares(clock)
+
+
+@pytest.fixture
+def limit() -> int:
+    return 50
+
+
+@pytest.fixture
+def tracking(aws, clock, fares, limit, monkeypatch):
+    from farewatch import settings
+    from farewatch.accounts import wiring as account_wiring
+    from farewatch.store.history import PriceHistoryStore
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking import wiring
+    from farewatch.tracking.service import TrackingService
+
+    settings.get_settings.cache_clear()
+    account_wiring.account_service.cache_clear()
+    service = TrackingService(
+        fares=fares,
+        store=TrackingStore(),
+        alerts=AlertStore(),
+        history=PriceHistoryStore(),
+        clock=clock,
+        max_active_trackers=limit,
+        poll_interval_seconds=1800,
+    )
+    monkeypatch.setattr(wiring, "tracking_service", lambda: service)
+    yield service
+    account_wiring.account_service.cache_clear()
+
+
+@pytest.fixture
+def users(tracking):
+    return importlib.import_module("users_api.handler")
+
+
+def call(handler, method: str, path: str, body: Any = None, token: str | None = None, **params: str):
+    event = api_event(method, path, params or None, body)
+    event["headers"]["Content-Type"] = "application/json"
+    if token:
+        event["headers"]["Authorization"] = f"Bearer {token}"
+    response = handler.lambda_handler(event, FakeLambdaContext(function_name="UsersFunction"))
+    if not response["body"]:
+        return response["statusCode"], None
+    if content_type(response).startswith("application/json"):
+        return response["statusCode"], json.loads(response["body"])
+    return response["statusCode"], response["body"]
+
+
+def content_type(response: dict[str, Any]) -> str:
+    headers = {**(response.get("headers") or {})}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name, values[0])
+    return str(headers.get("Content-Type", ""))
+
+
+def sign_in(users, email: str = "alice@example.com") -> str:
+    assert call(users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 201
+    status, body = call(users, "POST", "/auth/login", {"email": email, "password": PASSWORD})
+    assert status == 200
+    return body["data"]["access_token"]
+
+
+@pytest.fixture
+def alice(users) -> str:
+    return sign_in(users)
+
+
+@pytest.fixture
+def bob(users) -> str:
+    return sign_in(users, "bob@example.com")
+
+
+def track(users, token: str, **fields: Any) -> tuple[int, Any]:
+    body = {"origin": "JFK", "destination": "LAX", "departure_date": DAY, **fields}
+    return call(users, "POST", "/tracked-flights", body, token=token)
+
+
+def watched_count(route_key: str = ROUTE) -> int:
+    from farewatch.store.tracking import TrackingStore
+
+    route = TrackingStore().watched_route(route_key)
+    return int(route.active_count) if route is not None else 0
+
+
+def poll(clock: ManualClock, route_key: str = ROUTE):
+    from farewatch.tracking.poll import refresh_watched_route
+
+    return refresh_watched_route(route_key, now=clock.now())
+
+
+# -- tracked flights ---------------------------------------------------------------------------
+
+
+def test_tracking_a_flight_fills_in_the_current_price_and_counts_the_route(users, alice, fares):
+    status, body = track(users, alice, target_price=250)
+
+    tracker = body["data"]
+    assert status == 201
+    assert tracker["current_price"] == "300.00" and tracker["lowest_price"] == "300.00"
+    assert tracker["target_price"] == "250.00" and tracker["status"] == "active"
+    assert tracker["version"] == 1 and tracker["last_checked_at"] == "2027-01-15T08:00:00Z"
+    assert [point["price"] for point in tracker["history"]] == ["300.00"]
+    assert watched_count() == 1 and fares.upstream_calls == 1
+
+
+def test_a_tracker_needs_a_target_or_the_any_drop_flag(users, alice):
+    status, body = track(users, alice)
+
+    assert status == 400 and body["error"]["code"] == "invalid_body"
+    assert watched_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"origin": "XXX"}, "unknown_location"),
+        ({"departure_date": "2027-01-14"}, "date_in_past"),
+        ({"currency": "ZZZ"}, "invalid_currency"),
+        ({"target_price": "12.345"}, "invalid_body"),
+        ({"target_price": -5}, "invalid_body"),
+        ({"role": "admin"}, "invalid_body"),
+    ],
+)
+def test_a_tracker_is_validated_like_a_price_request(users, alice, fields, code):
+    status, body = track(users, alice, notify_on_any_drop=True, **fields)
+
+    assert status == 400 and body["error"]["code"] == code
+
+
+def test_an_upstream_failure_writes_no_tracker(users, alice, fares):
+    fares.failure = UpstreamUnavailable("down")
+
+    status, body = track(users, alice, notify_on_any_drop=True)
+
+    assert status == 503 and body["error"]["code"] == "upstream_unavailable"
+    assert call(users, "GET", "/tracked-flights", token=alice)[1]["data"] == []
+    assert watched_count() == 0
+
+
+def test_list_get_patch_and_delete_a_tracker(users, alice):
+    created = track(users, alice, target_price=250)[1]["data"]
+
+    listed = call(users, "GET", "/tracked-flights", token=alice)[1]["data"]
+    status, patched = call(
+        users,
+        "PATCH",
+        f"/tracked-flights/{created['id']}",
+        {"version": 1, "target_price": 240, "notify_on_any_drop": True},
+        token=alice,
+    )
+    fetched = call(users, "GET", f"/tracked-flights/{created['id']}", token=alice)[1]["data"]
+    deleted = call(users, "DELETE", f"/tracked-flights/{created['id']}", token=alice)[0]
+
+    assert [tracker["id"] for tracker in listed] == [created["id"]]
+    assert status == 200 and patched["data"]["version"] == 2
+    assert fetched["target_price"] == "240.00" and fetched["notify_on_any_drop"] is True
+    assert deleted == 204
+    assert call(users, "GET", f"/tracked-flights/{created['id']}", token=alice)[0] == 404
+    assert watched_count() == 0
+
+
+def test_a_stale_version_is_a_conflict_never_a_lost_update(users, alice):
+    tracker = track(users, alice, target_price=250)[1]["data"]
+    path = f"/tracked-flights/{tracker['id']}"
+    assert call(users, "PATCH", path, {"version": 1, "target_price": 240}, token=alice)[0] == 200
+
+    status, body = call(users, "PATCH", path, {"version": 1, "target_price": 230}, token=alice)
+
+    assert status == 409 and body["error"]["code"] == "version_conflict"
+    assert call(users, "GET", path, token=alice)[1]["data"]["target_price"] == "240.00"
+
+
+def test_patch_may_change_only_the_alert_settings(users, alice):
+    tracker = track(users, alice, target_price=250)[1]["data"]
+
+    status, body = call(
+        users, "PATCH", f"/tracked-flights/{tracker['id']}", {"version": 1, "origin": "BOS"}, token=alice
+    )
+
+    assert status == 400 and body["error"]["code"] == "invalid_body"
+
+
+def test_another_users_tracker_is_not_found(users, alice, bob):
+    tracker = track(users, alice, target_price=250)[1]["data"]
+    path = f"/tracked-flights/{tracker['id']}"
+
+    assert call(users, "GET", path, token=bob)[0] == 404
+    assert call(users, "PATCH", path, {"version": 1, "target_price": 1}, token=bob)[0] == 404
+    assert call(users, "DELETE", path, token=bob)[0] == 404
+    assert call(users, "GET", "/tracked-flights", token=bob)[1]["data"] == []
+    assert call(users, "GET", path, token=alice)[0] == 200
+
+
+def test_tracking_needs_a_signed_in_caller(users):
+    assert track(users, "not-a-token", target_price=250)[0] == 401
+
+
+@pytest.mark.parametrize("limit", [2])
+def test_past_the_tracker_limit_is_a_conflict(users, alice, limit):
+    assert track(users, alice, target_price=250)[0] == 201
+    assert track(users, alice, target_price=240, departure_date="2027-02-02")[0] == 201
+
+    status, body = track(users, alice, target_price=230, departure_date="2027-02-03")
+
+    assert status == 409 and body["error"]["code"] == "tracker_limit_reached"
+    assert watched_count("JFK#LAX#2027-02-03#1#USD") == 0
+    first = call(users, "GET", "/tracked-flights", token=alice)[1]["data"][0]
+    assert call(users, "DELETE", f"/tracked-flights/{first['id']}", token=alice)[0] == 204
+    assert track(users, alice, target_price=230, departure_date="2027-02-03")[0] == 201
+
+
+def test_concurrent_trackers_on_one_route_are_all_counted(users, tracking, atomic_dynamodb):
+    from farewatch.fare_query import parse_fare_query
+
+    query = parse_fare_query({"origin": "JFK", "destination": "LAX", "date": DAY}, clock=tracking.clock)
+    errors: list[Exception] = []
+
+    def create(user: int) -> None:
+        try:
+            tracking.create(f"user{user}", query, target_price=Decimal("200"), notify_on_any_drop=False)
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=create, args=(user,)) for user in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert watched_count() == 8
+
+
+def test_a_departed_flight_expires_its_tracker_and_stops_polling(users, alice, clock):
+    from farewatch.tracking.poll import due_routes
+
+    tracker = track(users, alice, target_price=250)[1]["data"]
+    clock.advance(18 * 86400)  # 2027-02-02
+
+    shown = call(users, "GET", f"/tracked-flights/{tracker['id']}", token=alice)[1]["data"]
+
+    assert shown["status"] == "expired"
+    assert list(due_routes(clock.now())) == []
+    assert poll(clock).upstream_call is False
+
+
+# -- polling and alerts ------------------------------------------------------------------------
+
+
+def test_due_routes_lists_tracked_routes_when_their_poll_is_due(users, alice, clock):
+    from farewatch.tracking.poll import due_routes
+
+    track(users, alice, target_price=250)
+
+    assert list(due_routes(clock.now())) == []
+    clock.advance(1800)
+    assert list(due_routes(clock.now())) == [ROUTE]
+    poll(clock)
+    assert list(due_routes(clock.now())) == []
+
+
+def test_deleting_the_last_tracker_stops_the_routes_polling(users, alice, clock):
+    from farewatch.tracking.poll import due_routes
+
+    tracker = track(users, alice, target_price=250)[1]["data"]
+    call(users, "DELETE", f"/tracked-flights/{tracker['id']}", token=alice)
+    clock.advance(3600)
+
+    assert list(due_routes(clock.now())) == []
+
+
+def test_each_drop_is_flagged_once_and_polling_twice_adds_nothing(users, alice, clock, fares):
+    track(users, alice, target_price=250)
+    track(users, alice, notify_on_any_drop=True)
+    steps = [("260", 1), ("240", 2), ("240", 0), ("245", 0), ("230", 2)]
+    for price, expected in steps:
+        clock.advance(1800)
+        fares.set_price(price)
+        refresh = poll(clock)
+        again = poll(clock)  # fresh cache: no upstream call, nothing new
+        assert (len(refresh.alerts), refresh.upstream_call) == (expected, True)
+        assert (again.alerts, again.upstream_call) == ([], False)
+
+    alerts = call(users, "GET", "/alerts", token=alice)[1]["data"]
+    assert [alert["price"] for alert in alerts] == ["230.00", "230.00", "240.00", "240.00", "260.00"]
+    assert sorted((alert["kind"], alert["price"]) for alert in alerts) == [
+        ("price_drop", "230.00"),
+        ("price_drop", "240.00"),
+        ("price_drop", "260.00"),
+        ("target_reached", "230.00"),
+        ("target_reached", "240.00"),
+    ]
+    trackers = call(users, "GET", "/tracked-flights", token=alice)[1]["data"]
+    assert {(tracker["current_price"], tracker["lowest_price"]) for tracker in trackers} == {
+        ("230.00", "230.00")
+    }
+
+
+def test_evaluating_one_observation_twice_writes_no_duplicate(users, alice, tracking, clock):
+    from farewatch.tracking.service import PricePoint
+
+    track(users, alice, notify_on_any_drop=True)
+    observation = PricePoint(Decimal("200"), "USD", clock.now() + 60)
+
+    first = tracking.evaluate_route(ROUTE, observation, clock.now())
+    second = tracking.evaluate_route(ROUTE, observation, clock.now())
+
+    assert len(first.alerts) == 1 and second.alerts == []
+    assert len(call(users, "GET", "/alerts", token=alice)[1]["data"]) == 1
+
+
+def test_alerts_are_paginated_newest_first_and_filtered(users, alice, bob, clock, fares):
+    track(users, alice, notify_on_any_drop=True)
+    for price in ("290", "280", "270"):
+        clock.advance(1800)
+        fares.set_price(price)
+        poll(clock)
+
+    status, first = call(users, "GET", "/alerts", token=alice, limit="2")
+    second = call(users, "GET", "/alerts", token=alice, limit="2", cursor=first["next_cursor"])[1]
+    newest = first["data"][0]["id"]
+    acked = call(users, "POST", f"/alerts/{newest}/ack", token=alice)
+    acked_again = call(users, "POST", f"/alerts/{newest}/ack", token=alice)
+    unacked = call(users, "GET", "/alerts", token=alice, unacked_only="true")[1]["data"]
+
+    assert status == 200
+    assert [alert["price"] for alert in first["data"] + second["data"]] == ["270.00", "280.00", "290.00"]
+    assert second["next_cursor"] is None
+    assert acked[0] == 200 and acked[1]["data"]["acked"] is True
+    assert acked_again[1]["data"]["acked_at"] == acked[1]["data"]["acked_at"]
+    assert [alert["price"] for alert in unacked] == ["280.00", "290.00"]
+    assert call(users, "POST", f"/alerts/{newest}/ack", token=bob)[0] == 404
+    assert call(users, "GET", "/alerts", token=bob)[1]["data"] == []
+    assert call(users, "GET", "/alerts", token=alice, cursor="bogus")[1]["error"]["code"] == "invalid_cursor"
+
+
+def test_deleting_an_account_removes_trackers_counts_and_alerts(users, alice, bob, clock, fares):
+    from farewatch.store.tracking import PriceDropAlert, TrackerRecord
+
+    track(users, alice, notify_on_any_drop=True)
+    track(users, bob, notify_on_any_drop=True)
+    clock.advance(1800)
+    fares.set_price("100")
+    assert len(poll(clock).alerts) == 2
+
+    assert call(users, "DELETE", "/users/me", token=alice)[0] == 204
+
+    assert watched_count() == 1
+    assert {record.user_id for record in TrackerRecord.scan()} == {bob_id(users, bob)}
+    assert {alert.user_id for alert in PriceDropAlert.scan()} == {bob_id(users, bob)}
+
+
+def bob_id(users, token: str) -> str:
+    return call(users, "GET", "/users/me", token=token)[1]["data"]["id"]
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+
+def make_admin(users, token: str) -> None:
+    from farewatch.store.users import UserStore
+
+    UserStore().set_role(bob_id(users, token), "admin", now=0)
+
+
+def test_route_statistics_for_admins_as_json_and_csv(users, alice, bob, clock, fares):
+    from farewatch.store.search_stats import SearchStatsStore
+
+    make_admin(users, bob)
+    track(users, alice, target_price=250)
+    track(users, bob, notify_on_any_drop=True)
+    clock.advance(1800)
+    fares.set_price("280")
+    poll(clock)
+    for _ in range(3):
+        SearchStatsStore().count_search("BOS-MIA", at=clock.now())
+    SearchStatsStore().count_search("JFK-LAX", at=clock.now())
+
+    status, body = call(users, "GET", "/stats/routes", token=bob, days="7")
+    csv_status, csv_body = call(users, "GET", "/stats/routes", token=bob, format="csv")
+
+    report = body["data"]
+    assert status == 200 and report["days"] == 7
+    assert [(row["route"], row["searches"]) for row in report["most_searched"]] == [
+        ("BOS-MIA", 3),
+        ("JFK-LAX", 1),
+    ]
+    assert report["most_tracked"] == [
+        {
+            "route": "JFK-LAX",
+            "searches": 1,
+            "trackers": 2,
+            "currency": "USD",
+            "latest_price": "280.00",
+            "min_price": "280.00",
+            "max_price": "300.00",
+        }
+    ]
+    lines = csv_body.splitlines()
+    assert csv_status == 200
+    assert lines[0] == "list,rank,route,searches,trackers,currency,latest_price,min_price,max_price"
+    assert lines[1:] == [
+        "most_searched,1,BOS-MIA,3,0,,,,",
+        "most_searched,2,JFK-LAX,1,2,USD,280.00,280.00,300.00",
+        "most_tracked,1,JFK-LAX,1,2,USD,280.00,280.00,300.00",
+    ]
+
+
+def test_route_statistics_are_for_admins_only(users, alice):
+    status, body = call(users, "GET", "/stats/routes", token=alice)
+
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_csv_statistics_are_served_as_text_csv(users, bob):
+    make_admin(users, bob)
+    event = api_event("GET", "/stats/routes", {"format": "csv"})
+    event["headers"]["Authorization"] = f"Bearer {bob}"
+
+    response = users.lambda_handler(event, FakeLambdaContext(function_name="UsersFunction"))
+
+    assert content_type(response).startswith("text/csv")
+
+
+def test_refreshing_a_route_nobody_watches_does_nothing(users, clock, fares):
+    refresh = poll(clock, "BOS#MIA#2027-02-01#1#USD")
+
+    assert (refresh.upstream_call, refresh.alerts) == (False, [])
+    assert fares.upstream_calls == 0
+
+
+def test_the_merged_openapi_document_describes_the_tracking_routes(users, monkeypatch):
+    monkeypatch.setenv("TOKEN_PREFETCH", "false")
+    price = importlib.import_module("price_api.handler")
+
+    document = json.loads(
+        price.lambda_handler(api_event("GET", "/openapi.json"), FakeLambdaContext())["body"]
+    )
+
+    assert {
+        "/tracked-flights",
+        "/tracked-flights/{id}",
+        "/alerts",
+        "/alerts/{id}/ack",
+        "/stats/routes",
+    } <= set(document["paths"])
+
+
+@pytest.mark.parametrize("limit", [3])
+def test_concurrent_creations_by_one_user_never_pass_the_limit(users, tracking, limit, atomic_dynamodb):
+    from farewatch.errors import Conflict
+    from farewatch.fare_query import parse_fare_query
+    from farewatch.store.tracking import TrackingStore
+
+    query = parse_fare_query({"origin": "JFK", "destination": "LAX", "date": DAY}, clock=tracking.clock)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        try:
+            tracking.create("user1", query, target_price=None, notify_on_any_drop=True)
+            outcomes.append("created")
+        except Conflict as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created"] * 3 + ["tracker_limit_reached"] * 5
+    assert len(TrackingStore().of_user("user1")) == 3 and watched_count() == 3
+
+
+def test_patch_cannot_leave_a_tracker_with_nothing_to_alert_on(users, alice):
+    tracker = track(users, alice, target_price=250)[1]["data"]
+
+    status, body = call(
+        users, "PATCH", f"/tracked-flights/{tracker['id']}", {"version": 1, "target_price": None}, token=alice
+    )
+
+    assert status == 400 and body["error"]["code"] == "invalid_body"
