@@ -30,14 +30,13 @@ from pynamodb.transactions import TransactWrite
 
 from farewatch.settings import get_settings
 from farewatch.store.leases import is_conditional_failure
+from farewatch.store.models import TableMeta
 
 _settings = get_settings()
 _WINDOW_ATTEMPTS = 4
 
 
-class _AuthTableMeta:
-    region = _settings.aws_region
-    host = _settings.aws_endpoint_url
+class _AuthTableMeta(TableMeta):
     table_name = _settings.auth_table
 
 

@@ -29,12 +29,14 @@ from farewatch.settings import get_settings
 _settings = get_settings()
 
 
-class _TableMeta:
+class TableMeta:
+    """Where every Farewatch table is: region and (locally) endpoint, from Settings."""
+
     region = _settings.aws_region
     host = _settings.aws_endpoint_url
 
 
-class _CacheTableMeta(_TableMeta):
+class _CacheTableMeta(TableMeta):
     table_name = _settings.cache_table
 
 
@@ -66,7 +68,7 @@ class AccessTokenRecord(Model):
 
 
 class PriceObservation(Model):
-    class Meta(_TableMeta):
+    class Meta(TableMeta):
         table_name = _settings.price_history_table
 
     series = UnicodeAttribute(hash_key=True)
@@ -77,7 +79,7 @@ class PriceObservation(Model):
 
 
 class RouteSearchCount(Model):
-    class Meta(_TableMeta):
+    class Meta(TableMeta):
         table_name = _settings.search_stats_table
 
     day = UnicodeAttribute(hash_key=True)

@@ -52,6 +52,7 @@ from pynamodb.transactions import TransactWrite
 from farewatch.errors import Conflict, InvalidRequest, NotFound
 from farewatch.settings import get_settings
 from farewatch.store.leases import is_conditional_failure
+from farewatch.store.models import TableMeta
 
 _settings = get_settings()
 
@@ -61,11 +62,6 @@ TRACKER_PREFIX = "trk_"
 _TRANSACTION_ATTEMPTS = 5
 _MAX_CURSOR_CHARS = 512
 _ALERT_ID = re.compile(r"[0-9a-f]{24}")
-
-
-class _Meta:
-    region = _settings.aws_region
-    host = _settings.aws_endpoint_url
 
 
 class TrackersByRoute(GlobalSecondaryIndex["TrackerRecord"]):
@@ -78,7 +74,7 @@ class TrackersByRoute(GlobalSecondaryIndex["TrackerRecord"]):
 
 
 class TrackerRecord(Model):
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = _settings.trackers_table
 
     user_id = UnicodeAttribute(hash_key=True)
@@ -103,7 +99,7 @@ class TrackerRecord(Model):
 
 
 class TrackerCounter(Model):
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = _settings.trackers_table
 
     user_id = UnicodeAttribute(hash_key=True)
@@ -121,7 +117,7 @@ class RoutesByDue(GlobalSecondaryIndex["WatchedRoute"]):
 
 
 class WatchedRoute(Model):
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = _settings.watched_routes_table
 
     route_key = UnicodeAttribute(hash_key=True)
@@ -147,7 +143,7 @@ class AlertsNewestFirst(LocalSecondaryIndex["PriceDropAlert"]):
 
 
 class PriceDropAlert(Model):
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = _settings.alerts_table
 
     user_id = UnicodeAttribute(hash_key=True)

@@ -38,6 +38,7 @@ from pynamodb.transactions import TransactWrite
 from farewatch.errors import Conflict, InvalidRequest
 from farewatch.settings import get_settings
 from farewatch.store.leases import is_conditional_failure
+from farewatch.store.models import TableMeta
 
 _settings = get_settings()
 
@@ -51,9 +52,7 @@ _LISTED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{3
 _TRANSACTION_ATTEMPTS = 4
 
 
-class _UsersTableMeta:
-    region = _settings.aws_region
-    host = _settings.aws_endpoint_url
+class _UsersTableMeta(TableMeta):
     table_name = _settings.users_table
 
 
