@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 # The layer, the functions and the local stack, importable the way Lambda and the tests see them.
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin dev test lint typecheck unit integration e2e bench sam-validate sam-build clean
+.PHONY: grant-admin dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -20,6 +21,11 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 $(SAM_VENV)/.installed: requirements-sam.txt
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@touch $@
+
+$(CHECKS_VENV)/.installed: requirements-checks.txt
+	@test -x $(CHECKS_VENV)/bin/python || $(PYTHON) -m venv $(CHECKS_VENV)
+	$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
 	@touch $@
 
 dev: $(VENV)/.installed
@@ -51,6 +57,16 @@ test: lint typecheck $(VENV)/.installed
 
 bench: $(VENV)/.installed sam-build
 	$(PY) -m bench
+
+# The local stack under 20 concurrent clients for 60 s (CLIENTS=, DURATION= to change): figures, not pass/fail.
+load: $(VENV)/.installed
+	$(PY) -m bench.load $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(DURATION),--seconds $(DURATION))
+
+# Static security checks: checkov on the template (findings fixed or skipped with a reason in the
+# resource's Metadata), bandit on our code (medium and high severity fail; `# nosec BXXX` needs a reason).
+security: $(CHECKS_VENV)/.installed
+	PYTHONPATH= $(CHECKS_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

@@ -70,6 +70,7 @@ def main() -> None:
         server.stop()
     import_times()
     build_size()
+    load_run()
 
 
 def poll_cycle(simulator) -> None:
@@ -217,6 +218,20 @@ def build_size() -> None:
     for artifact in sorted(path for path in build.iterdir() if path.is_dir()):
         size = sum(file.stat().st_size for file in artifact.rglob("*") if file.is_file())
         print(f"   {artifact.name:<16} {size / 1_048_576:6.1f} MiB")
+    print()
+
+
+def load_run() -> None:
+    """`python -m bench.load` with its defaults, in its own process: it starts the whole local stack,
+    whose environment and embedded AWS must not meet this process's in-process moto."""
+    print("6) ", end="", flush=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "AMADEUS_"))}
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(ROOT / part)
+        for part in (".", "layers/common", "functions/price", "functions/users", "functions/poller", "local")
+    )
+    # Figures, not pass/fail: a run with errors prints them, and the benchmarks go on.
+    subprocess.run([sys.executable, "-m", "bench.load"], cwd=ROOT, env=env, check=False)
     print()
 
 

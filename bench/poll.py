@@ -157,6 +157,7 @@ def poll_cycle(simulator: Any) -> None:
                         time.time(),
                         refresh=lambda key, at: tracking.refresh_watched_route(key, now=at),
                         publish=published.extend,
+                        mark_published=tracking.mark_published,
                         event_bus="default",
                     )
                 )

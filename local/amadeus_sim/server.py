@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon stop() takes effect (the default 0.5 s slows every test teardown)
-_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # noqa: S104 - names the wildcard addresses, binds nothing
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # noqa: S104  # nosec B104  # names the wildcard addresses, binds nothing
 
 
 class _QuietRequestHandler(WSGIRequestHandler):

@@ -59,7 +59,7 @@ def ensure_can_listen(service: str, host: str, port: int) -> None:
 
 def url_for(host: str, port: int) -> str:
     """The URL a client on this machine uses for a server bound to host:port."""
-    if host in ("", "0.0.0.0"):  # noqa: S104 - a wildcard bind is reached through loopback
+    if host in ("", "0.0.0.0"):  # noqa: S104  # nosec B104  # a wildcard bind is reached through loopback
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"

@@ -320,15 +320,15 @@ def _json_response(status: int, document: Any, headers: Mapping[str, str] | None
 
 
 def no_route_response(method: str, path: str, allowed_methods: Sequence[str]) -> Response:
-    """A request no route serves: 404 for an unknown path, 405 (with Allow) for a known path.
+    """A request no route serves: 404 for an unknown path, 405 (with Allow) for a local-only path.
 
-    AWS answers both with 403 MissingAuthenticationToken unless the template's GatewayResponses
-    override it; locally they are in our error envelope (SPEC §2). When the template gets its
-    GatewayResponses, this is the one function to make follow them.
+    AWS answers an unknown path, and a method a resource lacks, with 403 MissingAuthenticationToken,
+    which the template's GatewayResponses turn into this same 404 envelope.
     """
     if not allowed_methods:
+        # The template's MISSING_AUTHENTICATION_TOKEN body: the path is not echoed back.
         return _json_response(
-            404, {"error": {"code": "not_found", "message": f"No route matches {path}.", "details": []}}
+            404, {"error": {"code": "not_found", "message": "No such route.", "details": []}}
         )
     allowed = ", ".join(sorted(allowed_methods))
     return _json_response(
@@ -444,7 +444,12 @@ class LocalGateway:
             ((r, m) for r, m in on_resource if r.method == "ANY"), None
         )
         if chosen is None:
-            return no_route_response(request.method, path, [route.method for route, _ in on_resource])
+            # API Gateway answers a method a template resource lacks like an unknown path (403
+            # MISSING_AUTHENTICATION_TOKEN, which the template maps to our 404); that is why the template
+            # routes every other method (ANY) to the function, which answers 405. Local-only routes,
+            # which API Gateway never serves, answer 405 here.
+            local_methods = [route.method for route, _ in on_resource if route.local_handler is not None]
+            return no_route_response(request.method, path, local_methods)
         route, match = chosen
         if route.local_handler is not None:
             return route.local_handler(request)

@@ -5,9 +5,12 @@ after a failed init, like a Lambda cold start), the fake LambdaContext, and invo
 Every event source goes through here: the gateway today, the scheduler and the SQS poller next.
 
 One function is one execution environment: its invocations run one at a time, as in Lambda. The
-handlers keep per-invocation state in module globals (Powertools' resolver keeps the current event on
-the class), so two requests running the same handler at once in one process would see each other's
-events. Different functions run concurrently.
+handlers keep per-invocation state in module globals, so two requests running the same handler at once
+in one process would see each other's events. Powertools goes further: every resolver keeps the request
+it is resolving on `BaseRouter` itself, a class the resolvers of all API functions share, so two API
+functions resolving at once would read each other's path, headers and body (a body lost, or one user's
+token read for another's request). The functions with Api events therefore run one request at a time
+between them; the others (scheduled, SQS) run concurrently with them and each other.
 """
 
 from __future__ import annotations
@@ -75,10 +78,11 @@ def lambda_context(function: FunctionSpec, request_id: str | None = None) -> Lam
 class FunctionRuntime:
     """One function: its handler, imported lazily, and a lock that makes it one execution environment."""
 
-    def __init__(self, function: FunctionSpec) -> None:
+    def __init__(self, function: FunctionSpec, invocation_lock: threading.Lock | None = None) -> None:
         self.function = function
         self._handler: LambdaHandler | None = None
-        self._invocation_lock = threading.Lock()
+        # Shared between the API functions (see the module docstring), else the function's own.
+        self._invocation_lock = invocation_lock if invocation_lock is not None else threading.Lock()
 
     @property
     def is_loaded(self) -> bool:
@@ -112,8 +116,10 @@ class FunctionRuntimes:
 
     def __init__(self, template: Template) -> None:
         _check_unique_handler_packages(template)
+        api_lock = threading.Lock()  # Powertools' request state is one per process, not per resolver
         self._runtimes: Mapping[str, FunctionRuntime] = {
-            function.logical_id: FunctionRuntime(function) for function in template.functions
+            function.logical_id: FunctionRuntime(function, api_lock if function.api_events else None)
+            for function in template.functions
         }
 
     def __getitem__(self, logical_id: str) -> FunctionRuntime:

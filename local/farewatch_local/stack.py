@@ -1,6 +1,6 @@
 """The local stack `make dev` runs: the services that reproduce template.yaml on a laptop, in order.
 
-Owns the configuration read from FAREWATCH_* / AMADEUS_* variables, the start order (fare API,
+Owns the configuration read from FAREWATCH_* / AMADEUS_* / DUFFEL_* variables, the start order (fare API,
 embedded AWS, process environment, provisioning, functions, extensions, gateway), stopping in reverse,
 the environment the handlers see, and the start-up banner. `LocalStack` works the same in-process
 (tests start it on port 0 everywhere) as under `python -m farewatch_local`.
@@ -37,10 +37,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_CLIENT_ID = "farewatch-local"
 DEFAULT_CLIENT_SECRET = "farewatch-local-secret"  # noqa: S105 - the simulator's well-known local credential
+DEFAULT_DUFFEL_TOKEN = "duffel_test_farewatch-local"  # noqa: S105 - the Duffel simulator's local token
+# FAREWATCH_FARE_SOURCE picks the fare API the functions call (and which simulator starts).
+FARE_SOURCES = ("amadeus", "duffel")
 LOCAL_AWS_KEY = "farewatch-local"
 
 # What the user exported under these prefixes beats the template's function environment.
-USER_PREFIXES = ("AMADEUS_", "FAREWATCH_")
+USER_PREFIXES = ("AMADEUS_", "DUFFEL_", "FAREWATCH_")
 # Local values that beat the template but not the user: no CloudWatch here, and the metrics lines
 # Powertools would print for every request would drown the request log.
 LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
@@ -103,6 +106,23 @@ def start_amadeus_simulator(host: str, port: int, client_id: str, client_secret:
     return handle
 
 
+DuffelSimulatorStarter = Callable[[str, int, str], RunningServer]
+"""(host, port, access_token) -> the running Duffel simulator."""
+
+
+def start_duffel_simulator(host: str, port: int, access_token: str) -> RunningServer:
+    try:
+        from amadeus_sim.server import start
+        from duffel_sim.app import Simulator
+    except ImportError as error:
+        raise StackError(
+            f"the Duffel simulator (local/duffel_sim) cannot be imported ({error}); "
+            "or point DUFFEL_BASE_URL and DUFFEL_ACCESS_TOKEN at Duffel"
+        ) from None
+    handle: RunningServer = start(Simulator(access_token=access_token), host, port)
+    return handle
+
+
 # --------------------------------------------------------------------------------------------------
 # Configuration.
 
@@ -118,6 +138,11 @@ class StackConfig:
     amadeus_base_url: str | None = None
     amadeus_client_id: str = DEFAULT_CLIENT_ID
     amadeus_client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    # Which fare API the functions call; "duffel" starts the Duffel simulator instead of Amadeus's.
+    fare_source: str = "amadeus"
+    # A Duffel-compatible host (e.g. https://api.duffel.com) to use instead of the Duffel simulator.
+    duffel_base_url: str | None = None
+    duffel_access_token: str = field(default=DEFAULT_DUFFEL_TOKEN, repr=False)
     # Template parameters, as `sam deploy --parameter-overrides` takes them.
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     # AMADEUS_* / FAREWATCH_* (and LOCAL_DEFAULTS names) the user exported: they beat the template.
@@ -136,6 +161,18 @@ class StackConfig:
                 "AMADEUS_BASE_URL points at an external fare API: set AMADEUS_CLIENT_ID and "
                 "AMADEUS_CLIENT_SECRET too (or unset it to use the simulator)"
             )
+        fare_source = (environ.get("FAREWATCH_FARE_SOURCE") or "amadeus").strip().lower()
+        if fare_source not in FARE_SOURCES:
+            raise StackError(
+                f"FAREWATCH_FARE_SOURCE must be one of {', '.join(FARE_SOURCES)}, got {fare_source!r}"
+            )
+        duffel_url = environ.get("DUFFEL_BASE_URL") or None
+        duffel_token = environ.get("DUFFEL_ACCESS_TOKEN") or None
+        if fare_source == "duffel" and duffel_url and not duffel_token:
+            raise StackError(
+                "DUFFEL_BASE_URL points at an external fare API: set DUFFEL_ACCESS_TOKEN too "
+                "(or unset it to use the simulator)"
+            )
         return cls(
             host=environ.get("FAREWATCH_HOST") or "127.0.0.1",
             api_port=_port(environ, "FAREWATCH_PORT", 8080),
@@ -145,6 +182,9 @@ class StackConfig:
             amadeus_base_url=base_url.rstrip("/") if base_url else None,
             amadeus_client_id=client_id or DEFAULT_CLIENT_ID,
             amadeus_client_secret=client_secret or DEFAULT_CLIENT_SECRET,
+            fare_source=fare_source,
+            duffel_base_url=duffel_url.rstrip("/") if duffel_url else None,
+            duffel_access_token=duffel_token or DEFAULT_DUFFEL_TOKEN,
             parameter_overrides=_parameter_overrides(environ.get("FAREWATCH_PARAMETER_OVERRIDES", "")),
             exported={
                 name: value
@@ -205,38 +245,55 @@ def compose_environment(
 
 
 class FareApiService:
-    """The fare API the functions call: the Amadeus simulator, or the external host the user named."""
+    """The fare API the functions call (FAREWATCH_FARE_SOURCE): that source's simulator, or the
+    external host the user named for it."""
 
-    name = "Amadeus"
-
-    def __init__(self, config: StackConfig, start_simulator: SimulatorStarter) -> None:
+    def __init__(
+        self,
+        config: StackConfig,
+        start_simulator: SimulatorStarter,
+        start_duffel: DuffelSimulatorStarter = start_duffel_simulator,
+    ) -> None:
         self._config = config
         self._start_simulator = start_simulator
+        self._start_duffel = start_duffel
         self._server: RunningServer | None = None
+        self.name = "Duffel" if self.is_duffel else "Amadeus"
+
+    @property
+    def is_duffel(self) -> bool:
+        return self._config.fare_source == "duffel"
+
+    @property
+    def _external_url(self) -> str | None:
+        return self._config.duffel_base_url if self.is_duffel else self._config.amadeus_base_url
 
     @property
     def simulated(self) -> bool:
-        return self._config.amadeus_base_url is None
+        return self._external_url is None
 
     @property
     def url(self) -> str:
-        if self._config.amadeus_base_url is not None:
-            return self._config.amadeus_base_url
+        if self._external_url is not None:
+            return self._external_url
         if self._server is None:
-            raise RuntimeError("the Amadeus simulator is not running")
+            raise RuntimeError(f"the {self.name} simulator is not running")
         return self._server.url.rstrip("/")
 
     def start(self) -> None:
         if not self.simulated:
             return
         host, port = self._config.host, self._config.simulator_port
-        ensure_can_listen("the Amadeus simulator", host, port)
+        ensure_can_listen(f"the {self.name} simulator", host, port)
         try:
-            self._server = self._start_simulator(
-                host, port, self._config.amadeus_client_id, self._config.amadeus_client_secret
-            )
+            if self.is_duffel:
+                self._server = self._start_duffel(host, port, self._config.duffel_access_token)
+            else:
+                self._server = self._start_simulator(
+                    host, port, self._config.amadeus_client_id, self._config.amadeus_client_secret
+                )
         except SystemExit:  # a server library that exits when it cannot bind
-            raise StackError(f"the Amadeus simulator could not start on {host}:{port}") from None
+            raise StackError(f"the {self.name} simulator could not start on {host}:{port}") from None
 
     def stop(self) -> None:
         if self._server is not None:
@@ -244,7 +301,7 @@ class FareApiService:
             self._server = None
 
     def describe(self) -> list[str]:
-        return [_banner_line("Amadeus", f"{self.url}  ({'simulator' if self.simulated else 'external'})")]
+        return [_banner_line(self.name, f"{self.url}  ({'simulator' if self.simulated else 'external'})")]
 
 
 class EmbeddedAwsService:
@@ -347,6 +404,7 @@ class LocalStack:
         config: StackConfig | None = None,
         *,
         start_simulator: SimulatorStarter = start_amadeus_simulator,
+        start_duffel: DuffelSimulatorStarter = start_duffel_simulator,
         extensions: Sequence[ServiceFactory] | None = None,
     ) -> None:
         self.config = config if config is not None else StackConfig.from_environ()
@@ -355,6 +413,7 @@ class LocalStack:
         self.functions: FunctionRuntimes | None = None
         self.gateway: LocalGateway | None = None
         self._start_simulator = start_simulator
+        self._start_duffel = start_duffel
         self._extensions = tuple(EXTENSIONS if extensions is None else extensions)
         self._fare_api: FareApiService | None = None
         self._aws: EmbeddedAwsService | None = None
@@ -392,7 +451,7 @@ class LocalStack:
 
     def _start_services(self) -> None:
         config = self.config
-        self._fare_api = self._run(FareApiService(config, self._start_simulator))
+        self._fare_api = self._run(FareApiService(config, self._start_simulator, self._start_duffel))
         self.template = load_template(config.template_path, self._parameter_overrides(self._fare_api.url))
         self._aws = self._run(EmbeddedAwsService(config.host, config.aws_port))
         stack_owned = {
@@ -402,9 +461,8 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": LOCAL_AWS_KEY,
             "AWS_SECRET_ACCESS_KEY": LOCAL_AWS_KEY,
-            "AMADEUS_BASE_URL": self.amadeus_url,
-            "AMADEUS_CLIENT_ID": config.amadeus_client_id,
-            "AMADEUS_CLIENT_SECRET": config.amadeus_client_secret,
+            "FAREWATCH_FARE_SOURCE": config.fare_source,
+            **self._fare_api_environment(),
         }
         # Before any handler import: PynamoDB models and boto3 clients read these at import.
         self._run(
@@ -425,14 +483,29 @@ class LocalStack:
             self.functions.warm_up()
         self._api = self._run(GatewayService(self.gateway, config.host, config.api_port))
 
-    def _parameter_overrides(self, amadeus_url: str) -> dict[str, str]:
+    def _fare_api_environment(self) -> dict[str, str]:
+        """Where the chosen fare API is and its credentials; the other source's variables are left alone."""
+        config = self.config
+        if config.fare_source == "duffel":
+            return {"DUFFEL_BASE_URL": self.fare_api_url, "DUFFEL_ACCESS_TOKEN": config.duffel_access_token}
+        return {
+            "AMADEUS_BASE_URL": self.fare_api_url,
+            "AMADEUS_CLIENT_ID": config.amadeus_client_id,
+            "AMADEUS_CLIENT_SECRET": config.amadeus_client_secret,
+        }
+
+    def _parameter_overrides(self, fare_api_url: str) -> dict[str, str]:
         """Deploy-time parameters of a local deployment: the fare API and its credentials, then the user's."""
         declared = set(read_template_document(self.config.template_path).get("Parameters") or {})
-        local = {
-            "AmadeusBaseUrl": amadeus_url,
-            "AmadeusClientId": self.config.amadeus_client_id,
-            "AmadeusClientSecret": self.config.amadeus_client_secret,
-        }
+        local = {"FareSource": self.config.fare_source}
+        if self.config.fare_source == "duffel":
+            local.update(DuffelBaseUrl=fare_api_url, DuffelAccessToken=self.config.duffel_access_token)
+        else:
+            local.update(
+                AmadeusBaseUrl=fare_api_url,
+                AmadeusClientId=self.config.amadeus_client_id,
+                AmadeusClientSecret=self.config.amadeus_client_secret,
+            )
         unknown = sorted(set(self.config.parameter_overrides) - declared)
         if unknown:
             raise TemplateError(f"FAREWATCH_PARAMETER_OVERRIDES names undeclared parameters: {unknown}")
@@ -447,8 +520,14 @@ class LocalStack:
         return _running(self._api, "the API gateway").url
 
     @property
-    def amadeus_url(self) -> str:
+    def fare_api_url(self) -> str:
+        """The fare API the functions call, whichever source it is (simulator or external)."""
         return _running(self._fare_api, "the fare API").url
+
+    @property
+    def amadeus_url(self) -> str:
+        """The fare API's URL; named for the first source, kept for the callers that use it."""
+        return self.fare_api_url
 
     @property
     def aws_url(self) -> str:

@@ -83,7 +83,7 @@ CloudFormationLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_a
 
 def read_template_document(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506  # nosec B506  # a SafeLoader subclass
     except OSError as error:
         raise TemplateError(f"cannot read {path}: {error.strerror}") from error
     except yaml.YAMLError as error:

@@ -71,6 +71,20 @@ class DevStack:
 
 @pytest.fixture(scope="session")
 def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """`make dev` as a developer starts it: the Amadeus simulator behind the functions."""
+    yield from run_dev_stack(tmp_path_factory, "dev")
+
+
+@pytest.fixture(scope="session")
+def duffel_dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """`FAREWATCH_FARE_SOURCE=duffel make dev`: the Duffel simulator behind the functions."""
+    yield from run_dev_stack(tmp_path_factory, "dev-duffel", {"FAREWATCH_FARE_SOURCE": "duffel"})
+
+
+def run_dev_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str] | None = None
+) -> Iterator[DevStack]:
+    """Start the stack on free ports, wait until it answers, yield it, stop it, check its log."""
     ports = {
         "FAREWATCH_PORT": free_port(),
         "FAREWATCH_SIM_PORT": free_port(),
@@ -80,16 +94,19 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "AMADEUS_")) and key not in TEST_ENVIRONMENT
+        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_"))
+        and key not in TEST_ENVIRONMENT
+        and key != "FAREWATCH_FARE_SOURCE"  # each fixture names its source
     }
-    env.update({name: str(port) for name, port in ports.items()})
+    env.update({variable: str(port) for variable, port in ports.items()})
+    env.update(extra_env or {})
     # Upstream counts are asserted exactly: polls run only when a test asks (POST /__local/poll).
     env["FAREWATCH_POLL_INTERVAL_SECONDS"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(
         str(ROOT / part)
         for part in ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
     )
-    log_path = tmp_path_factory.mktemp("dev") / "stack.log"
+    log_path = tmp_path_factory.mktemp(name) / "stack.log"
     log = log_path.open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "farewatch_local"],

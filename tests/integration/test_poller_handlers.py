@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from farewatch.messaging import EventBus, PollQueue
 from poller_jobs import dispatcher, worker
-from tests.support.events import FakeLambdaContext
+from tests.support.events import FakeLambdaContext, sqs_event
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Alert:
 class Refresh:
     upstream_call: bool
     alerts: list[Alert]
+
+    @property
+    def unpublished(self) -> list[Alert]:
+        return self.alerts
 
 
 @pytest.fixture
@@ -63,25 +67,6 @@ def received(sqs: Any, url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def sqs_event(route_keys: list[str]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"message-{index}",
-                "receiptHandle": f"handle-{index}",
-                "body": json.dumps({"route_key": key}),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:PollQueue",
-                "awsRegion": "us-east-1",
-            }
-            for index, key in enumerate(route_keys)
-        ]
-    }
-
-
 def test_dispatcher_enqueues_every_due_route(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     url = sqs.create_queue(QueueName="PollQueue")["QueueUrl"]
     due = [f"JFK#LAX#2026-12-{day:02d}#1#USD" for day in range(1, 26)]
@@ -107,6 +92,7 @@ def test_worker_reports_exactly_the_failing_record_and_publishes_the_others_aler
         return Refresh(upstream_call=True, alerts=[alert])
 
     monkeypatch.setattr(worker.tracking, "refresh_watched_route", refresh, raising=False)
+    monkeypatch.setattr(worker.tracking, "mark_published", lambda alerts: None, raising=False)
     monkeypatch.setattr(worker.messaging, "event_bus", lambda settings: EventBus(boto3.client("events")))
 
     response = worker.lambda_handler(sqs_event(routes), FakeLambdaContext(function_name="PollWorkerFunction"))

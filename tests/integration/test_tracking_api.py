@@ -292,6 +292,25 @@ def test_past_the_tracker_limit_is_a_conflict(users, alice, limit):
     assert track(users, alice, target_price=230, departure_date="2027-02-03")[0] == 201
 
 
+@pytest.mark.parametrize("limit", [2])
+def test_departed_trackers_stop_counting_toward_the_limit(users, alice, clock, limit):
+    departed = track(users, alice, target_price=250, departure_date="2027-01-20")[1]["data"]
+    assert track(users, alice, target_price=240, departure_date="2027-03-01")[0] == 201
+    clock.advance(6 * 86400)  # 2027-01-21: the first flight has left
+
+    status, body = track(users, alice, target_price=230, departure_date="2027-03-02")
+    assert status == 201, body
+    # The expired tracker is still listed, and deleting it later does not free a second slot.
+    listed = {
+        tracker["id"]: tracker["status"]
+        for tracker in call(users, "GET", "/tracked-flights", token=alice)[1]["data"]
+    }
+    assert listed[departed["id"]] == "expired" and len(listed) == 3
+    assert call(users, "DELETE", f"/tracked-flights/{departed['id']}", token=alice)[0] == 204
+    status, body = track(users, alice, target_price=220, departure_date="2027-03-03")
+    assert status == 409 and body["error"]["code"] == "tracker_limit_reached"
+
+
 def test_concurrent_trackers_on_one_route_are_all_counted(users, tracking, atomic_dynamodb):
     from farewatch.fare_query import parse_fare_query
 
@@ -389,6 +408,39 @@ def test_evaluating_one_observation_twice_writes_no_duplicate(users, alice, trac
     second = tracking.evaluate_route(ROUTE, observation, clock.now())
 
     assert len(first.alerts) == 1 and second.alerts == []
+    assert len(call(users, "GET", "/alerts", token=alice)[1]["data"]) == 1
+
+
+def work_route(clock: ManualClock, publish: Any):
+    from farewatch import poller
+    from farewatch.tracking import poll as tracking_poll
+
+    return poller.work_one(
+        ROUTE,
+        clock.now(),
+        refresh=lambda key, now: tracking_poll.refresh_watched_route(key, now=now),
+        publish=publish,
+        mark_published=tracking_poll.mark_published,
+        event_bus="default",
+    )
+
+
+def test_an_alert_whose_event_failed_is_announced_when_the_message_is_retried(users, alice, clock, fares):
+    track(users, alice, target_price=250)
+    fares.set_price("240")
+    clock.advance(1800)
+    published: list[dict[str, Any]] = []
+
+    def bus_down(entries: Any) -> None:
+        raise RuntimeError("EventBridge is down")
+
+    with pytest.raises(RuntimeError):
+        work_route(clock, bus_down)  # the alert is written, its event is not sent
+    retried = work_route(clock, published.extend)
+    again = work_route(clock, published.extend)
+
+    assert (retried.alerts_created, again.alerts_created) == (0, 0)
+    assert [json.loads(entry["Detail"])["kind"] for entry in published] == ["target_reached"]
     assert len(call(users, "GET", "/alerts", token=alice)[1]["data"]) == 1
 
 

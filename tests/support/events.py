@@ -50,3 +50,23 @@ def api_event(
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
+
+
+def sqs_event(route_keys: list[str]) -> dict[str, Any]:
+    """An SQS batch as Lambda delivers it to the poll worker: one record per route key, `message-<n>`."""
+    return {
+        "Records": [
+            {
+                "messageId": f"message-{index}",
+                "receiptHandle": f"handle-{index}",
+                "body": json.dumps({"route_key": key}),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:PollQueue",
+                "awsRegion": "us-east-1",
+            }
+            for index, key in enumerate(route_keys)
+        ]
+    }

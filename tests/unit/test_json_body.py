@@ -196,3 +196,16 @@ def test_arbitrary_text_only_ever_raises_our_4xx_errors(body, content_type):
     except FarewatchError as error:
         assert 400 <= error.status < 500
         assert isinstance(error, InvalidRequest | PayloadTooLarge | UnsupportedMediaType)
+
+
+def test_a_name_given_twice_is_refused_not_resolved():
+    error = failure('{"email": "alice@example.com", "email": "admin@example.com", "password": "x"}')
+
+    assert isinstance(error, InvalidRequest) and error.code == "invalid_body"
+    assert error.details == [{"field": "email", "issue": "appears more than once"}]
+
+
+def test_a_name_given_twice_in_a_nested_object_is_refused_too():
+    error = failure('{"email": {"a": 1, "a": 2}, "password": "x"}')
+
+    assert error.code == "invalid_body" and error.details[0]["field"] == "a"

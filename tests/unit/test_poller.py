@@ -90,39 +90,50 @@ class Alert:
 class Refresh:
     upstream_call: bool
     alerts: list[Any]
+    unpublished: list[Any] = field(default_factory=list)
 
 
 @dataclass
 class IdempotentTracking:
-    """Stands in for refresh_watched_route: one alert per (route, price) ever, like a conditional put."""
+    """Stands in for refresh_watched_route and the outbox: one alert per (route, price) ever, like a
+    conditional put, each waiting in `outbox` until marked published."""
 
     prices: dict[str, float]
     written: dict[str, Alert] = field(default_factory=dict)
+    outbox: dict[str, Alert] = field(default_factory=dict)
 
     def refresh(self, route_key: str, now: float) -> Refresh:
         price = self.prices[route_key]
         alert = Alert(f"{route_key}#{price}", "u1", "t1", route_key, price, price + 50, "any_drop")
-        if alert.id in self.written:
-            return Refresh(upstream_call=False, alerts=[])
-        self.written[alert.id] = alert
-        return Refresh(upstream_call=True, alerts=[alert])
+        created = []
+        if alert.id not in self.written:
+            self.written[alert.id] = self.outbox[alert.id] = alert
+            created.append(alert)
+        return Refresh(upstream_call=bool(created), alerts=created, unpublished=list(self.outbox.values()))
+
+    def mark_published(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            self.outbox.pop(alert.id, None)
 
 
 def test_work_one_publishes_one_price_drop_event_per_new_alert() -> None:
     route = route_keys(1)[0]
     alerts = [Alert(f"a{index}", "u1", f"t{index}", route, 90.0, 120.0, "target") for index in range(12)]
     published: list[list[dict[str, Any]]] = []
+    marked: list[str] = []
 
     work = poller.work_one(
         route,
         NOW,
-        refresh=lambda key, now: Refresh(upstream_call=True, alerts=alerts),
+        refresh=lambda key, now: Refresh(upstream_call=True, alerts=alerts, unpublished=alerts),
         publish=lambda entries: published.append(list(entries)),
+        mark_published=lambda done: marked.extend(alert.id for alert in done),
         event_bus="default",
     )
 
     assert work == poller.RouteWork(route_key=route, upstream_call=True, alerts_created=12)
     assert [len(call) for call in published] == [10, 2]  # PutEvents takes 10 entries at most
+    assert marked == [f"a{index}" for index in range(12)]
     first = published[0][0]
     assert (first["Source"], first["DetailType"], first["EventBusName"]) == (
         "farewatch",
@@ -132,36 +143,46 @@ def test_work_one_publishes_one_price_drop_event_per_new_alert() -> None:
     assert json.loads(first["Detail"])["id"] == "a0"
 
 
+def run_worker(tracking: IdempotentTracking, route: str, publish: Any) -> poller.RouteWork:
+    return poller.work_one(
+        route,
+        NOW,
+        refresh=tracking.refresh,
+        publish=publish,
+        mark_published=tracking.mark_published,
+        event_bus="default",
+    )
+
+
 def test_a_redelivered_route_creates_and_publishes_nothing_twice() -> None:
     route = route_keys(1)[0]
     tracking = IdempotentTracking(prices={route: 99.0})
     published: list[dict[str, Any]] = []
 
-    def run() -> poller.RouteWork:
-        return poller.work_one(
-            route, NOW, refresh=tracking.refresh, publish=published.extend, event_bus="default"
-        )
-
-    first, again = run(), run()
+    first, again = (
+        run_worker(tracking, route, published.extend),
+        run_worker(tracking, route, published.extend),
+    )
 
     assert (first.alerts_created, again.alerts_created) == (1, 0)
     assert len(tracking.written) == 1 and len(published) == 1
 
 
-def test_a_failing_publish_fails_the_route() -> None:
+def test_a_failing_publish_fails_the_route_and_the_retry_announces_the_alert() -> None:
     route = route_keys(1)[0]
+    tracking = IdempotentTracking(prices={route: 99.0})
+    published: list[dict[str, Any]] = []
 
     def broken_bus(entries: Sequence[dict[str, Any]]) -> None:
         raise RuntimeError("EventBridge is down")
 
     with pytest.raises(RuntimeError):
-        poller.work_one(
-            route,
-            NOW,
-            refresh=lambda key, now: Refresh(True, [Alert("a", "u", "t", route, 1.0, 2.0, "any_drop")]),
-            publish=broken_bus,
-            event_bus="default",
-        )
+        run_worker(tracking, route, broken_bus)
+    retried = run_worker(tracking, route, published.extend)
+
+    assert retried.alerts_created == 0  # written by the first attempt
+    assert [json.loads(entry["Detail"])["id"] for entry in published] == [f"{route}#99.0"]
+    assert tracking.outbox == {}
 
 
 def test_a_message_without_a_route_key_is_rejected() -> None:

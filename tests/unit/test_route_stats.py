@@ -6,17 +6,24 @@ from decimal import Decimal
 
 from farewatch.clock import ManualClock
 from farewatch.store.history import Observation
+from farewatch.store.search_stats import DaySearches
 from farewatch.tracking.stats import WatchedCount, report_csv, route_report
 
 NOW = ManualClock().now()  # 2027-01-15
 
 
 class Searches:
-    def __init__(self, by_day: dict[str, dict[str, int]]) -> None:
+    """Searches per day and route; a value may be (count, fare query searched last)."""
+
+    def __init__(self, by_day: dict[str, dict[str, int | tuple[int, str]]]) -> None:
         self.by_day = by_day
 
-    def searches_on(self, day: str) -> dict[str, int]:
-        return self.by_day.get(day, {})
+    def searched_on(self, day: str) -> list[DaySearches]:
+        rows = []
+        for route, value in self.by_day.get(day, {}).items():
+            count, fare_query = value if isinstance(value, tuple) else (value, None)
+            rows.append(DaySearches(route, count, fare_query))
+        return rows
 
 
 class History:
@@ -70,6 +77,31 @@ def test_most_tracked_sums_the_dates_of_a_route_and_takes_prices_in_the_window()
         Decimal("250"),
         Decimal("250"),
         Decimal("300"),
+    )
+
+
+def test_a_searched_route_nobody_tracks_is_priced_from_the_fare_queries_searched_last():
+    searches = {
+        "2027-01-15": {"BOS-MIA": (2, "BOS#MIA#2027-03-01#1#EUR")},
+        "2027-01-14": {"BOS-MIA": (4, "BOS#MIA#2027-03-02#1#EUR")},
+        "2027-01-13": {"BOS-MIA": (1, "BOS#MIA#2027-03-02#2#USD")},
+    }
+    history = {
+        "BOS#MIA#2027-03-01#1#EUR": [("2027-01-15T09:00:00.000000Z", "120", "EUR")],
+        "BOS#MIA#2027-03-02#1#EUR": [
+            ("2027-01-14T09:00:00.000000Z", "140", "EUR"),
+            ("2027-01-14T10:00:00.000000Z", "110", "EUR"),
+        ],
+        "BOS#MIA#2027-03-02#2#USD": [("2027-01-13T09:00:00.000000Z", "999", "USD")],
+    }
+
+    (row,) = report(searches=searches, history=history).most_searched
+
+    assert (row.route, row.searches, row.trackers, row.currency) == ("BOS-MIA", 7, 0, "EUR")
+    assert (row.latest_price, row.min_price, row.max_price) == (
+        Decimal("120"),
+        Decimal("110"),
+        Decimal("140"),
     )
 
 

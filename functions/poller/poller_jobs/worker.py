@@ -41,6 +41,7 @@ def poll_route(record: SQSRecord) -> poller.RouteWork:
         clock.now(),
         refresh=_refresh,
         publish=messaging.event_bus(settings).publish,
+        mark_published=tracking.mark_published,
         event_bus=settings.event_bus_name,
     )
     metrics.add_metric(name="RoutesPolled", unit=MetricUnit.Count, value=1)

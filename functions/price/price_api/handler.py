@@ -109,7 +109,9 @@ def search_offers(
 
 @app.get("/airports", summary="Airport and city autosuggest", responses=error_responses(400))
 def suggest_airports(
-    q: Annotated[str, Query(description="IATA code, city or airport name (2+ characters).")],
+    q: Annotated[
+        str, Query(max_length=100, description="IATA code, city or airport name (2-100 characters).")
+    ],
     limit: Annotated[str | None, Query(description="1-50 (default 10).")] = None,
 ) -> AirportList:
     count = parse_int(limit, "limit", default=10, minimum=1, maximum=50)

@@ -81,9 +81,34 @@ def _body_bytes(body: str, is_base64_encoded: bool, *, max_bytes: int) -> bytes:
 
 def _parse(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_members
+        )
+    except _DuplicateMember as duplicate:
+        raise InvalidRequest(
+            "The body names a field twice.",
+            code="invalid_body",
+            details=[{"field": duplicate.name[:_MAX_FIELD_CHARS], "issue": "appears more than once"}],
+        ) from None
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         _malformed()
+
+
+class _DuplicateMember(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON parsers disagree on which of two equal names wins; a gateway, a WAF and this code could
+    # each read a different value. So a repeated name is refused rather than resolved.
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            raise _DuplicateMember(name)
+        document[name] = value
+    return document
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -105,6 +130,16 @@ def _malformed() -> NoReturn:
 
 def _too_large(max_bytes: int) -> NoReturn:
     raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", code="payload_too_large")
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """A route's OpenAPI `requestBody`, passed as its `openapi_extensions`.
+
+    Bodies are parsed by `request_body` (media type, size and syntax checked before the shape), not
+    by Powertools, so Powertools cannot see them: without this the document would hide every body.
+    """
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": schema}}}}
 
 
 def request_body(router: Any, model: type[T]) -> T:

@@ -106,7 +106,15 @@ class RefreshOutcome(Protocol):
     def upstream_call(self) -> bool: ...
 
     @property
-    def alerts(self) -> Sequence[Any]: ...
+    def alerts(self) -> Sequence[Any]:
+        """The alerts this refresh created."""
+        ...
+
+    @property
+    def unpublished(self) -> Sequence[Any]:
+        """Every alert of the route whose event is not on the bus yet: these and any an earlier,
+        failed attempt left behind (the outbox)."""
+        ...
 
 
 RefreshRoute = Callable[[str, float], RefreshOutcome]
@@ -114,6 +122,9 @@ RefreshRoute = Callable[[str, float], RefreshOutcome]
 
 PublishEvents = Callable[[Sequence[dict[str, Any]]], None]
 """Puts up to 10 EventBridge entries; raises when any entry is not accepted."""
+
+MarkPublished = Callable[[Sequence[Any]], None]
+"""Takes alerts out of the outbox once their events are on the bus."""
 
 
 @dataclass(frozen=True)
@@ -155,20 +166,30 @@ def price_drop_entry(alert: Any, event_bus: str) -> dict[str, Any]:
 
 
 def work_one(
-    route_key: str, now: float, *, refresh: RefreshRoute, publish: PublishEvents, event_bus: str
+    route_key: str,
+    now: float,
+    *,
+    refresh: RefreshRoute,
+    publish: PublishEvents,
+    mark_published: MarkPublished,
+    event_bus: str,
 ) -> RouteWork:
-    """Refresh one watched route and publish one PriceDropDetected event per alert it created.
+    """Refresh one watched route, then announce every alert of it still in the outbox.
 
-    The refresh writes alerts idempotently, so a redelivered message creates (and announces) nothing
-    twice. An exception fails this record only: SQS redelivers it, then moves it to the dead-letter queue.
+    The refresh writes alerts idempotently and each starts out unpublished, so a redelivered message
+    creates nothing twice, and an alert whose PutEvents failed (or whose worker died before it) is
+    announced by the retry: delivery is at least once, and the event carries the alert's
+    deterministic id for consumers to deduplicate. An exception fails this record only: SQS
+    redelivers it, then moves it to the dead-letter queue.
     """
     outcome = refresh(route_key, now)
-    alerts = list(outcome.alerts)
-    entries = [price_drop_entry(alert, event_bus) for alert in alerts]
-    for start in range(0, len(entries), PUT_EVENTS_LIMIT):
-        publish(entries[start : start + PUT_EVENTS_LIMIT])
+    waiting = list(outcome.unpublished)
+    for start in range(0, len(waiting), PUT_EVENTS_LIMIT):
+        chunk = waiting[start : start + PUT_EVENTS_LIMIT]
+        publish([price_drop_entry(alert, event_bus) for alert in chunk])
+        mark_published(chunk)
     return RouteWork(
-        route_key=route_key, upstream_call=bool(outcome.upstream_call), alerts_created=len(alerts)
+        route_key=route_key, upstream_call=bool(outcome.upstream_call), alerts_created=len(outcome.alerts)
     )
 
 

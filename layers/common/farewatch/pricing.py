@@ -92,7 +92,7 @@ class FareService:
     ) -> FareResult:
         started = self._clock.now()
         if count_search:
-            self._stats.count_search(query.route, at=started)
+            self._stats.count_search(query.route, at=started, fare_query=query.cache_key)
         entry = None
         if not force_refresh:
             entry = self._cache.read(query.cache_key)

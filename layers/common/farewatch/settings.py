@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,12 +35,18 @@ class Settings(BaseSettings):
     fetch_wait_seconds: float = Field(10.0, ge=0)
     fetch_poll_interval_seconds: float = Field(0.1, gt=0)
 
-    # Upstream fare API.
-    fare_source: str = "amadeus"
+    # Upstream fare API: which source answers (template parameter FareSource).
+    fare_source: Literal["amadeus", "duffel"] = Field("amadeus", alias="FAREWATCH_FARE_SOURCE")
     amadeus_base_url: str = "https://test.api.amadeus.com"
     amadeus_secret_id: str | None = None
     amadeus_client_id: str | None = None
     amadeus_client_secret: SecretStr | None = None
+    duffel_base_url: str = "https://api.duffel.com"
+    duffel_secret_id: str | None = None  # Secrets Manager secret holding {"access_token": "duffel_..."}
+    duffel_access_token: SecretStr | None = None  # local stack only; AWS reads the secret
+    # Duffel searches airlines live: an offer request can take well over Amadeus's 10 s.
+    duffel_read_timeout_seconds: float = Field(20.0, gt=0)
+    duffel_page_size: int = Field(50, ge=1, le=200)
     token_refresh_margin_seconds: int = Field(300, ge=0)
     token_prefetch: bool = True
     upstream_connect_timeout_seconds: float = Field(3.05, gt=0)

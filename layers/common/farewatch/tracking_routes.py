@@ -18,7 +18,7 @@ from farewatch.auth_guard import admin_only, principal, signed_in
 from farewatch.clock import iso_utc
 from farewatch.errors import invalid_field
 from farewatch.fare_query import DEFAULT_CURRENCY, parse_flag, parse_int
-from farewatch.json_body import request_body
+from farewatch.json_body import documented_body, request_body
 from farewatch.tracking import wiring
 from farewatch.tracking.service import Alert, Tracker, fare_query_of
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
@@ -41,17 +41,18 @@ class TrackerCreate(BaseModel):
     destination: str = Field(max_length=16, examples=["LAX"])
     departure_date: str = Field(max_length=16, examples=["2026-12-01"])
     target_price: Price | None = Field(None, description="Alert at or below this price (2 decimals).")
-    notify_on_any_drop: bool = False
-    adults: int = Field(1, ge=1, le=9)
+    # Strict: JSON types are the contract; "2", true or 1.0 for adults (or "yes" for a flag) are a 400.
+    notify_on_any_drop: bool = Field(False, strict=True)
+    adults: int = Field(1, ge=1, le=9, strict=True)
     currency: str = Field(DEFAULT_CURRENCY, max_length=8)
 
 
 class TrackerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=0, description="The version you read; a stale one is a 409.")
+    version: int = Field(ge=0, strict=True, description="The version you read; a stale one is a 409.")
     target_price: Price | None = Field(None, description="null removes the target.")
-    notify_on_any_drop: bool = False
+    notify_on_any_drop: bool = Field(False, strict=True)
 
 
 class PriceObservationView(BaseModel):
@@ -218,7 +219,8 @@ AlertId = Annotated[str, Path(max_length=100)]
     status_code=201,
     middlewares=[signed_in],
     security=BEARER,
-    responses=error_responses(*BODY_ERRORS, 401, 409, 502, 503, 504),
+    responses=error_responses(*BODY_ERRORS, 401, 409, 502, 503, 504, success=201),
+    openapi_extensions=documented_body(TrackerCreate),
 )
 def create_tracker() -> TrackerEnvelope:
     request = _body(TrackerCreate)
@@ -250,7 +252,7 @@ def list_trackers() -> TrackerList:
     summary="One of your tracked flights, with its price history",
     middlewares=[signed_in],
     security=BEARER,
-    responses=error_responses(401, 404),
+    responses=error_responses(400, 401, 404),
 )
 def get_tracker(id: TrackerId) -> TrackerEnvelope:
     tracker = wiring.tracking_service().get(principal(router).user_id, id)
@@ -263,6 +265,7 @@ def get_tracker(id: TrackerId) -> TrackerEnvelope:
     middlewares=[signed_in],
     security=BEARER,
     responses=error_responses(*BODY_ERRORS, 401, 404, 409),
+    openapi_extensions=documented_body(TrackerUpdate),
 )
 def update_tracker(id: TrackerId) -> TrackerEnvelope:
     request = _body(TrackerUpdate)
@@ -282,7 +285,7 @@ def update_tracker(id: TrackerId) -> TrackerEnvelope:
     summary="Stop tracking a flight",
     middlewares=[signed_in],
     security=BEARER,
-    responses={204: {"description": "Deleted"}, **error_responses(401, 404)},
+    responses=error_responses(400, 401, 404, success=204),
 )
 def delete_tracker(id: TrackerId) -> Response[str]:
     wiring.tracking_service().delete(principal(router).user_id, id)
@@ -316,7 +319,7 @@ def list_alerts(
     summary="Acknowledge an alert (idempotent)",
     middlewares=[signed_in],
     security=BEARER,
-    responses=error_responses(401, 404),
+    responses=error_responses(400, 401, 404),
 )
 def acknowledge_alert(id: AlertId) -> AlertEnvelope:
     alert = wiring.tracking_service().acknowledge(principal(router).user_id, id)
@@ -333,7 +336,7 @@ def acknowledge_alert(id: AlertId) -> AlertEnvelope:
             "description": "The report, as JSON or (format=csv) CSV with a header row.",
             "content": {"application/json": {"model": RouteReportEnvelope}, "text/csv": {}},
         },
-        **error_responses(400, 401, 403),
+        **error_responses(400, 401, 403, success=None),
     },
 )
 def route_stats(

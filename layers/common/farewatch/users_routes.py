@@ -19,7 +19,7 @@ from farewatch.api import error_responses
 from farewatch.auth_guard import admin_only, principal, signed_in
 from farewatch.clock import iso_utc
 from farewatch.fare_query import parse_int
-from farewatch.json_body import request_body
+from farewatch.json_body import documented_body, request_body
 
 router = Router()
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -106,7 +106,8 @@ BODY_ERRORS = (400, 413, 415)
     "/auth/register",
     summary="Create an account",
     status_code=201,
-    responses=error_responses(*BODY_ERRORS, 409),
+    responses=error_responses(*BODY_ERRORS, 409, success=201),
+    openapi_extensions=documented_body(Credentials),
 )
 def register() -> UserEnvelope:
     credentials = _body(Credentials)
@@ -114,7 +115,12 @@ def register() -> UserEnvelope:
     return UserEnvelope(data=UserView.of(user))
 
 
-@router.post("/auth/login", summary="Sign in", responses=error_responses(*BODY_ERRORS, 401, 429))
+@router.post(
+    "/auth/login",
+    summary="Sign in",
+    responses=error_responses(*BODY_ERRORS, 401, 429),
+    openapi_extensions=documented_body(Credentials),
+)
 def login() -> TokensEnvelope:
     credentials = _body(Credentials)
     source_ip = _source_ip()
@@ -122,7 +128,12 @@ def login() -> TokensEnvelope:
     return TokensEnvelope(data=Tokens.of(pair))
 
 
-@router.post("/auth/refresh", summary="Rotate a refresh token", responses=error_responses(*BODY_ERRORS, 401))
+@router.post(
+    "/auth/refresh",
+    summary="Rotate a refresh token",
+    responses=error_responses(*BODY_ERRORS, 401),
+    openapi_extensions=documented_body(RefreshRequest),
+)
 def refresh() -> TokensEnvelope:
     request = _body(RefreshRequest)
     return TokensEnvelope(data=Tokens.of(account_service().refresh(request.refresh_token)))
@@ -144,7 +155,7 @@ def my_profile() -> UserEnvelope:
     summary="Delete your account and everything it owns",
     middlewares=[signed_in],
     security=BEARER,
-    responses={204: {"description": "Deleted"}, **error_responses(401)},
+    responses=error_responses(401, success=204),
 )
 def delete_my_account() -> Response[str]:
     account_service().delete_user(principal(router).user_id)
@@ -172,7 +183,7 @@ def list_users(
     summary="Delete a user and everything they own (admin)",
     middlewares=[admin_only],
     security=BEARER,
-    responses={204: {"description": "Deleted"}, **error_responses(401, 403, 404)},
+    responses=error_responses(400, 401, 403, 404, success=204),
 )
 def delete_user(id: Annotated[str, Path(max_length=100)]) -> Response[str]:
     account_service().delete_user(id)

@@ -7,10 +7,12 @@ from functools import lru_cache
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
+from pydantic import SecretStr
 
 from farewatch.clock import Clock, SystemClock
 from farewatch.errors import UpstreamUnavailable
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
+from farewatch.fares.duffel import DuffelFareSource
 from farewatch.fares.http import new_session
 from farewatch.fares.source import FareSource
 from farewatch.fares.token_manager import TokenManager
@@ -62,7 +64,37 @@ def _secrets(settings: Settings) -> parameters.SecretsProvider:
     return parameters.SecretsProvider()
 
 
+def duffel_access_token(settings: Settings) -> SecretStr:
+    """From the environment when set (local stack), else from Secrets Manager (cached by Powertools).
+
+    The secret is `{"access_token": "duffel_test_..."}`; an empty or missing token is a 503
+    `upstream_not_configured`, never a request sent without one.
+    """
+    if settings.duffel_access_token and settings.duffel_access_token.get_secret_value():
+        return settings.duffel_access_token
+    if not settings.duffel_secret_id:
+        raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
+    secret = _secrets(settings).get(settings.duffel_secret_id, transform="json", max_age=300)
+    token = secret.get("access_token") if isinstance(secret, dict) else None
+    if not isinstance(token, str) or not token.strip():
+        raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
+    return SecretStr(token.strip())
+
+
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
+    """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
+    if settings.fare_source == "duffel":
+        return DuffelFareSource(
+            base_url=settings.duffel_base_url,
+            access_token=lambda: duffel_access_token(settings),
+            clock=clock,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            read_timeout=settings.duffel_read_timeout_seconds,
+            max_attempts=settings.upstream_max_attempts,
+            backoff_base=settings.upstream_backoff_base_seconds,
+            backoff_cap=settings.upstream_backoff_cap_seconds,
+            page_size=settings.duffel_page_size,
+        )
     if settings.fare_source != "amadeus":
         raise ValueError(f"Unknown fare source {settings.fare_source!r}")
     session = new_session()
@@ -105,9 +137,10 @@ def cache_policy(settings: Settings) -> CachePolicy:
 
 def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | None = None) -> FareService:
     """A fare service with its own source (token memory, HTTP session); DynamoDB is shared."""
+    source = build_fare_source(settings, clock)
     return FareService(
-        source=build_fare_source(settings, clock),
-        cache=FareCacheStore(),
+        source=source,
+        cache=FareCacheStore.for_source(source.name),
         history=PriceHistoryStore(),
         stats=SearchStatsStore(),
         clock=clock,

@@ -44,9 +44,24 @@ class CachedFares:
         return self.lease_owner is None or self.lease_until is None or self.lease_until <= now
 
 
+# Amadeus was the first source: its entries keep the original `fares#<query>` keys.
+DEFAULT_SOURCE = "amadeus"
+
+
 class FareCacheStore:
     def __init__(self, prefix: str = "fares") -> None:
         self._prefix = prefix
+
+    @classmethod
+    def for_source(cls, source: str) -> FareCacheStore:
+        """The entries of one fare source: `fares#<query>` for Amadeus, `fares#<source>#<query>` else.
+
+        Keying by source means one source never answers, refreshes or stands in (stale) for another:
+        after switching FAREWATCH_FARE_SOURCE the first request of each query asks the new source,
+        and `meta.source` always names the source that really priced the entry. Query keys start
+        with an upper-case IATA code and source names are lower case, so the two never collide.
+        """
+        return cls("fares" if source == DEFAULT_SOURCE else f"fares#{source}")
 
     def _pk(self, cache_key: str) -> str:
         return f"{self._prefix}#{cache_key}"

@@ -1,7 +1,9 @@
 """PynamoDB models, one per access pattern. Table names come from Settings (template.yaml → env).
 
 CacheTable (pk)                        TTL attribute: purge_at
-  fares#JFK#LAX#2026-12-01#1#USD       FareCacheEntry: normalised offers of one fare query.
+  fares#JFK#LAX#2026-12-01#1#USD       FareCacheEntry: normalised offers of one fare query (Amadeus).
+  fares#duffel#JFK#LAX#...             The same for another fare source, keyed by its name
+                                       (FareCacheStore.for_source): sources never share entries.
                                        Read by GetItem on every price/search/track request; fresh while
                                        now < fresh_until, then kept (stale) until purge_at so a failing
                                        upstream can still be answered. lease_owner/lease_until make one
@@ -85,6 +87,8 @@ class RouteSearchCount(Model):
     day = UnicodeAttribute(hash_key=True)
     route = UnicodeAttribute(range_key=True)
     searches = NumberAttribute(default=0)
+    # The fare query (cache key) of the route searched last that day: where its prices are found.
+    last_fare_query = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (FareCacheEntry, AccessTokenRecord, PriceObservation, RouteSearchCount)

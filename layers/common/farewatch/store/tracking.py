@@ -9,6 +9,8 @@ TrackersTable (user_id, tracker_id)      no TTL: trackers live until their owner
   tracker_id = #active                   TrackerCounter: active_count of the user's trackers, changed in
                                          the same transaction as the tracker, with the condition
                                          `active_count < limit` on create (the per-user limit, race-safe).
+                                         A departed tracker is uncounted (released_at set, same
+                                         transaction) when its user next hits the limit.
   index by_route (route_key, tracker_id) The poller's worker: Query the trackers of one watched route.
                                          Sparse: the counter item has no route_key.
 
@@ -25,6 +27,10 @@ AlertsTable (user_id, alert_id)          no TTL (alerts are kept until the accou
                                          transaction as the tracker update, so a re-run never duplicates.
                                          POST /alerts/{id}/ack: GetItem + conditional update.
   LSI newest_first (user_id, listed_at)  GET /alerts: Query newest first; listed_at = "<ISO>#<alert_id>".
+  GSI unpublished (unpublished_route, alert_id)
+                                         The event outbox, sparse: an alert is written with
+                                         unpublished_route = its route key, removed once its
+                                         PriceDropDetected event is on the bus.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +99,8 @@ class TrackerRecord(Model):
     last_checked_at = NumberAttribute(null=True)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # Set once a departed tracker stops counting toward its user's limit (see release_departed).
+    released_at = NumberAttribute(null=True)
     version = VersionAttribute()
 
     by_route = TrackersByRoute()
@@ -142,6 +150,15 @@ class AlertsNewestFirst(LocalSecondaryIndex["PriceDropAlert"]):
     listed_at = UnicodeAttribute(range_key=True)
 
 
+class AlertsAwaitingPublication(GlobalSecondaryIndex["PriceDropAlert"]):
+    class Meta:
+        index_name = "unpublished"
+        projection = AllProjection()
+
+    unpublished_route = UnicodeAttribute(hash_key=True)
+    alert_id = UnicodeAttribute(range_key=True)
+
+
 class PriceDropAlert(Model):
     class Meta(TableMeta):
         table_name = _settings.alerts_table
@@ -159,8 +176,11 @@ class PriceDropAlert(Model):
     observed_at = NumberAttribute()
     created_at = NumberAttribute()
     acked_at = NumberAttribute(null=True)
+    # The outbox: set (to the route key) until the alert's PriceDropDetected event is on the bus.
+    unpublished_route = UnicodeAttribute(null=True)
 
     newest_first = AlertsNewestFirst()
+    unpublished = AlertsAwaitingPublication()
 
 
 TRACKING_MODELS: tuple[type[Model], ...] = (TrackerRecord, TrackerCounter, WatchedRoute, PriceDropAlert)
@@ -260,7 +280,8 @@ class TrackingStore:
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.delete(tracker, condition=TrackerRecord.tracker_id.exists())
-                    transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
+                    if tracker.released_at is None:  # a released tracker was uncounted already
+                        transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
                     transaction.update(watched, actions=[WatchedRoute.active_count.add(-1)])
                 break
             except TransactWriteError as error:
@@ -277,6 +298,35 @@ class TrackingStore:
                 raise
         self._unschedule_if_unwatched(tracker.route_key)
         return True
+
+    def release_departed(self, user_id: str, departed: Callable[[TrackerRecord], bool], *, now: float) -> int:
+        """Stop counting the user's departed trackers toward their limit; answers how many were released.
+
+        A departed tracker is expired but stays listed until its owner deletes it, so the counter is
+        only corrected when it matters: when a create hits the limit. Each release is one transaction
+        (tracker marked at the version read, counter -1), so a concurrent release or delete of the
+        same tracker cannot uncount it twice.
+        """
+        counter = TrackerCounter(user_id, COUNTER_ID)
+        released = 0
+        for tracker in self.of_user(user_id):
+            if tracker.released_at is not None or not departed(tracker):
+                continue
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.update(
+                        tracker,
+                        actions=[TrackerRecord.released_at.set(now)],
+                        condition=TrackerRecord.released_at.does_not_exist(),
+                    )
+                    transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
+                released += 1
+            except TransactWriteError as error:
+                codes = _cancellation_codes(error)
+                if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                    continue  # released, deleted or changed concurrently: the next create looks again
+                raise
+        return released
 
     def update_settings(
         self, tracker: TrackerRecord, *, target_price: str | None, notify_on_any_drop: bool, now: float
@@ -441,6 +491,23 @@ class AlertStore:
         page = found[:limit]
         next_cursor = _encode_alert_cursor(page[-1]) if len(found) > limit else None
         return page, next_cursor
+
+    def unpublished_of_route(self, route_key: str) -> list[PriceDropAlert]:
+        """The route's alerts whose event is not on the bus yet (the index is eventually consistent:
+        an alert written a moment ago may be missing, which is why the worker adds those it made)."""
+        return list(PriceDropAlert.unpublished.query(route_key))
+
+    def mark_published(self, alerts: Sequence[tuple[str, str]]) -> None:
+        """Take (user_id, alert_id) pairs out of the outbox; an alert deleted meanwhile stays deleted."""
+        for user_id, alert_id in alerts:
+            try:
+                PriceDropAlert(user_id, alert_id).update(
+                    actions=[PriceDropAlert.unpublished_route.remove()],
+                    condition=PriceDropAlert.alert_id.exists(),
+                )
+            except UpdateError as error:
+                if not is_conditional_failure(error):
+                    raise
 
     def delete_all_of(self, user_id: str) -> None:
         with PriceDropAlert.batch_write() as batch:

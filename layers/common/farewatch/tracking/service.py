@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from farewatch.clock import Clock, utc_datetime
-from farewatch.errors import InvalidRequest, NotFound
+from farewatch.errors import Conflict, InvalidRequest, NotFound
 from farewatch.fare_query import FareQuery, local_today, parse_fare_query
 from farewatch.locations import require_location
 from farewatch.pricing import FareResult
@@ -220,8 +220,25 @@ class TrackingService:
         route = RouteFields(
             query.origin, query.destination, query.departure_date.isoformat(), query.adults, query.currency
         )
-        self._store.create(record, route, limit=self._limit, next_poll_at=now + self._poll_interval)
+        self._create(record, route, next_poll_at=now + self._poll_interval)
         return self._view(record, with_history=True)
+
+    def _create(self, record: TrackerRecord, route: RouteFields, *, next_poll_at: float) -> None:
+        try:
+            self._store.create(record, route, limit=self._limit, next_poll_at=next_poll_at)
+        except Conflict as error:
+            # Only active trackers count: if some of the user's have departed since, uncount them
+            # and try once more; otherwise the limit stands.
+            if error.code != "tracker_limit_reached":
+                raise
+            departed = self._store.release_departed(
+                record.user_id,
+                lambda tracker: is_departed(query_of_route_key(tracker.route_key), self._clock),
+                now=self._clock.now(),
+            )
+            if not departed:
+                raise
+            self._store.create(record, route, limit=self._limit, next_poll_at=next_poll_at)
 
     def trackers_of(self, user_id: str) -> list[Tracker]:
         records = sorted(self._store.of_user(user_id), key=lambda record: record.created_at, reverse=True)
@@ -363,6 +380,7 @@ class TrackingService:
             currency=observation.currency,
             observed_at=observation.fetched_at,
             created_at=now,
+            unpublished_route=record.route_key,
         )
 
     # -- alerts ---------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Route statistics for admins: most searched and most tracked routes over a window, with prices.
 
 Reads SearchStatsTable (one Query per day of the window), the watched routes (by_due index, tracked
-ones only) and the price history of each watched fare query. Prices are only known for fare queries
-somebody tracks (history is kept per fare query, searches are counted per route).
+ones only) and the price history of the fare queries shown. History is kept per fare query
+(route, date, adults, currency) while searches are counted per route, so a route's prices come from
+its most tracked fare queries, or, for a route nobody tracks, from the fare query searched last on
+each day of the window (the newest first decides the currency).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Protocol
 
 from farewatch.clock import utc_datetime
 from farewatch.store.history import Observation
+from farewatch.store.search_stats import DaySearches
 
 
 class Searches(Protocol):
-    def searches_on(self, day: str) -> dict[str, int]: ...
+    def searched_on(self, day: str) -> list[DaySearches]: ...
 
 
 class History(Protocol):
@@ -80,8 +83,13 @@ def route_report(
 ) -> RouteReport:
     today = utc_datetime(now).date()
     searched: Counter[str] = Counter()
+    searched_queries: dict[str, list[str]] = defaultdict(list)  # newest day first, distinct
     for offset in range(days):
-        searched.update(searches.searches_on((today - timedelta(days=offset)).isoformat()))
+        for day in searches.searched_on((today - timedelta(days=offset)).isoformat()):
+            searched[day.route] += day.searches
+            known = searched_queries[day.route]
+            if day.last_fare_query and day.last_fare_query not in known:
+                known.append(day.last_fare_query)
     tracked: Counter[str] = Counter()
     keys_by_route: dict[str, list[WatchedCount]] = defaultdict(list)
     for count in watched:
@@ -90,7 +98,9 @@ def route_report(
     since = (today - timedelta(days=days - 1)).isoformat()
 
     def row(route: str) -> RouteStats:
-        currency, latest, low, high = _prices(keys_by_route.get(route, []), history, since)
+        currency, latest, low, high = _prices(
+            _price_sources(keys_by_route.get(route, []), searched_queries.get(route, [])), history, since
+        )
         return RouteStats(route, searched.get(route, 0), tracked.get(route, 0), currency, latest, low, high)
 
     def top(counter: Counter[str]) -> list[str]:
@@ -102,19 +112,25 @@ def route_report(
     return RouteReport(days, [row(route) for route in top(searched)], [row(route) for route in top(tracked)])
 
 
+def _price_sources(watched: list[WatchedCount], searched: list[str]) -> list[str]:
+    """The fare queries whose history prices a route, the one deciding the currency first."""
+    if watched:
+        return [key.route_key for key in sorted(watched, key=lambda key: (-key.active_count, key.route_key))]
+    return searched
+
+
 def _prices(
-    keys: list[WatchedCount], history: History, since: str
+    keys: list[str], history: History, since: str
 ) -> tuple[str | None, Decimal | None, Decimal | None, Decimal | None]:
-    """Over the window, in the currency of the most tracked fare query of the route."""
+    """Over the window, in the currency of the first fare query."""
     if not keys:
         return None, None, None, None
-    keys = sorted(keys, key=lambda key: (-key.active_count, key.route_key))
-    currency = keys[0].route_key.split("#")[4]
+    currency = keys[0].split("#")[4]
     observations = [
         observation
         for key in keys
-        if key.route_key.endswith(f"#{currency}")
-        for observation in history.observations(key.route_key)
+        if key.endswith(f"#{currency}")
+        for observation in history.observations(key)
         if observation.observed_at >= since and observation.currency == currency
     ]
     if not observations:

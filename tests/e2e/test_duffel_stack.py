@@ -1,0 +1,78 @@
+"""`FAREWATCH_FARE_SOURCE=duffel make dev`: the same product on the Duffel simulator — prices name
+their source, repeats come from the cache, and a pinned drop becomes an alert after a poll."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+
+
+def future(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+def signed_in(stack: Any) -> str:
+    email = f"duffel-{uuid.uuid4().hex[:10]}@example.com"
+    registered = stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    login = stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["data"]["access_token"])
+
+
+def pin(stack: Any, origin: str, destination: str, date: str, amount: float) -> None:
+    pinned = requests.put(
+        f"{stack.sim}/__sim/prices/{origin}/{destination}/{date}",
+        json={"amount": amount, "currency": "USD"},
+        timeout=5,
+    )
+    assert pinned.status_code == 200, pinned.text
+
+
+def test_a_price_comes_from_duffel_and_a_repeat_from_the_cache(duffel_dev_stack):
+    date = future(30)
+    before = duffel_dev_stack.sim_stats()["search_requests"]
+
+    first = duffel_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date, adults="1")
+    second = duffel_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date, adults="1")
+
+    assert first.status_code == 200, first.text
+    assert (first.json()["meta"]["source"], first.json()["meta"]["cached"]) == ("duffel", False)
+    assert (second.json()["meta"]["source"], second.json()["meta"]["cached"]) == ("duffel", True)
+    assert second.json()["data"] == first.json()["data"]
+    assert duffel_dev_stack.sim_stats()["search_requests"] == before + 1
+
+
+def test_a_pinned_drop_raises_an_alert_after_a_poll(duffel_dev_stack):
+    token = signed_in(duffel_dev_stack)
+    date = future(random.randint(60, 300))
+    pin(duffel_dev_stack, "BOS", "SEA", date, 300)
+    tracker = duffel_dev_stack.call(
+        "POST",
+        "/tracked-flights",
+        token=token,
+        json={"origin": "BOS", "destination": "SEA", "departure_date": date, "target_price": "250.00"},
+    )
+    assert tracker.status_code == 201, tracker.text
+
+    pin(duffel_dev_stack, "BOS", "SEA", date, 240)
+    refreshed = duffel_dev_stack.get(
+        "/flights/price", origin="BOS", destination="SEA", date=date, nocache="1"
+    )
+    polled = duffel_dev_stack.call("POST", "/__local/poll")
+    alerts = duffel_dev_stack.call("GET", "/alerts", token=token)
+
+    assert refreshed.status_code == 200 and refreshed.json()["meta"]["source"] == "duffel"
+    assert polled.status_code == 200, polled.text
+    assert alerts.status_code == 200, alerts.text
+    (alert,) = alerts.json()["data"]
+    assert alert["route"].startswith("BOS#SEA#") and alert["price"] == "240.00"
