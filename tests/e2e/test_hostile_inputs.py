@@ -396,6 +396,12 @@ def test_a_wrong_method_says_which_methods_the_path_accepts(dev_stack: Any) -> N
     assert response.headers["Allow"] == "DELETE, GET, PATCH"
 
 
+def test_a_wrong_method_is_a_405_whatever_query_it_carries(dev_stack: Any) -> None:
+    response = dev_stack.call("PUT", "/flights/price?origin=JFK&origin=LAX")
+
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_every_resource_of_the_template_routes_its_other_methods_to_its_function() -> None:
     # Without an ANY route, API Gateway itself answers a wrong method (403, our 404), never a 405.
     served: dict[str, set[str]] = defaultdict(set)

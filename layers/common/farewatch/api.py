@@ -125,6 +125,8 @@ def _repeated_error(names: list[str]) -> InvalidRequest:
 def _declared_query_parameters_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Unknown query parameters are a 400, like unknown body fields: a typo (`nocahce=1`) is an error,
     not a silently different request. A repeated one is a 400 too: which value counts is not guessed."""
+    if app.current_event.http_method.upper() not in _allowed_methods(app):
+        return next_middleware(app)  # no route of ours takes it: the 404/405 says so, whatever the query
     route = app.context.get("_route")  # set by Powertools for the matched route
     declared = {field.alias for field in route.dependant.query_params} if route is not None else set()
     sent = _sent_query(app)
