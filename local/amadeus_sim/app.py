@@ -141,6 +141,7 @@ class Simulator:
         self._pins: dict[RouteDay, Pin] = {}
         self._token_requests = 0
         self._search_requests = 0
+        self._rate_limited = 0
         self._routes = Map(
             [
                 Rule(TOKEN_PATH, endpoint="issue_token", methods=["POST"]),
@@ -161,9 +162,14 @@ class Simulator:
     # --- In-process levers (the control routes call these too) ----------------------------------
 
     def stats(self) -> dict[str, int]:
-        """Requests received on the token and flight-offers endpoints, whatever their outcome."""
+        """Requests received on the token and flight-offers endpoints, whatever their outcome, and how
+        many searches the rate limit turned away (each is also counted in `search_requests`)."""
         with self._lock:
-            return {"token_requests": self._token_requests, "search_requests": self._search_requests}
+            return {
+                "token_requests": self._token_requests,
+                "search_requests": self._search_requests,
+                "rate_limited": self._rate_limited,
+            }
 
     @property
     def rate_limit_tps(self) -> int:
@@ -179,7 +185,7 @@ class Simulator:
     def reset(self) -> None:
         """Back to a fresh start: no counts, pins, fault, tokens or rate-limit history."""
         with self._lock:
-            self._token_requests = self._search_requests = 0
+            self._token_requests = self._search_requests = self._rate_limited = 0
             self._pins.clear()
             self._faults.set(FaultMode.NONE, None)
             self._tokens.clear()
@@ -322,6 +328,8 @@ class Simulator:
         now = self._clock()
         with self._lock:
             admitted = self._rate_limiter.admit(client_id, now)
+            if not admitted:
+                self._rate_limited += 1
             pins = dict(self._pins)
         if not admitted:
             return _amadeus_error(issues.TOO_MANY_REQUESTS)

@@ -62,6 +62,12 @@ class DevStack:
     def sim_stats(self) -> dict[str, int]:
         return requests.get(f"{self.sim}/__sim/stats", timeout=5).json()
 
+    def searches_served(self) -> int:
+        """Searches the simulator answered or failed on purpose, less those its 10 TPS quota turned
+        away: a refusal is the quota at work (other tests in the session fill it), not a fetch."""
+        stats = self.sim_stats()
+        return stats["search_requests"] - stats.get("rate_limited", 0)
+
     def sim_fault(self, mode: str, count: int | None = None) -> None:
         body: dict[str, object] = {"mode": mode}
         if count is not None:

@@ -22,7 +22,7 @@ def test_ping_answers_pong(dev_stack):
 
 def test_price_answers_the_public_contract_then_serves_repeats_from_the_cache(dev_stack):
     date = future(40)
-    before = dev_stack.sim_stats()["search_requests"]
+    before = dev_stack.searches_served()
 
     first = dev_stack.get("/flights/price", origin="JFK", destination="LAX", date=date)
     second = dev_stack.get("/flights/price", origin="jfk", destination="lax", date=date)
@@ -37,19 +37,19 @@ def test_price_answers_the_public_contract_then_serves_repeats_from_the_cache(de
     assert second.status_code == 200
     assert second.json()["data"] == body["data"]
     assert second.json()["meta"]["cached"] is True
-    assert dev_stack.sim_stats()["search_requests"] == before + 1
+    assert dev_stack.searches_served() == before + 1
 
 
 def test_nocache_makes_exactly_one_upstream_call_and_refreshes_the_cache(dev_stack):
     date = future(41)
     dev_stack.get("/flights/price", origin="JFK", destination="LAX", date=date)
-    before = dev_stack.sim_stats()["search_requests"]
+    before = dev_stack.searches_served()
 
     forced = dev_stack.get("/flights/price", origin="JFK", destination="LAX", date=date, nocache="1")
     after = dev_stack.get("/flights/price", origin="JFK", destination="LAX", date=date)
 
     assert forced.status_code == 200 and forced.json()["meta"]["cached"] is False
-    assert dev_stack.sim_stats()["search_requests"] == before + 1
+    assert dev_stack.searches_served() == before + 1
     assert after.json()["meta"]["cached"] is True
     assert after.json()["meta"]["fetched_at"] == forced.json()["meta"]["fetched_at"]
 
@@ -99,6 +99,7 @@ def test_upstream_failure_answers_an_error_for_a_cold_key_and_stale_for_a_known_
 
 def test_an_expired_token_is_absorbed_with_exactly_one_token_refresh(dev_stack):
     before = dev_stack.sim_stats()
+    searches_before = dev_stack.searches_served()
     dev_stack.sim_fault("expired_token", count=1)
 
     response = dev_stack.get("/flights/price", origin="LAX", destination="JFK", date=future(44))
@@ -106,13 +107,13 @@ def test_an_expired_token_is_absorbed_with_exactly_one_token_refresh(dev_stack):
     after = dev_stack.sim_stats()
     assert response.status_code == 200, response.text
     assert after["token_requests"] == before["token_requests"] + 1
-    assert after["search_requests"] == before["search_requests"] + 2
+    assert dev_stack.searches_served() == searches_before + 2
 
 
 def test_search_lists_normalised_offers_from_the_same_cache_entry(dev_stack):
     date = future(45)
     dev_stack.get("/flights/price", origin="JFK", destination="LAX", date=date)
-    before = dev_stack.sim_stats()["search_requests"]
+    before = dev_stack.searches_served()
 
     response = dev_stack.get(
         "/flights/search", origin="JFK", destination="LAX", date=date, sort="price", limit="3"
@@ -122,7 +123,7 @@ def test_search_lists_normalised_offers_from_the_same_cache_entry(dev_stack):
     offers = response.json()["data"]
     assert 1 <= len(offers) <= 3
     assert [float(o["price"]) for o in offers] == sorted(float(o["price"]) for o in offers)
-    assert dev_stack.sim_stats()["search_requests"] == before
+    assert dev_stack.searches_served() == before
 
 
 def test_openapi_document_and_docs_are_served(dev_stack):

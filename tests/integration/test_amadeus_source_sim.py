@@ -143,7 +143,7 @@ def test_a_search_returns_the_simulated_offers_and_the_cheapest_is_the_pinned_fa
     best = cheapest(offers)
     assert best is not None and (best.price, best.currency) == (Decimal("123.45"), "USD")
     assert all(offer.origin == "JFK" and offer.destination == "LAX" for offer in offers)
-    assert control.stats() == {"token_requests": 1, "search_requests": 1}
+    assert control.stats() == {"token_requests": 1, "search_requests": 1, "rate_limited": 0}
 
 
 def test_a_route_without_offers_is_an_empty_list(simulator: str, control: SimulatorControl) -> None:
@@ -227,7 +227,7 @@ def test_an_expired_token_costs_exactly_one_extra_token_request(
     control.fault("expired_token", 1)
 
     assert search(source)
-    assert control.stats() == {"token_requests": 2, "search_requests": 3}
+    assert control.stats() == {"token_requests": 2, "search_requests": 3, "rate_limited": 0}
 
 
 def test_searches_succeed_again_once_the_fault_is_lifted(simulator: str, control: SimulatorControl) -> None:

@@ -271,6 +271,7 @@ def test_more_than_ten_requests_in_a_second_are_refused_with_429(
         "title": "Too many requests",
         "detail": "The network rate limit is exceeded, please try again later",
     }
+    assert client.simulator.stats() == {"token_requests": 1, "search_requests": 11, "rate_limited": 1}
 
 
 def test_the_rate_limit_window_slides_with_the_clock(
@@ -528,15 +529,15 @@ def test_stats_count_every_token_and_search_request_whatever_the_outcome(
     stats = client.http.get("/__sim/stats")
 
     assert stats.status_code == 200
-    assert stats.get_json() == {"token_requests": 2, "search_requests": 4}
-    assert client.simulator.stats() == {"token_requests": 2, "search_requests": 4}
+    assert stats.get_json() == {"token_requests": 2, "search_requests": 4, "rate_limited": 0}
+    assert client.simulator.stats() == {"token_requests": 2, "search_requests": 4, "rate_limited": 0}
 
 
 def test_control_routes_and_unknown_paths_are_not_counted(client: SimulatorClient):
     client.http.get("/__sim/faults")
     client.http.get("/v2/shopping/flight-offers/extra")
 
-    assert client.simulator.stats() == {"token_requests": 0, "search_requests": 0}
+    assert client.simulator.stats() == {"token_requests": 0, "search_requests": 0, "rate_limited": 0}
 
 
 def test_reset_zeroes_stats_and_clears_pins_faults_and_tokens(
@@ -550,7 +551,7 @@ def test_reset_zeroes_stats_and_clears_pins_faults_and_tokens(
 
     assert answer.status_code == 200
     assert answer.get_json()["reset"] is True
-    assert client.simulator.stats() == {"token_requests": 0, "search_requests": 0}
+    assert client.simulator.stats() == {"token_requests": 0, "search_requests": 0, "rate_limited": 0}
     assert client.simulator.fault() == {"mode": "none", "count": None}
     assert first_issue(client.search(token=token, **route))["code"] == 38190  # tokens forgotten
     assert client.search(**route).get_json()["data"]  # pin and fault gone

@@ -32,6 +32,7 @@ def test_start_on_port_zero_serves_on_a_free_port(running: RunningServer):
     assert requests.get(f"{running.url}/__sim/stats", timeout=5).json() == {
         "token_requests": 0,
         "search_requests": 0,
+        "rate_limited": 0,
     }
 
 
@@ -65,6 +66,7 @@ def test_a_token_and_a_search_work_over_http(running: RunningServer):
     assert requests.get(f"{running.url}/__sim/stats", timeout=5).json() == {
         "token_requests": 1,
         "search_requests": 1,
+        "rate_limited": 0,
     }
 
 

@@ -921,7 +921,7 @@ def test_the_simulator_answers_a_search_whose_cheapest_is_the_pinned_fare(
 
     best = cheapest(offers)
     assert best is not None and best.display_price == "187.40 USD"
-    assert simulator.app.stats() == {"token_requests": 1, "search_requests": 1}
+    assert simulator.app.stats() == {"token_requests": 1, "search_requests": 1, "rate_limited": 0}
     sent = simulator.transport.sent[-1]
     assert sent.headers["Accept"] == "application/vnd.amadeus+json"
 
@@ -932,7 +932,7 @@ def test_the_simulators_expired_token_costs_one_extra_token_request(simulator: I
     simulator.app.set_fault("expired_token", 1)
 
     assert source.search(simulator.query, deadline=simulator.clock.now() + 20)
-    assert simulator.app.stats() == {"token_requests": 2, "search_requests": 3}
+    assert simulator.app.stats() == {"token_requests": 2, "search_requests": 3, "rate_limited": 0}
 
 
 def test_a_hung_simulator_ends_in_504_at_the_deadline(simulator: InProcessSimulator) -> None:
