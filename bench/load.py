@@ -437,10 +437,15 @@ def format_report(report: LoadReport) -> str:
         f" lost writes: {report.lost_writes} (kept but not listed {report.missing},"
         f" listed but not kept {report.unexpected}, last update not seen {report.stale_updates})"
     )
-    upstream_total = sum(report.upstream.values())
+    # Requests sent upstream; the ones the simulator's 10 TPS quota refused are among the searches.
+    searches, tokens = report.upstream.get("search_requests", 0), report.upstream.get("token_requests", 0)
+    upstream_total = searches + tokens
     per_thousand = upstream_total * 1000 / max(report.requests, 1)
-    counts = ", ".join(f"{name} {value}" for name, value in sorted(report.upstream.items()))
-    lines.append(f"   upstream calls: {upstream_total} ({counts}) = {per_thousand:.1f} per 1,000 requests")
+    lines.append(
+        f"   upstream calls: {upstream_total} ({searches} searches, of which"
+        f" {report.upstream.get('rate_limited', 0)} refused by the 10 TPS limit; {tokens} token requests)"
+        f" = {per_thousand:.1f} per 1,000 requests"
+    )
     return "\n".join(lines)
 
 

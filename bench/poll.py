@@ -43,6 +43,8 @@ def seed_trackers(queries: list[Any], per_route: int) -> None:
     The current price comes through the shared fare cache, as the API's create does."""
     import uuid
 
+    from aws_lambda_powertools import Metrics
+
     from farewatch.settings import get_settings
     from farewatch.store.tracking import ROUTE_SHARD, TRACKER_PREFIX, TrackerRecord, WatchedRoute
     from farewatch.wiring import fare_service
@@ -52,6 +54,7 @@ def seed_trackers(queries: list[Any], per_route: int) -> None:
     with TrackerRecord.batch_write() as trackers, WatchedRoute.batch_write() as routes:
         for index, query in enumerate(queries):
             result = fare_service().fares(query)
+            Metrics().clear_metrics()  # as each Lambda invocation's flush would; see the worker loop
             price = str(result.cheapest.price) if result.cheapest is not None else None
             date = query.departure_date.isoformat()
             fields = {
@@ -105,6 +108,7 @@ def _skip_moto_transaction_snapshots() -> None:
 
 def poll_cycle(simulator: Any) -> None:
     import boto3
+    from aws_lambda_powertools import Metrics
 
     from bench.dynamo_calls import DynamoCallCounter
     from farewatch import poller
@@ -161,6 +165,9 @@ def poll_cycle(simulator: Any) -> None:
                         event_bus="default",
                     )
                 )
+            # A Lambda invocation flushes its metrics when it ends; here nothing does, and Powertools
+            # prints a full set (100 values) even with metrics disabled, so each batch drops its own.
+            Metrics().clear_metrics()
             sqs.delete_message_batch(
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
