@@ -8,7 +8,6 @@ Retries and timeouts follow `farewatch.fares.http`; access tokens come from a `T
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -16,7 +15,7 @@ from typing import Any
 
 import requests
 from aws_lambda_powertools import Logger
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from farewatch.clock import Clock
 from farewatch.errors import FarewatchError, UpstreamError
@@ -30,6 +29,14 @@ from farewatch.fares.http import (
     new_session,
     send,
     transient_failure_for,
+)
+from farewatch.fares.offer_fields import (
+    UnreadableOffer,
+    duration_minutes,
+    read_offers,
+    required_list,
+    required_mapping,
+    required_text,
 )
 from farewatch.fares.tokens_api import IssuedToken, TokenProvider
 from farewatch.offers import Offer
@@ -341,10 +348,6 @@ def _scrub(value: Any, secrets: Iterable[str]) -> Any:
 # -- normalisation -----------------------------------------------------------------------------------
 
 
-class _UnreadableOffer(ValueError):
-    """One flight offer that does not have what an Offer needs; it is skipped, not fatal."""
-
-
 def normalise_offers(payload: Mapping[str, Any], query: FareQuery) -> list[Offer]:
     """The offers of a Flight Offers Search reply, as `Offer`s, in upstream order.
 
@@ -355,50 +358,34 @@ def normalise_offers(payload: Mapping[str, Any], query: FareQuery) -> list[Offer
     flight_offers = payload.get("data")
     if not isinstance(flight_offers, list):
         raise UpstreamError(f"{_SEARCH} answered without a data list.", code="upstream_bad_response")
-    offers = []
-    for position, flight_offer in enumerate(flight_offers):
-        try:
-            offers.append(_offer(flight_offer))
-        except (_UnreadableOffer, ValidationError) as exc:
-            offer_id = flight_offer.get("id") if isinstance(flight_offer, Mapping) else None
-            logger.warning(
-                "Skipping an Amadeus offer that cannot be read",
-                extra={
-                    "fare_query": query.cache_key,
-                    "position": position,
-                    "offer_id": offer_id,
-                    "reason": str(exc),
-                },
-            )
-    if flight_offers and not offers:
-        raise UpstreamError(f"{_SEARCH} answered with no readable offer.", code="upstream_bad_response")
-    return offers
+    return read_offers(flight_offers, _offer, query, source="Amadeus", answered_by=_SEARCH)
 
 
 def _offer(flight_offer: Any) -> Offer:
-    flight_offer = _mapping(flight_offer, "offer")
-    itineraries = _list(flight_offer.get("itineraries"), "itineraries")
+    flight_offer = required_mapping(flight_offer, "offer")
+    itineraries = required_list(flight_offer.get("itineraries"), "itineraries")
     if len(itineraries) != 1:
-        raise _UnreadableOffer(f"expected one itinerary (one-way), got {len(itineraries)}")
-    itinerary = _mapping(itineraries[0], "itinerary")
-    segments = [_mapping(segment, "segment") for segment in _list(itinerary.get("segments"), "segments")]
+        raise UnreadableOffer(f"expected one itinerary (one-way), got {len(itineraries)}")
+    itinerary = required_mapping(itineraries[0], "itinerary")
+    raw_segments = required_list(itinerary.get("segments"), "segments")
+    segments = [required_mapping(segment, "segment") for segment in raw_segments]
     if not segments:
-        raise _UnreadableOffer("itinerary has no segments")
-    price = _mapping(flight_offer.get("price"), "price")
-    first_departure = _mapping(segments[0].get("departure"), "departure")
-    last_arrival = _mapping(segments[-1].get("arrival"), "arrival")
+        raise UnreadableOffer("itinerary has no segments")
+    price = required_mapping(flight_offer.get("price"), "price")
+    first_departure = required_mapping(segments[0].get("departure"), "departure")
+    last_arrival = required_mapping(segments[-1].get("arrival"), "arrival")
     return Offer(
-        id=_text(flight_offer.get("id"), "id"),
+        id=required_text(flight_offer.get("id"), "id"),
         price=_amount(price.get("grandTotal", price.get("total"))),
-        currency=_text(price.get("currency"), "price.currency"),
+        currency=required_text(price.get("currency"), "price.currency"),
         carrier=_carrier(flight_offer, segments[0]),
         flight_numbers=[_flight_number(segment) for segment in segments],
         stops=(len(segments) - 1) + sum(_technical_stops(segment) for segment in segments),
         departure_at=_local_time(first_departure.get("at"), "departure.at"),
         arrival_at=_local_time(last_arrival.get("at"), "arrival.at"),
-        origin=_text(first_departure.get("iataCode"), "departure.iataCode"),
-        destination=_text(last_arrival.get("iataCode"), "arrival.iataCode"),
-        duration_minutes=duration_minutes(_text(itinerary.get("duration"), "itinerary.duration")),
+        origin=required_text(first_departure.get("iataCode"), "departure.iataCode"),
+        destination=required_text(last_arrival.get("iataCode"), "arrival.iataCode"),
+        duration_minutes=duration_minutes(required_text(itinerary.get("duration"), "itinerary.duration")),
     )
 
 
@@ -406,11 +393,12 @@ def _carrier(flight_offer: Mapping[str, Any], first_segment: Mapping[str, Any]) 
     validating = flight_offer.get("validatingAirlineCodes")
     if isinstance(validating, list) and validating and isinstance(validating[0], str) and validating[0]:
         return validating[0]
-    return _text(first_segment.get("carrierCode"), "carrierCode")
+    return required_text(first_segment.get("carrierCode"), "carrierCode")
 
 
 def _flight_number(segment: Mapping[str, Any]) -> str:
-    return _text(segment.get("carrierCode"), "carrierCode") + _text(segment.get("number"), "number")
+    carrier = required_text(segment.get("carrierCode"), "carrierCode")
+    return carrier + required_text(segment.get("number"), "number")
 
 
 def _technical_stops(segment: Mapping[str, Any]) -> int:
@@ -424,56 +412,20 @@ def _technical_stops(segment: Mapping[str, Any]) -> int:
 
 def _amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _UnreadableOffer("price has no grandTotal or total")
+        raise UnreadableOffer("price has no grandTotal or total")
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
-        raise _UnreadableOffer(f"price {value!r} is not a number") from exc
+        raise UnreadableOffer(f"price {value!r} is not a number") from exc
     if not amount.is_finite() or amount < 0:
-        raise _UnreadableOffer(f"price {value!r} is not a usable amount")
+        raise UnreadableOffer(f"price {value!r} is not a usable amount")
     return amount
 
 
 def _local_time(value: Any, what: str) -> str:
-    text = _text(value, what)
+    text = required_text(value, what)
     try:
         datetime.fromisoformat(text)
     except ValueError as exc:
-        raise _UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
+        raise UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
     return text
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
-
-
-_ISO_DURATION = re.compile(
-    r"P(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
-)
-
-
-def duration_minutes(iso_duration: str) -> int:
-    """Whole minutes of an ISO 8601 duration as Amadeus writes them: `PT5H30M`, `P1DT2H`, `PT45M`.
-
-    Years, months and weeks are refused (no flight lasts that long, and a month has no fixed length).
-    """
-    match = _ISO_DURATION.fullmatch(iso_duration.strip().upper())
-    if match is None or not any(match.groupdict().values()):
-        raise _UnreadableOffer(f"duration {iso_duration!r} is not an ISO 8601 duration")
-    parts = {name: float(value) if value else 0.0 for name, value in match.groupdict().items()}
-    seconds = parts["days"] * 86400 + parts["hours"] * 3600 + parts["minutes"] * 60 + parts["seconds"]
-    return int(seconds // 60)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from aws_lambda_powertools import Logger
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from farewatch.clock import Clock
 from farewatch.errors import (
@@ -34,7 +34,6 @@ from farewatch.errors import (
     UpstreamUnavailable,
 )
 from farewatch.fare_query import FareQuery
-from farewatch.fares.amadeus import duration_minutes
 from farewatch.fares.http import (
     RetryPolicy,
     TimeBudget,
@@ -44,6 +43,14 @@ from farewatch.fares.http import (
     new_session,
     retry_after_seconds,
     send,
+)
+from farewatch.fares.offer_fields import (
+    UnreadableOffer,
+    duration_minutes,
+    read_offers,
+    required_list,
+    required_mapping,
+    required_text,
 )
 from farewatch.offers import Offer
 
@@ -378,10 +385,6 @@ def _next_cursor(page: Mapping[str, Any]) -> str | None:
 # -- normalisation -----------------------------------------------------------------------------------
 
 
-class _UnreadableOffer(ValueError):
-    """One Duffel offer that does not have what an Offer needs; it is skipped, not fatal."""
-
-
 def normalise_offers(raw_offers: list[Any], query: FareQuery) -> list[Offer]:
     """Duffel offers as `Offer`s, in upstream order, only those priced in the query's currency.
 
@@ -392,22 +395,7 @@ def normalise_offers(raw_offers: list[Any], query: FareQuery) -> list[Offer]:
     rather than "no offers" (that would be a lie, and it would be cached). An offer that cannot be
     read is skipped; if none can, the reply is a 502 `upstream_bad_response`, as for Amadeus.
     """
-    readable: list[Offer] = []
-    for position, raw in enumerate(raw_offers):
-        try:
-            readable.append(_offer(raw))
-        except (_UnreadableOffer, ValidationError) as exc:
-            logger.warning(
-                "Skipping a Duffel offer that cannot be read",
-                extra={
-                    "fare_query": query.cache_key,
-                    "position": position,
-                    "offer_id": raw.get("id") if isinstance(raw, Mapping) else None,
-                    "reason": str(exc),
-                },
-            )
-    if raw_offers and not readable:
-        raise UpstreamError(f"{_OFFERS} answered with no readable offer.", code="upstream_bad_response")
+    readable = read_offers(raw_offers, _offer, query, source="Duffel", answered_by=_OFFERS)
     offers = [offer for offer in readable if offer.currency == query.currency]
     if len(offers) < len(readable):
         logger.warning(
@@ -427,30 +415,31 @@ def normalise_offers(raw_offers: list[Any], query: FareQuery) -> list[Offer]:
 
 
 def _offer(raw: Any) -> Offer:
-    offer = _mapping(raw, "offer")
-    slices = _list(offer.get("slices"), "slices")
+    offer = required_mapping(raw, "offer")
+    slices = required_list(offer.get("slices"), "slices")
     if len(slices) != 1:
-        raise _UnreadableOffer(f"expected one slice (one-way), got {len(slices)}")
-    journey = _mapping(slices[0], "slice")
-    segments = [_mapping(segment, "segment") for segment in _list(journey.get("segments"), "segments")]
+        raise UnreadableOffer(f"expected one slice (one-way), got {len(slices)}")
+    journey = required_mapping(slices[0], "slice")
+    raw_segments = required_list(journey.get("segments"), "segments")
+    segments = [required_mapping(segment, "segment") for segment in raw_segments]
     if not segments:
-        raise _UnreadableOffer("slice has no segments")
+        raise UnreadableOffer("slice has no segments")
     first, last = segments[0], segments[-1]
     departure_at = _local_time(first.get("departing_at"), "departing_at")
     arrival_at = _local_time(last.get("arriving_at"), "arriving_at")
     origin = _place(first.get("origin")) or _place(journey.get("origin"))
     destination = _place(last.get("destination")) or _place(journey.get("destination"))
     return Offer(
-        id=_text(offer.get("id"), "id"),
+        id=required_text(offer.get("id"), "id"),
         price=_amount(offer.get("total_amount")),
-        currency=_text(offer.get("total_currency"), "total_currency"),
+        currency=required_text(offer.get("total_currency"), "total_currency"),
         carrier=_carrier(offer, first),
         flight_numbers=[_flight_number(segment) for segment in segments],
         stops=(len(segments) - 1) + sum(_technical_stops(segment) for segment in segments),
         departure_at=departure_at,
         arrival_at=arrival_at,
-        origin=_text(origin, "origin.iata_code"),
-        destination=_text(destination, "destination.iata_code"),
+        origin=required_text(origin, "origin.iata_code"),
+        destination=required_text(destination, "destination.iata_code"),
         duration_minutes=_slice_minutes(journey, first, last, departure_at, arrival_at),
     )
 
@@ -466,13 +455,13 @@ def _carrier(offer: Mapping[str, Any], first_segment: Mapping[str, Any]) -> str:
     code = owner.get("iata_code") if isinstance(owner, Mapping) else None
     if isinstance(code, str) and code:
         return code
-    marketing = _mapping(first_segment.get("marketing_carrier"), "marketing_carrier")
-    return _text(marketing.get("iata_code"), "marketing_carrier.iata_code")
+    marketing = required_mapping(first_segment.get("marketing_carrier"), "marketing_carrier")
+    return required_text(marketing.get("iata_code"), "marketing_carrier.iata_code")
 
 
 def _flight_number(segment: Mapping[str, Any]) -> str:
-    marketing = _mapping(segment.get("marketing_carrier"), "marketing_carrier")
-    return _text(marketing.get("iata_code"), "marketing_carrier.iata_code") + _text(
+    marketing = required_mapping(segment.get("marketing_carrier"), "marketing_carrier")
+    return required_text(marketing.get("iata_code"), "marketing_carrier.iata_code") + required_text(
         segment.get("marketing_carrier_flight_number"), "marketing_carrier_flight_number"
     )
 
@@ -496,62 +485,44 @@ def _slice_minutes(
         try:
             return duration_minutes(duration)
         except ValueError as exc:
-            raise _UnreadableOffer(str(exc)) from exc
+            raise UnreadableOffer(str(exc)) from exc
     departs = _zoned(departure_at, first.get("origin"))
     arrives = _zoned(arrival_at, last.get("destination"))
     minutes = int((arrives - departs).total_seconds() // 60)
     if minutes < 0:
-        raise _UnreadableOffer("the slice arrives before it departs")
+        raise UnreadableOffer("the slice arrives before it departs")
     return minutes
 
 
 def _zoned(local_time: str, place: Any) -> datetime:
     zone_name = place.get("time_zone") if isinstance(place, Mapping) else None
     if not isinstance(zone_name, str) or not zone_name:
-        raise _UnreadableOffer("slice has no duration and its places no time zone")
+        raise UnreadableOffer("slice has no duration and its places no time zone")
     try:
         return datetime.fromisoformat(local_time).replace(tzinfo=ZoneInfo(zone_name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise _UnreadableOffer(f"unknown time zone {zone_name!r}") from exc
+        raise UnreadableOffer(f"unknown time zone {zone_name!r}") from exc
 
 
 def _amount(value: Any) -> Decimal:
     if not isinstance(value, str) or not value:
-        raise _UnreadableOffer("offer has no total_amount")
+        raise UnreadableOffer("offer has no total_amount")
     try:
         amount = Decimal(value)
     except InvalidOperation as exc:
-        raise _UnreadableOffer(f"total_amount {value!r} is not a number") from exc
+        raise UnreadableOffer(f"total_amount {value!r} is not a number") from exc
     if not amount.is_finite() or amount < 0:
-        raise _UnreadableOffer(f"total_amount {value!r} is not a usable amount")
+        raise UnreadableOffer(f"total_amount {value!r} is not a usable amount")
     return amount
 
 
 def _local_time(value: Any, what: str) -> str:
     """Duffel writes local times without an offset, exactly what `Offer` stores."""
-    text = _text(value, what)
+    text = required_text(value, what)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise _UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
+        raise UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
     if moment.tzinfo is not None:
-        raise _UnreadableOffer(f"{what} {text!r} carries an offset; a local time was expected")
+        raise UnreadableOffer(f"{what} {text!r} carries an offset; a local time was expected")
     return text
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _UnreadableOffer(f"{what} is missing")
-    return value
