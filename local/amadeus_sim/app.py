@@ -28,7 +28,6 @@ import datetime as dt
 import hmac
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -41,16 +40,11 @@ from amadeus_sim import issues
 from amadeus_sim.controls import (
     ControlInputError,
     FaultMode,
-    FaultPlan,
-    pin_as_json,
-    price_pin,
-    read_fault,
-    read_pin,
-    read_route_day,
+    Levers,
 )
 from amadeus_sim.flight_search import FlightSearch, search_from_body, search_from_query
 from amadeus_sim.issues import Issue, OAuthError, SearchRejected
-from amadeus_sim.offers import NoOffersPin, Pin, RouteDay, find_offers, offers_body
+from amadeus_sim.offers import find_offers, offers_body
 from amadeus_sim.rate_limit import RateLimiter
 from amadeus_sim.tokens import AccessToken, TokenRegistry, TokenState
 
@@ -107,15 +101,7 @@ def _cut_short(response: Response) -> Response:
     return Response(body[: len(body) // 2], status=200, content_type=AMADEUS_JSON)
 
 
-def _json_body(request: Request) -> Any:
-    """The request body as JSON, whatever Content-Type the caller sent (curl -d sends a form type)."""
-    try:
-        return json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ControlInputError("the request body must be JSON") from None
-
-
-class Simulator:
+class Simulator(Levers):
     """A WSGI app standing in for Amadeus Self-Service; safe to serve from many threads at once."""
 
     def __init__(
@@ -134,11 +120,9 @@ class Simulator:
         self._clock = clock or time.time
         self._sleep = sleep or time.sleep
         self.timeout_fault_seconds = timeout_fault_seconds
-        self._lock = threading.Lock()
+        super().__init__()
         self._tokens = TokenRegistry(token_ttl_seconds)
         self._rate_limiter = RateLimiter(rate_limit_tps)
-        self._faults = FaultPlan()
-        self._pins: dict[RouteDay, Pin] = {}
         self._token_requests = 0
         self._search_requests = 0
         self._rate_limited = 0
@@ -186,41 +170,9 @@ class Simulator:
         """Back to a fresh start: no counts, pins, fault, tokens or rate-limit history."""
         with self._lock:
             self._token_requests = self._search_requests = self._rate_limited = 0
-            self._pins.clear()
-            self._faults.set(FaultMode.NONE, None)
+            self._clear_levers()
             self._tokens.clear()
             self._rate_limiter.clear()
-
-    def pin_price(
-        self, origin: str, destination: str, departure_date: str | dt.date, amount: Any, currency: str = "USD"
-    ) -> None:
-        """Make the cheapest one-adult fare on the route/day exactly `amount` in `currency`."""
-        route = read_route_day(origin, destination, str(departure_date))
-        pin = price_pin(amount, currency)
-        with self._lock:
-            self._pins[route] = pin
-
-    def pin_no_offers(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
-        route = read_route_day(origin, destination, str(departure_date))
-        with self._lock:
-            self._pins[route] = NoOffersPin()
-
-    def unpin(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
-        route = read_route_day(origin, destination, str(departure_date))
-        with self._lock:
-            self._pins.pop(route, None)
-
-    def set_fault(self, mode: str, count: int | None = None) -> None:
-        """Fault the next `count` flight-offers requests (all of them until mode "none" if count is None)."""
-        fault_mode, fault_count = read_fault(
-            {"mode": mode} if count is None else {"mode": mode, "count": count}
-        )
-        with self._lock:
-            self._faults.set(fault_mode, fault_count)
-
-    def fault(self) -> dict[str, Any]:
-        with self._lock:
-            return self._faults.as_json()
 
     # --- WSGI ------------------------------------------------------------------------------------
 
@@ -379,22 +331,11 @@ class Simulator:
         return _json_response(200, {"reset": True, **self.stats()}, PLAIN_JSON)
 
     def _route_faults(self, request: Request) -> Response:
-        if request.method == "POST":
-            mode, count = read_fault(_json_body(request))
-            with self._lock:
-                self._faults.set(mode, count)
-        return _json_response(200, self.fault(), PLAIN_JSON)
+        body = request.get_data if request.method == "POST" else None
+        return _json_response(200, self._fault_control(body), PLAIN_JSON)
 
     def _route_price_pin(
         self, request: Request, origin: str, destination: str, departure_date: str
     ) -> Response:
-        route = read_route_day(origin, destination, departure_date)
-        if request.method == "DELETE":
-            with self._lock:
-                removed = self._pins.pop(route, None)
-            unpinned = {**pin_as_json(route, None), "pinned": False, "was_pinned": removed is not None}
-            return _json_response(200, unpinned, PLAIN_JSON)
-        pin = read_pin(_json_body(request))
-        with self._lock:
-            self._pins[route] = pin
-        return _json_response(200, {**pin_as_json(route, pin), "pinned": True}, PLAIN_JSON)
+        body = request.get_data if request.method == "PUT" else None
+        return _json_response(200, self._pin_control(origin, destination, departure_date, body), PLAIN_JSON)

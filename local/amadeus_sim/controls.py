@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -133,3 +136,85 @@ def pin_as_json(route: RouteDay, pin: Pin | None) -> dict[str, Any]:
     elif pin is not None:
         described.update(amount=money.amount_text(pin.amount), currency=pin.currency)
     return described
+
+
+def _control_json(raw: bytes) -> Any:
+    """A control request's body as JSON, whatever Content-Type the caller sent (curl -d sends a form
+    type)."""
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise ControlInputError("the request body must be JSON") from None
+
+
+class Levers:
+    """Price pins and the fault plan, the levers every simulator offers, behind the simulator's lock.
+
+    A simulator inherits them and guards its own state (counts, tokens, rate limit) with `_lock` too.
+    The public methods are the in-process levers; `_fault_control` and `_pin_control` do the work of
+    the `/__sim/faults` and `/__sim/prices/...` control routes and answer their JSON.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults = FaultPlan()
+        self._pins: dict[RouteDay, Pin] = {}
+
+    def pin_price(
+        self, origin: str, destination: str, departure_date: str | dt.date, amount: Any, currency: str = "USD"
+    ) -> None:
+        """Make the cheapest one-adult fare on the route/day exactly `amount` in `currency`."""
+        route = read_route_day(origin, destination, str(departure_date))
+        pin = price_pin(amount, currency)
+        with self._lock:
+            self._pins[route] = pin
+
+    def pin_no_offers(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
+        route = read_route_day(origin, destination, str(departure_date))
+        with self._lock:
+            self._pins[route] = NoOffersPin()
+
+    def unpin(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
+        route = read_route_day(origin, destination, str(departure_date))
+        with self._lock:
+            self._pins.pop(route, None)
+
+    def set_fault(self, mode: str, count: int | None = None) -> None:
+        """Fault the next `count` fare requests (all of them until mode "none" if count is None)."""
+        fault_mode, fault_count = read_fault(
+            {"mode": mode} if count is None else {"mode": mode, "count": count}
+        )
+        with self._lock:
+            self._faults.set(fault_mode, fault_count)
+
+    def fault(self) -> dict[str, Any]:
+        with self._lock:
+            return self._faults.as_json()
+
+    def _clear_levers(self) -> None:
+        """No pins and no fault; the caller holds `_lock`."""
+        self._pins.clear()
+        self._faults.set(FaultMode.NONE, None)
+
+    def _fault_control(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
+        """`GET /__sim/faults` (no body) or `POST` with the JSON `body()` as the new fault."""
+        if body is not None:
+            mode, count = read_fault(_control_json(body()))
+            with self._lock:
+                self._faults.set(mode, count)
+        return self.fault()
+
+    def _pin_control(
+        self, origin: str, destination: str, departure_date: str, body: Callable[[], bytes] | None
+    ) -> dict[str, Any]:
+        """`PUT /__sim/prices/...` with the JSON `body()` as the pin (read once the path is known to
+        be good), or `DELETE` (no body)."""
+        route = read_route_day(origin, destination, departure_date)
+        if body is None:
+            with self._lock:
+                removed = self._pins.pop(route, None)
+            return {**pin_as_json(route, None), "pinned": False, "was_pinned": removed is not None}
+        pin = read_pin(_control_json(body()))
+        with self._lock:
+            self._pins[route] = pin
+        return {**pin_as_json(route, pin), "pinned": True}

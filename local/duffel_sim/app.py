@@ -34,7 +34,6 @@ import hmac
 import json
 import logging
 import math
-import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -48,14 +47,9 @@ from werkzeug.wrappers import Request, Response
 from amadeus_sim.controls import (
     ControlInputError,
     FaultMode,
-    FaultPlan,
-    pin_as_json,
-    price_pin,
-    read_fault,
-    read_pin,
-    read_route_day,
+    Levers,
 )
-from amadeus_sim.offers import NoOffersPin, Pin, RouteDay
+from amadeus_sim.offers import NoOffersPin
 from duffel_sim import errors
 from duffel_sim.errors import DuffelError, RequestRejected
 from duffel_sim.offers import OfferRequest, price_offer_request, read_offer_request
@@ -127,7 +121,7 @@ def _sorted(offers: Iterable[dict[str, Any]], sort: str | None) -> list[dict[str
     return sorted(offers, key=amount, reverse=sort.startswith("-"))
 
 
-class Simulator:
+class Simulator(Levers):
     """A WSGI app standing in for Duffel's flight search; safe to serve from many threads at once."""
 
     def __init__(
@@ -150,10 +144,8 @@ class Simulator:
         self.slow_route_seconds = slow_route_seconds
         self.no_offers_routes = frozenset(no_offers_routes)
         self.slow_routes = frozenset(slow_routes)
-        self._lock = threading.Lock()
+        super().__init__()
         self._rate_limiter = WindowRateLimiter(rate_limit, rate_limit_window_seconds)
-        self._faults = FaultPlan()
-        self._pins: dict[RouteDay, Pin] = {}
         self._offer_requests: OrderedDict[str, OfferRequest] = OrderedDict()
         self._search_requests = 0
         self._offer_list_requests = 0
@@ -189,41 +181,9 @@ class Simulator:
         """Back to a fresh start: no counts, pins, fault, offer requests or rate-limit history."""
         with self._lock:
             self._search_requests = self._offer_list_requests = 0
-            self._pins.clear()
-            self._faults.set(FaultMode.NONE, None)
+            self._clear_levers()
             self._offer_requests.clear()
             self._rate_limiter.clear()
-
-    def pin_price(
-        self, origin: str, destination: str, departure_date: str | dt.date, amount: Any, currency: str = "USD"
-    ) -> None:
-        """Make the cheapest one-adult fare on the route/day exactly `amount` in `currency`."""
-        route = read_route_day(origin, destination, str(departure_date))
-        pin = price_pin(amount, currency)
-        with self._lock:
-            self._pins[route] = pin
-
-    def pin_no_offers(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
-        route = read_route_day(origin, destination, str(departure_date))
-        with self._lock:
-            self._pins[route] = NoOffersPin()
-
-    def unpin(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
-        route = read_route_day(origin, destination, str(departure_date))
-        with self._lock:
-            self._pins.pop(route, None)
-
-    def set_fault(self, mode: str, count: int | None = None) -> None:
-        """Fault the next `count` Duffel requests (all of them until mode "none" if count is None)."""
-        fault_mode, fault_count = read_fault(
-            {"mode": mode} if count is None else {"mode": mode, "count": count}
-        )
-        with self._lock:
-            self._faults.set(fault_mode, fault_count)
-
-    def fault(self) -> dict[str, Any]:
-        with self._lock:
-            return self._faults.as_json()
 
     # --- WSGI ------------------------------------------------------------------------------------
 
@@ -390,31 +350,11 @@ class Simulator:
         return _json_response(200, {"reset": True, **self.stats()})
 
     def _route_faults(self, request: Request) -> Response:
-        if request.method == "POST":
-            mode, count = read_fault(_control_body(request))
-            with self._lock:
-                self._faults.set(mode, count)
-        return _json_response(200, self.fault())
+        body = request.get_data if request.method == "POST" else None
+        return _json_response(200, self._fault_control(body))
 
     def _route_price_pin(
         self, request: Request, origin: str, destination: str, departure_date: str
     ) -> Response:
-        route = read_route_day(origin, destination, departure_date)
-        if request.method == "DELETE":
-            with self._lock:
-                removed = self._pins.pop(route, None)
-            return _json_response(
-                200, {**pin_as_json(route, None), "pinned": False, "was_pinned": removed is not None}
-            )
-        pin = read_pin(_control_body(request))
-        with self._lock:
-            self._pins[route] = pin
-        return _json_response(200, {**pin_as_json(route, pin), "pinned": True})
-
-
-def _control_body(request: Request) -> Any:
-    """The control request's JSON, whatever Content-Type the caller sent (curl -d sends a form type)."""
-    try:
-        return json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ControlInputError("the request body must be JSON") from None
+        body = request.get_data if request.method == "PUT" else None
+        return _json_response(200, self._pin_control(origin, destination, departure_date, body))
