@@ -8,20 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
-from types import FrameType
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from amadeus_sim.server import serve_in_foreground
 
 DEFAULT_CLIENT_ID = "farewatch-local"
 DEFAULT_CLIENT_SECRET = "farewatch-local-secret"  # noqa: S105 - the published local default, not a secret
-
-
-def _stop_on_terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,21 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     client_id = os.environ.get("AMADEUS_CLIENT_ID") or DEFAULT_CLIENT_ID
     client_secret = os.environ.get("AMADEUS_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET
     simulator = Simulator(client_id=client_id, client_secret=client_secret)
-    try:
-        server = start(simulator, host=options.host, port=options.port)
-    except OSError as cannot_bind:
-        print(f"amadeus_sim: cannot listen on {options.host}:{options.port}: {cannot_bind}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, _stop_on_terminate)
-    print(f"Amadeus simulator on {server.url} (client id {client_id!r}); Ctrl-C stops it", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("Amadeus simulator stopped", flush=True)
-    finally:
-        server.stop()
-    return 0
+    return serve_in_foreground(
+        simulator,
+        prog="amadeus_sim",
+        title="Amadeus simulator",
+        host=options.host,
+        port=options.port,
+        detail=f" (client id {client_id!r})",
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@ the port and URL and stops the server.
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
+import time
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -59,3 +63,28 @@ def start(app: WSGIApplication, host: str = "127.0.0.1", port: int = 8081) -> Ru
     """Serve `app` on host:port (port 0 = any free port) with a thread per request."""
     server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
     return RunningServer(server, host)
+
+
+def serve_in_foreground(
+    app: WSGIApplication, *, prog: str, title: str, host: str, port: int, detail: str = ""
+) -> int:
+    """`python -m <prog>`: serve `app` until Ctrl-C or SIGTERM; answers the process's exit status."""
+    try:
+        server = start(app, host=host, port=port)
+    except OSError as cannot_bind:
+        print(f"{prog}: cannot listen on {host}:{port}: {cannot_bind}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
+    print(f"{title} on {server.url}{detail}; Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print(f"{title} stopped", flush=True)
+    finally:
+        server.stop()
+    return 0
+
+
+def _stop_on_terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
-from types import FrameType
 
-from amadeus_sim.server import start
+from amadeus_sim.server import serve_in_foreground
 from duffel_sim.app import DEFAULT_ACCESS_TOKEN, Simulator
-
-
-def _stop_on_terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,21 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     simulator = Simulator(access_token=os.environ.get("DUFFEL_ACCESS_TOKEN") or DEFAULT_ACCESS_TOKEN)
-    try:
-        server = start(simulator, host=options.host, port=options.port)
-    except OSError as cannot_bind:
-        print(f"duffel_sim: cannot listen on {options.host}:{options.port}: {cannot_bind}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, _stop_on_terminate)
-    print(f"Duffel simulator on {server.url}; Ctrl-C stops it", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("Duffel simulator stopped", flush=True)
-    finally:
-        server.stop()
-    return 0
+    return serve_in_foreground(
+        simulator, prog="duffel_sim", title="Duffel simulator", host=options.host, port=options.port
+    )
 
 
 if __name__ == "__main__":
