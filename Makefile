@@ -6,10 +6,18 @@ SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 # The layer, the functions and the local stack, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/functions/web:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
+# The web app (web/): npm packages from the lockfile, bundled by esbuild into what WebFunction serves.
+NPM ?= npm
+WEB_PUBLIC := functions/web/web_site/public
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+# Debian's Chromium for the browser tests (tests/browser); `make test` installs it when run as root.
+CHROMIUM ?= /usr/bin/chromium
+APT_GET := apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3
+
+.PHONY: grant-admin dev test lint typecheck unit integration e2e browser bench load security sam-validate sam-build clean web web-check chromium
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -28,7 +36,32 @@ $(CHECKS_VENV)/.installed: requirements-checks.txt
 	$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
 	@touch $@
 
-dev: $(VENV)/.installed
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "make: npm is required to build the web app (Node.js 20+)"; exit 1; }
+	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_PUBLIC)/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && $(NPM) run --silent build
+
+# Build the page and its hashed assets into $(WEB_PUBLIC) (make dev, make test and make sam-build do).
+web: $(WEB_PUBLIC)/index.html
+
+# The web app's own checks: TypeScript's, and its unit tests (node --test).
+web-check: web/node_modules/.installed
+	cd web && $(NPM) run --silent typecheck
+	cd web && $(NPM) run --silent test
+
+# Chromium for the browser tests: installed from Debian when missing and we are root (CI is);
+# otherwise the browser tests say what is missing and skip (they fail under CI=true).
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  for attempt in 1 2 3; do $(APT_GET) update -qq && break; sleep 10; done; \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium >/dev/null; \
+	else echo "make: $(CHROMIUM) is missing and only root can install it: the browser tests will skip"; fi
+
+dev: $(VENV)/.installed web
 	@$(PY) -m farewatch_local
 
 # Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
@@ -46,14 +79,19 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit
 
-integration: $(VENV)/.installed
+integration: $(VENV)/.installed web
 	$(VENV)/bin/pytest tests/integration
 
-e2e: $(VENV)/.installed
+e2e: $(VENV)/.installed web
 	$(VENV)/bin/pytest tests/e2e
 
-test: lint typecheck $(VENV)/.installed
-	$(VENV)/bin/pytest -n 2 tests
+# The journey in Chromium on the make dev stack; screenshots land in tests/browser/out/.
+browser: $(VENV)/.installed web chromium
+	$(VENV)/bin/pytest tests/browser
+
+# loadgroup: the browser tests share one worker (one stack, one Chromium) while the other worker goes on.
+test: lint typecheck web-check $(VENV)/.installed web chromium
+	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
 
 bench: $(VENV)/.installed sam-build
 	$(PY) -m bench
@@ -72,8 +110,8 @@ sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
 # No container: SAM's python builder needs a python3.11 on PATH, which the project venv provides.
-sam-build: $(SAM_VENV)/.installed $(VENV)/.installed
+sam-build: $(SAM_VENV)/.installed $(VENV)/.installed web
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache $(WEB_PUBLIC) web/.test-build tests/browser/out

@@ -317,7 +317,12 @@ AUTH_CASES = {
 }
 
 UNKNOWN_ROUTES = {
-    "root": Hostile("GET", "/", 404, "not_found"),
+    "page-file-by-name": Hostile("GET", "/index.html", 404, "not_found"),
+    "unknown-asset": Hostile("GET", "/assets/main-00000000.js", 404, "not_found"),
+    "asset-traversal": Hostile("GET", "/assets/..%2F..%2Ftemplate.yaml", 404, "not_found"),
+    "asset-folder": Hostile("GET", "/assets/", 404, "not_found"),
+    "page-with-newline-id": Hostile("GET", "/trackers/%0A", 404, "not_found"),
+    "page-child": Hostile("GET", "/inbox/everything", 404, "not_found"),
     "unknown-path": Hostile("GET", "/nowhere", 404, "not_found"),
     "parent-of-a-route": Hostile("GET", "/flights", 404, "not_found"),
     "child-of-a-route": Hostile("GET", "/flights/price/extra", 404, "not_found"),

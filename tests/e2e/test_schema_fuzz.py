@@ -28,8 +28,13 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
 EXAMPLES_PER_OPERATION = 30
-# Served by the price function but, by design, not operations of the API they describe.
-UNDOCUMENTED_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")}
+# Served by the price function but, by design, not operations of the API they describe; and the web
+# app's pages and files (WebFunction), which are no API operations either.
+UNDOCUMENTED_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")} | {
+    (event.method, event.path)
+    for function, event in load_template(ROOT / "template.yaml").routes
+    if function.logical_id == "WebFunction"
+}
 # ANY routes only carry other methods to the function for its 405 (README: "What the API refuses").
 ROUTES = sorted(
     {

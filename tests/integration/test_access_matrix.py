@@ -83,6 +83,14 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/alerts"): signed_in(200),
     ("POST", "/alerts/{id}/ack"): owner_only(200),
     ("GET", "/stats/routes"): admin_only(200),
+    # The web app: the same page and files for everyone (what is yours the page asks the API for).
+    ("GET", "/"): everyone(200),
+    ("GET", "/sign-in"): everyone(200),
+    ("GET", "/sign-up"): everyone(200),
+    ("GET", "/trackers"): everyone(200),
+    ("GET", "/trackers/{tracker_id}"): everyone(200),
+    ("GET", "/inbox"): everyone(200),
+    ("GET", "/assets/{name}"): everyone(200),
 }
 # Every other method on a routed path reaches its function, which answers 405 with Allow.
 EXPECTED.update(
@@ -107,6 +115,13 @@ EXPECTED.update(
             "/alerts",
             "/alerts/{id}/ack",
             "/stats/routes",
+            "/",
+            "/sign-in",
+            "/sign-up",
+            "/trackers",
+            "/trackers/{tracker_id}",
+            "/inbox",
+            "/assets/{name}",
         )
     }
 )
@@ -301,6 +316,18 @@ def _ack_users_alert(world: World, caller: str) -> Request:
     return Request(f"/alerts/{world.alert_id}/ack", path_parameters={"id": world.alert_id})
 
 
+def _tracker_page(world: World, caller: str) -> Request:
+    return Request(f"/trackers/{world.tracker_id}", path_parameters={"tracker_id": world.tracker_id})
+
+
+def _built_asset(world: World, caller: str) -> Request:
+    """One file of the web app's build (`make web`, which `make test` runs first)."""
+    from web_site.site import PUBLIC_DIR
+
+    name = sorted(path.name for path in (PUBLIC_DIR / "assets").glob("main-*.js"))[0]
+    return Request(f"/assets/{name}", path_parameters={"name": name})
+
+
 def _delete_user(world: World, caller: str) -> Request:
     user_id = world.accounts[USER].user_id
     return Request(f"/users/{user_id}", path_parameters={"id": user_id})
@@ -322,6 +349,8 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ("DELETE", "/tracked-flights/{id}"): _users_tracker,
     ("POST", "/alerts/{id}/ack"): _ack_users_alert,
     ("DELETE", "/users/{id}"): _delete_user,
+    ("GET", "/trackers/{tracker_id}"): _tracker_page,
+    ("GET", "/assets/{name}"): _built_asset,
 }
 
 

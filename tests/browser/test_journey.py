@@ -1,0 +1,134 @@
+"""A traveller's whole journey in the browser, on the `make dev` stack: sign up, sign in, search with
+autosuggest, track, see the tracker with its chart, a lower price in the simulator and a poll cycle,
+the alert and the chart's new point, acknowledge, sign out, sign back in. Screenshots of the search
+page, a tracker page with its chart and the alerts inbox are taken at desktop and phone widths."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, WatchedPage
+from tests.browser.pages import (
+    accessibility_violations,
+    cheapest_price,
+    departure,
+    expect_signed_in,
+    go_to,
+    pin_lower_price,
+    poll,
+    search,
+    sign_in,
+    sign_out,
+    sign_up,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPage) -> None:
+    page, stack = tab.page, tab.stack
+    email = f"journey-{uuid.uuid4().hex[:8]}@example.com"
+    date = departure(40)
+
+    # Sign up (today's API answers 201; the app signs the new account in), then sign out and in.
+    tab.open("/sign-up")
+    expect(page.get_by_role("heading", level=1, name="Create an account")).to_be_visible()
+    sign_up(page, email)
+    expect(page.get_by_role("heading", level=1, name="Find the cheapest fare")).to_be_visible()
+    expect_signed_in(page, email)
+    sign_out(page)
+    page.get_by_role("banner").get_by_role("link", name="Sign in").click()
+    sign_in(page, email)
+    expect_signed_in(page, email)
+
+    # Search with autosuggest: a city by mouse, an airport by keyboard.
+    go_to(page, "Search")
+    search(page, ("new york", "NYC"), ("los angeles", "LAX"), date)
+    cheapest = page.get_by_role("region", name="Cheapest fare")
+    expect(cheapest.get_by_text("NYC → LAX")).to_be_visible()
+    expect(cheapest.get_by_text(re.compile(r"^Price checked"))).to_be_visible()
+    offers = page.get_by_role("region", name=re.compile(r"offers?$")).get_by_role("listitem")
+    expect(offers.first).to_be_visible()
+    expect(offers.first).to_contain_text(re.compile(r"\d{2}:\d{2} [A-Z]{3}"))
+    expect(offers.first).to_contain_text(re.compile(r"(Nonstop|\d stops?)"))
+    expect(offers.first).to_contain_text(re.compile(r"\d+ h"))
+    assert page.url.endswith(f"/?from=NYC&to=LAX&date={date}&adults=1")
+    assert accessibility_violations(page) == []
+    tab.screenshot("search-desktop", DESKTOP)
+    tab.screenshot("search-phone", PHONE)
+    page.set_viewport_size(DESKTOP)
+
+    # Track it in one click, with a target under today's price.
+    price = cheapest_price(page)
+    target = round(price - 20, 2)
+    page.get_by_label("Target price (optional)").fill(f"{target:.2f}")
+    expect(page.get_by_label(re.compile("^Any drop"))).to_be_checked()
+    page.get_by_role("button", name="Track this flight").click()
+    expect(page.get_by_role("status").filter(has_text="You're tracking this flight.")).to_be_visible()
+    page.get_by_role("link", name="See its price history").click()
+
+    # The tracker's page: facts, a chart with one price and the target, one row of observations.
+    expect(page.get_by_role("heading", level=1, name=re.compile(r"^NYC → LAX"))).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile("^Price history chart"))
+    expect(chart).to_have_accessible_name(re.compile(r"1 price recorded.*target \$[\d,.]+.*0 alerts"))
+    expect(chart.locator("canvas")).to_be_visible()
+    observations = page.get_by_role("table").get_by_role("row")
+    expect(observations).to_have_count(2)  # the header and the first price
+    tracker_url = page.url
+
+    # A lower fare appears upstream, and the poller sees it.
+    lower = round(target - 15, 2)
+    pin_lower_price(stack, "NYC", "LAX", date, lower)
+    assert poll(stack)["alerts_created"] >= 1
+
+    # The alert in the inbox (the navigation counts it), then the chart's new point.
+    go_to(page, "Alerts")
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts (1 unread)")
+    ).to_be_visible()
+    unread = page.get_by_role("list", name="Unread alerts").get_by_role("listitem")
+    expect(unread).to_have_count(1)
+    expect(unread.first).to_contain_text(f"Down to ${lower:,.2f}: at or below your target of ${target:,.2f}.")
+    assert accessibility_violations(page) == []
+    tab.screenshot("inbox-desktop", DESKTOP)
+    tab.screenshot("inbox-phone", PHONE)
+    page.set_viewport_size(DESKTOP)
+
+    unread.first.get_by_role("link", name="See the price history").click()
+    assert page.url == tracker_url
+    expect(chart).to_have_accessible_name(
+        re.compile(r"2 prices recorded, lowest \$[\d,.]+, now \$[\d,.]+.*1 alert\b")
+    )
+    expect(observations).to_have_count(3)
+    expect(observations.nth(1)).to_contain_text(f"${lower:,.2f}")
+    expect(observations.nth(1)).to_contain_text("down $")
+    expect(page.get_by_role("region", name="Alerts for this flight")).to_contain_text("Unread")
+    assert accessibility_violations(page) == []
+    tab.screenshot("tracker-desktop", DESKTOP)
+    tab.screenshot("tracker-phone", PHONE)
+    page.set_viewport_size(DESKTOP)
+
+    # Acknowledge: the alert moves to "Earlier" and the count goes.
+    go_to(page, "Alerts")
+    page.get_by_role("list", name="Unread alerts").get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("heading", name="Unread (0)")).to_be_visible()
+    expect(page.get_by_role("list", name="Earlier alerts").get_by_role("listitem")).to_have_count(1)
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts", exact=True)
+    ).to_be_visible()
+
+    # Sign out: your pages ask you to sign in again, and show themselves once you have.
+    sign_out(page)
+    go_to(page, "Tracked flights")
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    sign_in(page, email)
+    expect_signed_in(page, email)
+    trackers = page.get_by_role("list", name="Your tracked flights").get_by_role("listitem")
+    expect(trackers).to_have_count(1)
+    expect(trackers.first).to_contain_text(f"${lower:,.2f}")
+    expect(trackers.first).to_contain_text(f"${target:,.2f} or less, and any drop")
+    expect(trackers.first).to_contain_text("Watching")

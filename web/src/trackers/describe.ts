@@ -1,0 +1,37 @@
+/** How a tracker reads in words: its target, its status, its alerts. */
+import type { Alert, Tracker } from "../api";
+import { formatDate, formatMoney, routeLabel } from "../format";
+
+export function trackerTitle(tracker: Pick<Tracker, "origin" | "destination" | "departure_date">): string {
+  return `${routeLabel(tracker.origin, tracker.destination)}, ${formatDate(tracker.departure_date)}`;
+}
+
+export function targetLabel(tracker: Pick<Tracker, "target_price" | "notify_on_any_drop" | "currency">): string {
+  const target = tracker.target_price ? `${formatMoney(tracker.target_price, tracker.currency)} or less` : null;
+  if (target && tracker.notify_on_any_drop) return `${target}, and any drop`;
+  if (target) return target;
+  return tracker.notify_on_any_drop ? "Any drop" : "None";
+}
+
+export function statusLabel(status: string): string {
+  if (status === "active") return "Watching";
+  if (status === "expired") return "Departed: no longer watched";
+  return status;
+}
+
+/** "JFK#LAX#2026-12-31#1#USD" → its origin, destination and date. */
+export function alertRoute(alert: Pick<Alert, "route">): { origin: string; destination: string; date: string } {
+  const [origin = "", destination = "", date = ""] = alert.route.split("#");
+  return { origin, destination, date };
+}
+
+export function alertSentence(alert: Alert): string {
+  const price = formatMoney(alert.price, alert.currency);
+  if (alert.kind === "target_reached" && alert.target_price) {
+    return `Down to ${price}: at or below your target of ${formatMoney(alert.target_price, alert.currency)}.`;
+  }
+  if (alert.previous_price) return `Down to ${price}, from ${formatMoney(alert.previous_price, alert.currency)}.`;
+  return `Down to ${price}.`;
+}
+
+export const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
