@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WatchedPage
+from tests.browser.conftest import DESKTOP, PHONE, WatchedPage
 from tests.browser.pages import (
     PASSWORD,
     age_cached_fares,
@@ -110,6 +110,7 @@ def test_when_the_fare_source_is_down_the_last_price_is_shown_with_its_age(
     expect(
         page.get_by_role("region", name="Cheapest fare").get_by_text(re.compile(r"^\$[\d,]+\.\d\d$"))
     ).to_be_visible()
+    tab.screenshot("search-stale-phone", PHONE)
 
 
 def test_when_the_fare_source_is_down_and_nothing_is_known_a_retry_brings_the_fares(
@@ -123,6 +124,7 @@ def test_when_the_fare_source_is_down_and_nothing_is_known_a_retry_brings_the_fa
     problem = page.get_by_role("alert")
     expect(problem).to_be_visible(timeout=60_000)  # the API retries the fare source for up to 20 s first
     retry = problem.get_by_role("button", name="Try again")
+    tab.screenshot("search-outage-desktop", DESKTOP)
     fare_source_fails(stack, False)
     retry.click()
 

@@ -13,6 +13,11 @@ export interface FormProblems {
   retryable: boolean;
 }
 
+/** The fare source's failures (502/503/504 `upstream_*`): what a traveller needs is what to do next. */
+const UPSTREAM_CODE = /^upstream_/;
+export const UPSTREAM_TROUBLE =
+  "The fare service isn't answering right now, and Farewatch has no recent price for this trip. Try again in a moment.";
+
 export const NO_PROBLEMS: FormProblems = { fields: {}, general: null, retryable: false };
 
 export interface ProblemMap {
@@ -63,7 +68,7 @@ export function problemsOf(error: unknown, map: ProblemMap): FormProblems {
   const codeField = map.codes?.[error.code];
   if (codeField && !fields[codeField]) fields[codeField] = sentence(error.message);
   let general: string | null = null;
-  if (Object.keys(fields).length === 0) general = sentence(error.message);
+  if (Object.keys(fields).length === 0) general = UPSTREAM_CODE.test(error.code) ? UPSTREAM_TROUBLE : sentence(error.message);
   else if (unplaced.length) general = unplaced.map(sentence).join(" ");
   if (error.retryAfterSeconds && general) general = `${general} Try again in ${waitLabel(error.retryAfterSeconds)}.`;
   return { fields, general, retryable: error.retryable };

@@ -53,3 +53,14 @@ describe("an error envelope as sentences next to its fields", () => {
     assert.equal(problemsOf(new ApiError(400, "invalid_date", "No."), SEARCH).retryable, false);
   });
 });
+
+describe("the fare source failing", () => {
+  it("is said in a traveller's words, not the upstream's", () => {
+    const error = new ApiError(502, "upstream_error", "The Amadeus flight search failed upstream (HTTP 500).");
+
+    const problems = problemsOf(error, SEARCH);
+
+    assert.equal(problems.general, "The fare service isn't answering right now, and Farewatch has no recent price for this trip. Try again in a moment.");
+    assert.equal(problems.retryable, true);
+  });
+});
