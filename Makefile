@@ -16,6 +16,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tscon
 # Debian's Chromium for the browser tests (tests/browser); `make test` installs it when run as root.
 CHROMIUM ?= /usr/bin/chromium
 APT_GET := apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3
+SCREENSHOTS_SAID := if ls tests/browser/out/*.png >/dev/null 2>&1; then echo "browser screenshots: $(CURDIR)/tests/browser/out"; fi
 
 .PHONY: grant-admin dev test lint typecheck unit integration e2e browser bench load security sam-validate sam-build clean web web-check chromium
 
@@ -88,10 +89,12 @@ e2e: $(VENV)/.installed web
 # The journey in Chromium on the make dev stack; screenshots land in tests/browser/out/.
 browser: $(VENV)/.installed web chromium
 	$(VENV)/bin/pytest tests/browser
+	@$(SCREENSHOTS_SAID)
 
 # loadgroup: the browser tests share one worker (one stack, one Chromium) while the other worker goes on.
 test: lint typecheck web-check $(VENV)/.installed web chromium
 	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
+	@$(SCREENSHOTS_SAID)
 
 bench: $(VENV)/.installed sam-build
 	$(PY) -m bench

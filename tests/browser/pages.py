@@ -14,6 +14,9 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ROOT
+from tests.e2e.test_poller import pin_price, poll
+
+__all__ = ["pin_price", "poll"]  # README "Tracking prices", as the e2e poller tests do it with curl
 
 PASSWORD = "correct horse battery"
 AXE_SOURCE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -107,24 +110,6 @@ def accessibility_violations(page: Page) -> list[str]:
 
 
 # -- the stack, as a developer drives it with curl ------------------------------------------------
-
-
-def pin_lower_price(stack: Any, origin: str, destination: str, date: str, amount: float) -> None:
-    """README "Tracking prices": pin the simulator's fare, refresh the cache, run a poll cycle."""
-    pinned = requests.put(
-        f"{stack.sim}/__sim/prices/{origin}/{destination}/{date}",
-        json={"amount": amount, "currency": "USD"},
-        timeout=10,
-    )
-    assert pinned.status_code == 200, pinned.text
-    refreshed = stack.get("/flights/price", origin=origin, destination=destination, date=date, nocache="1")
-    assert refreshed.status_code == 200, refreshed.text
-
-
-def poll(stack: Any) -> dict[str, int]:
-    answer = stack.call("POST", "/__local/poll")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json()["data"])
 
 
 def age_cached_fares(stack: Any, origin: str, destination: str, date: str, hours: float) -> None:

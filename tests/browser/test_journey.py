@@ -18,7 +18,7 @@ from tests.browser.pages import (
     departure,
     expect_signed_in,
     go_to,
-    pin_lower_price,
+    pin_price,
     poll,
     search,
     sign_in,
@@ -82,7 +82,7 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
 
     # A lower fare appears upstream, and the poller sees it.
     lower = round(target - 15, 2)
-    pin_lower_price(stack, "NYC", "LAX", date, lower)
+    pin_price(stack, ("NYC", "LAX"), date, lower)
     assert poll(stack)["alerts_created"] >= 1
 
     # The alert in the inbox (the navigation counts it), then the chart's new point.

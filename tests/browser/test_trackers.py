@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, WatchedPage
-from tests.browser.pages import PASSWORD, departure, go_to, pin_lower_price, poll, sign_in
+from tests.browser.pages import PASSWORD, departure, go_to, pin_price, poll, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_changing_alerts_survives_the_poller_moving_the_version_on(tab: WatchedP
 
     # Meanwhile the poller records a new price: the tracker's version moves on (the save meets a 409).
     tab.expect_error_responses(409)
-    pin_lower_price(tab.stack, "DEN", "PHX", date, float(tracker["current_price"]) - 10)
+    pin_price(tab.stack, ("DEN", "PHX"), date, float(tracker["current_price"]) - 10)
     poll(tab.stack)
     page.get_by_label("Target price").fill("99")
     page.get_by_role("button", name="Save changes").click()

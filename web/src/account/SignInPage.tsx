@@ -2,9 +2,10 @@
 import { useLocation } from "preact-iso/router";
 import { useState } from "preact/hooks";
 import { capabilities } from "../capabilities";
-import { describedBy, FieldError, PageHeading, ProblemBanner } from "../components";
+import { PageHeading, ProblemBanner } from "../components";
+import { TextField, useSubmit } from "../forms";
 import { appUrl } from "../config";
-import { NO_PROBLEMS, problemsOf, type FormProblems, type ProblemMap } from "../problems";
+import type { ProblemMap } from "../problems";
 import { session, useSession } from "../session";
 import { nextPage, queryPart } from "./next";
 
@@ -30,49 +31,29 @@ export function SignInForm({ onSignedIn, intro }: { onSignedIn?: () => void; int
   const { ended } = useSession();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [problems, setProblems] = useState<FormProblems>(NO_PROBLEMS);
-  const [busy, setBusy] = useState(false);
+  const { problems, busy, submit } = useSubmit(SIGN_IN_PROBLEMS);
 
-  async function submit(event: Event) {
+  function signIn(event: Event) {
     event.preventDefault();
-    const fields: Record<string, string> = {};
-    if (!email.trim()) fields.email = "Enter your email address.";
-    if (!password) fields.password = "Enter your password.";
-    if (Object.keys(fields).length) {
-      setProblems({ ...NO_PROBLEMS, fields });
-      document.getElementById(fields.email ? "email" : "password")?.focus();
-      return;
-    }
-    setBusy(true);
-    setProblems(NO_PROBLEMS);
-    try {
+    const checks: Record<string, string> = {};
+    if (!email.trim()) checks.email = "Enter your email address.";
+    if (!password) checks.password = "Enter your password.";
+    void submit(checks, async () => {
       await session.signIn(email, password);
       onSignedIn?.();
-    } catch (error) {
-      setProblems(problemsOf(error, SIGN_IN_PROBLEMS));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <form class="account-form card" onSubmit={submit} noValidate aria-label="Sign in">
+    <form class="account-form card" onSubmit={signIn} noValidate aria-label="Sign in">
       {ended === "expired" && (
         <p class="notice" role="status">
           Your session has ended. Sign in again to carry on.
         </p>
       )}
       {intro && <p>{intro}</p>}
-      <div class="field">
-        <label for="email">Email</label>
-        <input id="email" type="email" autoComplete="username" value={email} onInput={(event) => setEmail(event.currentTarget.value)} {...describedBy("email", problems.fields.email)} />
-        <FieldError id="email" message={problems.fields.email} />
-      </div>
-      <div class="field">
-        <label for="password">Password</label>
-        <input id="password" type="password" autoComplete="current-password" value={password} onInput={(event) => setPassword(event.currentTarget.value)} {...describedBy("password", problems.fields.password)} />
-        <FieldError id="password" message={problems.fields.password} />
-      </div>
+      <TextField id="email" label="Email" type="email" autoComplete="username" value={email} onValue={setEmail} error={problems.fields.email} />
+      <TextField id="password" label="Password" type="password" autoComplete="current-password" value={password} onValue={setPassword} error={problems.fields.password} />
       <ProblemBanner message={problems.general} />
       <div class="actions">
         <button type="submit" class="button primary" disabled={busy}>

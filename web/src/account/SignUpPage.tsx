@@ -6,9 +6,10 @@
 import { useLocation } from "preact-iso/router";
 import { useState } from "preact/hooks";
 import { call, type Registration } from "../api";
-import { describedBy, FieldError, PageHeading, ProblemBanner } from "../components";
+import { PageHeading, ProblemBanner } from "../components";
+import { CheckboxField, TextField, useSubmit } from "../forms";
 import { appUrl } from "../config";
-import { NO_PROBLEMS, problemsOf, type FormProblems, type ProblemMap } from "../problems";
+import type { ProblemMap } from "../problems";
 import { session } from "../session";
 import { nextPage, queryPart } from "./next";
 
@@ -22,23 +23,15 @@ export function SignUpPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [showPassword, setShowPassword] = useState(false);
-  const [problems, setProblems] = useState<FormProblems>(NO_PROBLEMS);
-  const [busy, setBusy] = useState(false);
+  const { problems, busy, submit } = useSubmit(SIGN_UP_PROBLEMS);
   const [verificationSent, setVerificationSent] = useState(false);
 
-  async function submit(event: Event) {
+  function signUp(event: Event) {
     event.preventDefault();
-    const fields: Record<string, string> = {};
-    if (!email.trim()) fields.email = "Enter your email address.";
-    if (password.length < 8) fields.password = "Choose a password of at least 8 characters.";
-    if (Object.keys(fields).length) {
-      setProblems({ ...NO_PROBLEMS, fields });
-      document.getElementById(fields.email ? "email" : "password")?.focus();
-      return;
-    }
-    setBusy(true);
-    setProblems(NO_PROBLEMS);
-    try {
+    const checks: Record<string, string> = {};
+    if (!email.trim()) checks.email = "Enter your email address.";
+    if (password.length < 8) checks.password = "Choose a password of at least 8 characters.";
+    void submit(checks, async () => {
       const { data } = await call<Registration>("POST", "/auth/register", { body: { email, password } });
       if ("status" in data && data.status === "verification_sent") {
         setVerificationSent(true);
@@ -46,11 +39,7 @@ export function SignUpPage() {
       }
       await session.signIn(email, password);
       location.route(nextPage(location.query, appUrl("/")));
-    } catch (error) {
-      setProblems(problemsOf(error, SIGN_UP_PROBLEMS));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   if (verificationSent) {
@@ -67,33 +56,20 @@ export function SignUpPage() {
   return (
     <>
       <PageHeading title="Create an account">Create an account</PageHeading>
-      <form class="account-form card" onSubmit={submit} noValidate aria-label="Create an account">
+      <form class="account-form card" onSubmit={signUp} noValidate aria-label="Create an account">
         <p>Track fares and get told when they drop. Farewatch only uses your email to send you price alerts.</p>
-        <div class="field">
-          <label for="email">Email</label>
-          <input id="email" type="email" autoComplete="email" value={email} onInput={(event) => setEmail(event.currentTarget.value)} {...describedBy("email", problems.fields.email)} />
-          <FieldError id="email" message={problems.fields.email} />
-        </div>
-        <div class="field">
-          <label for="password">Password</label>
-          <input
-            id="password"
-            // Preact's types tie attributes to one input type; both types take the same ones here.
-            type={(showPassword ? "text" : "password") as "password"}
-            autoComplete="new-password"
-            value={password}
-            onInput={(event) => setPassword(event.currentTarget.value)}
-            {...describedBy("password", problems.fields.password, "password-hint")}
-          />
-          <p id="password-hint" class="hint">
-            At least 8 characters. A few unrelated words make a strong one.
-          </p>
-          <FieldError id="password" message={problems.fields.password} />
-        </div>
-        <div class="field checkbox-field">
-          <input id="show-password" type="checkbox" checked={showPassword} onChange={(event) => setShowPassword(event.currentTarget.checked)} />
-          <label for="show-password">Show password</label>
-        </div>
+        <TextField id="email" label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={problems.fields.email} />
+        <TextField
+          id="password"
+          label="Password"
+          type={showPassword ? "text" : "password"}
+          autoComplete="new-password"
+          value={password}
+          onValue={setPassword}
+          error={problems.fields.password}
+          hint="At least 8 characters. A few unrelated words make a strong one."
+        />
+        <CheckboxField id="show-password" label="Show password" checked={showPassword} onChecked={setShowPassword} />
         <ProblemBanner message={problems.general} />
         <div class="actions">
           <button type="submit" class="button primary" disabled={busy}>

@@ -6,6 +6,7 @@ import { useLocation } from "preact-iso/router";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, call, type CheapestPrice, type FareMeta, type Offer, type SearchMeta } from "../api";
 import { describedBy, FieldError, Freshness, Loading, PageHeading, ProblemBanner } from "../components";
+import { CheckboxField, TextField } from "../forms";
 import {
   addDays,
   dayOffset,
@@ -178,19 +179,7 @@ function SearchForm({
       {/* Round two (issue 15, capabilities.roundTrip and .cabin): one way / round trip, return date, cabin. */}
       <AirportField id="from" label="From" preset={originPreset} current={origin} onEdit={() => setChecks({})} error={errors.from} />
       <AirportField id="to" label="To" preset={destinationPreset} current={destination} onEdit={() => setChecks({})} error={errors.to} />
-      <div class="field">
-        <label for="date">Date</label>
-        <input
-          id="date"
-          type="date"
-          value={date}
-          min={today}
-          max={addDays(today, 365)}
-          onInput={(event) => setDate(event.currentTarget.value)}
-          {...describedBy("date", errors.date)}
-        />
-        <FieldError id="date" message={errors.date} />
-      </div>
+      <TextField id="date" label="Date" type="date" value={date} min={today} max={addDays(today, 365)} onValue={setDate} error={errors.date} />
       <div class="field">
         <label for="adults">Travellers</label>
         <select id="adults" value={String(adults)} onChange={(event) => setAdults(Number(event.currentTarget.value))} {...describedBy("adults", errors.adults)}>
@@ -202,11 +191,7 @@ function SearchForm({
         </select>
         <FieldError id="adults" message={errors.adults} />
       </div>
-      <div class="field checkbox-field">
-        <input id="nonstop" type="checkbox" checked={nonstop} onChange={(event) => setNonstop(event.currentTarget.checked)} />
-        <label for="nonstop">Nonstop only</label>
-        <FieldError id="nonstop" message={errors.nonstop} />
-      </div>
+      <CheckboxField id="nonstop" label="Nonstop only" checked={nonstop} onChecked={setNonstop} error={errors.nonstop} />
       <div class="actions">
         <button type="submit" class="button primary">
           Search

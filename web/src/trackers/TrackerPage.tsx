@@ -9,10 +9,9 @@ import { formatMoment, formatMoney, needsSeconds, travellersLabel } from "../for
 import { InsightNote } from "../insight";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
-import { DeleteTracker } from "./DeleteTracker";
 import { alertSentence, epochSeconds, trackerTitle } from "./describe";
 import type { ChartProps } from "./PriceChart";
-import { TrackerSettings } from "./TrackerSettings";
+import { TrackerActions } from "./TrackerSettings";
 import { TrackerFacts } from "./TrackersPage";
 
 const ALERT_PAGES = 5;
@@ -62,7 +61,6 @@ export function TrackerPage() {
   const [tracker, setTracker] = useState<Tracker | null>(null);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [problems, setProblems] = useState<FormProblems | null>(null);
-  const [editing, setEditing] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const chart = useChart();
 
@@ -147,23 +145,7 @@ export function TrackerPage() {
         ) : (
           <p class="muted">No alerts yet.</p>
         )}
-        {editing ? (
-          <TrackerSettings
-            tracker={tracker}
-            onSaved={(saved) => {
-              setTracker(saved);
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          />
-        ) : (
-          <div class="actions">
-            <button type="button" class="button secondary" onClick={() => setEditing(true)}>
-              Change alerts
-            </button>
-            <DeleteTracker tracker={tracker} onDeleted={() => location.route(appUrl("/trackers"))} />
-          </div>
-        )}
+        <TrackerActions tracker={tracker} onChanged={setTracker} onDeleted={() => location.route(appUrl("/trackers"))} />
       </section>
 
       <section aria-labelledby="observations-heading">

@@ -5,11 +5,45 @@
  */
 import { useState } from "preact/hooks";
 import { ApiError, type Tracker, type TrackerChange } from "../api";
-import { describedBy, FieldError, ProblemBanner } from "../components";
-import { normalizePrice } from "../format";
-import { NO_PROBLEMS, problemsOf, type FormProblems } from "../problems";
+import { ProblemBanner } from "../components";
+import { AlertFields, alertSettings, useSubmit } from "../forms";
+import { DeleteTracker } from "./DeleteTracker";
+import { trackerTitle } from "./describe";
 import { TRACKER_PROBLEMS } from "../search/TrackPanel";
 import { session } from "../session";
+
+/** "Change alerts" (which opens the settings in place) and "Stop tracking", under a tracker. */
+export function TrackerActions({
+  tracker,
+  onChanged,
+  onDeleted,
+}: {
+  tracker: Tracker;
+  onChanged: (tracker: Tracker) => void;
+  onDeleted: () => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  if (editing) {
+    return (
+      <TrackerSettings
+        tracker={tracker}
+        onSaved={(saved) => {
+          onChanged(saved);
+          setEditing(false);
+        }}
+        onCancel={() => setEditing(false)}
+      />
+    );
+  }
+  return (
+    <div class="actions">
+      <button type="button" class="button secondary" onClick={() => setEditing(true)} aria-label={`Change alerts for ${trackerTitle(tracker)}`}>
+        Change alerts
+      </button>
+      <DeleteTracker tracker={tracker} onDeleted={onDeleted} />
+    </div>
+  );
+}
 
 export function TrackerSettings({
   tracker,
@@ -23,53 +57,28 @@ export function TrackerSettings({
   const prefix = `edit-${tracker.id}`;
   const [target, setTarget] = useState(tracker.target_price ?? "");
   const [anyDrop, setAnyDrop] = useState(tracker.notify_on_any_drop);
-  const [problems, setProblems] = useState<FormProblems>(NO_PROBLEMS);
-  const [busy, setBusy] = useState(false);
+  const { problems, busy, submit } = useSubmit(TRACKER_PROBLEMS, { target: `${prefix}-target` });
 
-  async function save(event: Event) {
+  function save(event: Event) {
     event.preventDefault();
-    const targetPrice = target.trim() ? normalizePrice(target) : null;
-    if (target.trim() && !targetPrice) {
-      setProblems({ ...NO_PROBLEMS, fields: { target: "Enter the price as a number, like 250 or 249.99." } });
-      return;
-    }
-    if (!targetPrice && !anyDrop) {
-      setProblems({ ...NO_PROBLEMS, fields: { target: "Set a target price, tick “Any drop”, or both." } });
-      return;
-    }
-    setBusy(true);
-    setProblems(NO_PROBLEMS);
-    try {
+    const { targetPrice, problem } = alertSettings(target, anyDrop);
+    void submit(problem ? { target: problem } : {}, async () => {
       onSaved(await saveSettings(tracker, { target_price: targetPrice, notify_on_any_drop: anyDrop }));
-    } catch (error) {
-      setProblems(problemsOf(error, TRACKER_PROBLEMS));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
     <form class="tracker-settings" onSubmit={save} noValidate aria-label={`Change alerts for this flight`}>
-      <div class="field">
-        <label for={`${prefix}-target`}>Target price</label>
-        <input
-          id={`${prefix}-target`}
-          type="text"
-          inputMode="decimal"
-          autoComplete="off"
-          value={target}
-          onInput={(event) => setTarget(event.currentTarget.value)}
-          {...describedBy(`${prefix}-target`, problems.fields.target, `${prefix}-target-hint`)}
-        />
-        <p id={`${prefix}-target-hint`} class="hint">
-          In {tracker.currency}. Leave it empty for no target.
-        </p>
-        <FieldError id={`${prefix}-target`} message={problems.fields.target} />
-      </div>
-      <div class="field checkbox-field">
-        <input id={`${prefix}-any-drop`} type="checkbox" checked={anyDrop} onChange={(event) => setAnyDrop(event.currentTarget.checked)} />
-        <label for={`${prefix}-any-drop`}>Any drop: tell me whenever the fare falls</label>
-      </div>
+      <AlertFields
+        prefix={prefix}
+        targetLabel="Target price"
+        targetHint={`In ${tracker.currency}. Leave it empty for no target.`}
+        target={target}
+        onTarget={setTarget}
+        anyDrop={anyDrop}
+        onAnyDrop={setAnyDrop}
+        problems={problems}
+      />
       <ProblemBanner message={problems.general} />
       <div class="actions">
         <button type="submit" class="button primary" disabled={busy}>

@@ -6,9 +6,8 @@ import { appUrl } from "../config";
 import { formatAge, formatMoney, travellersLabel } from "../format";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
-import { DeleteTracker } from "./DeleteTracker";
 import { statusLabel, targetLabel, trackerTitle } from "./describe";
-import { TrackerSettings } from "./TrackerSettings";
+import { TrackerActions } from "./TrackerSettings";
 
 export function TrackersPage() {
   const [trackers, setTrackers] = useState<Tracker[] | null>(null);
@@ -52,7 +51,6 @@ export function TrackersPage() {
 }
 
 function TrackerItem({ tracker, onChanged, onDeleted }: { tracker: Tracker; onChanged: (tracker: Tracker) => void; onDeleted: () => void }) {
-  const [editing, setEditing] = useState(false);
   const title = trackerTitle(tracker);
   const headingId = `tracker-${tracker.id}-title`;
   return (
@@ -61,23 +59,7 @@ function TrackerItem({ tracker, onChanged, onDeleted }: { tracker: Tracker; onCh
         <a href={appUrl(`/trackers/${encodeURIComponent(tracker.id)}`)}>{title}</a>
       </h2>
       <TrackerFacts tracker={tracker} />
-      {editing ? (
-        <TrackerSettings
-          tracker={tracker}
-          onSaved={(saved) => {
-            onChanged(saved);
-            setEditing(false);
-          }}
-          onCancel={() => setEditing(false)}
-        />
-      ) : (
-        <div class="actions">
-          <button type="button" class="button secondary" onClick={() => setEditing(true)} aria-label={`Change alerts for ${title}`}>
-            Change alerts
-          </button>
-          <DeleteTracker tracker={tracker} onDeleted={onDeleted} />
-        </div>
-      )}
+      <TrackerActions tracker={tracker} onChanged={onChanged} onDeleted={onDeleted} />
     </li>
   );
 }
