@@ -3,8 +3,8 @@
 The page (index.html) is one document for every page path; the browser's router picks the view. It is
 never cached, so a deploy is seen at the next load. Everything it loads lives under /assets/ with a
 content hash in its name, so it is cached for a year and never revalidated. The files are read once
-per execution environment (a deploy is a new one); locally a rebuild of the page is picked up at the
-next request, because `make web` rewrites index.html last.
+per execution environment (a deploy is a new one); locally a rebuild is picked up at the next request,
+because `make web` swaps in a whole new folder, whose index.html is newer.
 """
 
 from __future__ import annotations
