@@ -5,11 +5,11 @@ VENV := .venv
 SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
-# The layer, the functions and the local stack, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
+# The layer, the functions, the local stack and the tools, importable the way Lambda and the tests see them.
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local:$(CURDIR)
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
+.PHONY: grant-admin openapi dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -34,7 +34,11 @@ dev: $(VENV)/.installed
 # Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
 grant-admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make grant-admin EMAIL=alice@example.com [STACK=farewatch-dev REGION=eu-west-1] [REVOKE=1]"; exit 2; }
-	@$(PY) -m farewatch.admin_cli grant-admin "$(EMAIL)" $(if $(REVOKE),--revoke) $(if $(STACK),--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"),--local)
+	@$(PY) -m tools.admin grant-admin "$(EMAIL)" $(if $(REVOKE),--revoke) $(if $(STACK),--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"),--local)
+
+# The API's one OpenAPI document, merged from every function's routes; a test fails when it is stale.
+openapi: $(VENV)/.installed
+	@$(PY) -m tools.openapi_document
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
@@ -66,7 +70,7 @@ load: $(VENV)/.installed
 # resource's Metadata), bandit on our code (medium and high severity fail; `# nosec BXXX` needs a reason).
 security: $(CHECKS_VENV)/.installed
 	PYTHONPATH= $(CHECKS_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
-	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench
+	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench tools
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

@@ -82,8 +82,8 @@ def poll_cycle(simulator) -> None:
 def new_container():
     """A fare service with its own memory (token, HTTP session), like a fresh Lambda container."""
     from farewatch.clock import SystemClock
+    from farewatch.composition import build_fare_service
     from farewatch.settings import get_settings
-    from farewatch.wiring import build_fare_service
 
     return build_fare_service(get_settings(), SystemClock())
 

@@ -45,9 +45,9 @@ def seed_trackers(queries: list[Any], per_route: int) -> None:
 
     from aws_lambda_powertools import Metrics
 
+    from farewatch.composition import fare_service
     from farewatch.settings import get_settings
     from farewatch.store.tracking import ROUTE_SHARD, TRACKER_PREFIX, TrackerRecord, WatchedRoute
-    from farewatch.wiring import fare_service
 
     now = time.time()
     next_poll_at = now + get_settings().watched_route_poll_seconds

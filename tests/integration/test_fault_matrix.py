@@ -67,14 +67,12 @@ class Stack:
 
 
 def _clear_caches() -> None:
-    from farewatch import settings, wiring
-    from farewatch.accounts import wiring as account_wiring
-    from farewatch.tracking import wiring as tracking_wiring
+    from farewatch import composition, settings
 
     settings.get_settings.cache_clear()
-    wiring.fare_service.cache_clear()
-    tracking_wiring.tracking_service.cache_clear()
-    account_wiring.account_service.cache_clear()
+    composition.fare_service.cache_clear()
+    composition.tracking_service.cache_clear()
+    composition.account_service.cache_clear()
 
 
 @pytest.fixture

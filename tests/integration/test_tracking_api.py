@@ -88,15 +88,13 @@ def limit() -> int:
 
 @pytest.fixture
 def tracking(aws, clock, fares, limit, monkeypatch):
-    from farewatch import settings
-    from farewatch.accounts import wiring as account_wiring
+    from farewatch import composition, settings
     from farewatch.store.history import PriceHistoryStore
     from farewatch.store.tracking import AlertStore, TrackingStore
-    from farewatch.tracking import wiring
     from farewatch.tracking.service import TrackingService
 
     settings.get_settings.cache_clear()
-    account_wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
     service = TrackingService(
         fares=fares,
         store=TrackingStore(),
@@ -106,9 +104,9 @@ def tracking(aws, clock, fares, limit, monkeypatch):
         max_active_trackers=limit,
         poll_interval_seconds=1800,
     )
-    monkeypatch.setattr(wiring, "tracking_service", lambda: service)
+    monkeypatch.setattr(composition, "tracking_service", lambda: service)
     yield service
-    account_wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
 
 
 @pytest.fixture

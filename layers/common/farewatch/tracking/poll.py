@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from farewatch import composition
 from farewatch.clock import ManualClock
 from farewatch.store.tracking import AlertStore, TrackingStore
-from farewatch.tracking import wiring
 from farewatch.tracking.service import Alert, PricePoint, RouteEvaluation, is_departed, query_of_route_key
 
 
@@ -54,7 +54,7 @@ def due_routes(now: float, limit: int | None = None) -> Iterator[str]:
 
 def refresh_watched_route(route_key: str, *, now: float) -> RouteRefresh:
     """Fares through the shared cache, every tracker of the route evaluated, the next poll scheduled."""
-    service = wiring.tracking_service()
+    service = composition.tracking_service()
     store = TrackingStore()
     # Read first: alerts an earlier attempt wrote but could not announce, whatever happens below.
     waiting = [Alert.of(item) for item in AlertStore().unpublished_of_route(route_key)]
@@ -90,4 +90,4 @@ def mark_published(alerts: Sequence[Alert]) -> None:
 
 def evaluate_route(route_key: str, observation: PricePoint, now: float) -> RouteEvaluation:
     """Rules applied to every tracker of the route; idempotent per observation (see TrackingService)."""
-    return wiring.tracking_service().evaluate_route(route_key, observation, now)
+    return composition.tracking_service().evaluate_route(route_key, observation, now)

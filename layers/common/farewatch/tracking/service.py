@@ -1,7 +1,7 @@
 """Tracked flights and their alerts: create/read/update/delete for the API, and evaluate_route for the poller.
 
 Collaborators are injected (fares, stores, clock, history) so tests hand in fakes; production ones
-come from farewatch.tracking.wiring.
+come from farewatch.composition.
 """
 
 from __future__ import annotations
