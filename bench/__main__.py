@@ -74,7 +74,7 @@ def main() -> None:
 
 
 def poll_cycle(simulator) -> None:
-    from bench.poll import poll_cycle as run_poll_cycle
+    from bench.poll_cycle import poll_cycle as run_poll_cycle
 
     run_poll_cycle(simulator)
 

@@ -221,13 +221,13 @@ def give_user_an_alert(world: World) -> None:
     """The poller's step for the tracker's route, at a lower price than the tracker has seen."""
     from farewatch import composition
     from farewatch.fare_query import FareQuery
-    from farewatch.tracking.service import PricePoint
+    from farewatch.tracking.values import PricePoint
 
     give_user_a_tracker(world)
     route_key = FareQuery(origin="JFK", destination="LAX", departure_date=dt.date.fromisoformat(departure()))
     observation = PricePoint(Decimal("1.00"), "USD", time.time())
-    evaluation = composition.tracking_service().evaluate_route(route_key.cache_key, observation, time.time())
-    (alert,) = [alert for alert in evaluation.alerts if alert.tracker_id == world.tracker_id]
+    alerts = composition.poll_cycle().evaluate_route(route_key.cache_key, observation)
+    (alert,) = [alert for alert in alerts if alert.tracker_id == world.tracker_id]
     world.alert_id = alert.id
     # Evaluating the tracker moved its version on: read it again, as a client would before a PATCH.
     status, body = send(
@@ -352,6 +352,7 @@ def handlers() -> Iterator[None]:
         composition.fare_service,
         composition.account_service,
         composition.tracking_service,
+        composition.poll_cycle,
     )
     server = start(Simulator(rate_limit_tps=0), port=0)
     with pytest.MonkeyPatch.context() as patch, mock_aws():

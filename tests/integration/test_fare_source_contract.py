@@ -76,7 +76,7 @@ def in_process(name: str, clock: ManualClock) -> InProcessSource:
         session.mount(BASE_URL, transport)
         issuer = AmadeusTokenIssuer(
             BASE_URL,
-            lambda: AmadeusCredentials(simulator.client_id, simulator.client_secret),
+            lambda: AmadeusCredentials(simulator.client_id, SecretStr(simulator.client_secret)),
             session=session,
             clock=clock,
         )

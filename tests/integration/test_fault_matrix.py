@@ -72,6 +72,7 @@ def _clear_caches() -> None:
     settings.get_settings.cache_clear()
     composition.fare_service.cache_clear()
     composition.tracking_service.cache_clear()
+    composition.poll_cycle.cache_clear()
     composition.account_service.cache_clear()
 
 
@@ -154,8 +155,7 @@ def trackers_and_counts(stack: Stack, token: str, route_key: str) -> tuple[int, 
         user_count = int(TrackerCounter.get(user_id, COUNTER_ID).active_count)
     except TrackerCounter.DoesNotExist:
         user_count = 0
-    route = TrackingStore().watched_route(route_key)
-    return len(listed["data"]), user_count, int(route.active_count) if route is not None else 0
+    return len(listed["data"]), user_count, TrackingStore().watched_count(route_key)
 
 
 # -- price and search ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from farewatch.accounts.deletion import AccountCleaner
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
+    from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
 
 logger = Logger(child=True)
@@ -58,9 +59,7 @@ class PowertoolsFareMetrics:
 def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
     """From the environment when set (local stack), else from Secrets Manager (cached by Powertools)."""
     if settings.amadeus_client_id and settings.amadeus_client_secret:
-        return AmadeusCredentials(
-            settings.amadeus_client_id, settings.amadeus_client_secret.get_secret_value()
-        )
+        return AmadeusCredentials(settings.amadeus_client_id, settings.amadeus_client_secret)
     if not settings.amadeus_secret_id:
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
     secret = _secrets(settings).get(
@@ -68,7 +67,7 @@ def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
     )
     if not isinstance(secret, dict) or not secret.get("client_id") or not secret.get("client_secret"):
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
-    return AmadeusCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+    return AmadeusCredentials(str(secret["client_id"]), SecretStr(str(secret["client_secret"])))
 
 
 @lru_cache(maxsize=1)
@@ -270,6 +269,23 @@ def warm_up() -> None:
         fare_service().warm_up()
     except Exception:  # a cold start must never fail because upstream is down
         logger.warning("Could not prepare the fare source at start-up; the first request will retry")
+
+
+@lru_cache(maxsize=1)
+def poll_cycle() -> PollCycle:
+    from farewatch import messaging
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    settings = get_settings()
+    return PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fare_service(),
+        events=messaging.event_bus(settings),
+        clock=SystemClock(),
+        poll_interval_seconds=settings.watched_route_poll_seconds,
+    )
 
 
 def authenticate(authorization_header: str | None) -> Principal:
