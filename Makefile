@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local:$(CURDIR)
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin openapi dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
+.PHONY: grant-admin openapi dev test lint typecheck unit integration e2e bench load security template-check sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -56,7 +56,7 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/e2e
 
-test: lint typecheck $(VENV)/.installed
+test: lint typecheck template-check $(VENV)/.installed
 	$(VENV)/bin/pytest -n 2 tests
 
 bench: $(VENV)/.installed sam-build
@@ -71,6 +71,12 @@ load: $(VENV)/.installed
 security: $(CHECKS_VENV)/.installed
 	PYTHONPATH= $(CHECKS_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench tools
+
+# template.yaml through the SAM CLI's own translator, then rules on the CloudFormation a deploy would submit
+# (tests/template): no reserved concurrency, one API stage, log retention, user data retained, no secret
+# from a parameter... The project's pytest run leaves tests/template to this target (it needs the SAM CLI).
+template-check: $(SAM_VENV)/.installed
+	PYTHONPATH= $(SAM_VENV)/bin/pytest -p no:cacheprovider tests/template
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     fetch_wait_seconds: float = Field(10.0, ge=0)
     fetch_poll_interval_seconds: float = Field(0.1, gt=0)
 
+    # How long price observations and daily search counts are kept (their tables' TTL attribute).
+    price_history_retention_days: int = Field(400, ge=1)
+    search_stats_retention_days: int = Field(400, ge=1)
+
     # Upstream fare API: which source answers (template parameter FareSource).
     fare_source: Literal["amadeus", "duffel"] = Field("amadeus", alias="FAREWATCH_FARE_SOURCE")
     amadeus_base_url: str = "https://test.api.amadeus.com"
