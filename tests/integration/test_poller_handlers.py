@@ -136,3 +136,73 @@ def test_worker_fails_the_whole_batch_when_every_record_fails(monkeypatch: pytes
 
     with pytest.raises(Exception, match="All records failed"):
         worker.lambda_handler(sqs_event(["JFK#LAX#2026-12-01#1#USD"]), FakeLambdaContext())
+
+
+@dataclass
+class DeadlineContext(FakeLambdaContext):
+    """A Lambda context whose remaining time runs down on `clock`, from `seconds` at the start."""
+
+    clock: ManualClock = field(default_factory=ManualClock)
+    seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        self._deadline = self.clock.now() + self.seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self.clock.now()) * 1000))
+
+
+@dataclass
+class SlowUpstreamCycle:
+    """Each route takes `seconds_per_route` of the clock, as a fare API answering slowly would."""
+
+    clock: ManualClock
+    seconds_per_route: float
+    polled: list[str] = field(default_factory=list)
+
+    def poll_route(self, route_key: str) -> RouteWork:
+        self.clock.advance(self.seconds_per_route)
+        self.polled.append(route_key)
+        return RouteWork(route_key, upstream_call=True, alerts_created=0)
+
+
+def test_worker_hands_back_the_routes_it_has_no_time_to_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given 60 s left, routes that take 15 s each, and the template's 25 s reserve per route
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=15)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+    routes = [f"JFK#LAX#2027-01-{day:02d}#1#USD" for day in range(1, 6)]
+
+    # When the worker takes the batch
+    response = worker.lambda_handler(sqs_event(routes), DeadlineContext(clock=clock, seconds=60))
+
+    # Then the three routes started with 60, 45 and 30 s left are done and not handed back; the two
+    # that would have started with 15 s left were never started and come back as failures
+    assert cycle.polled == routes[:3]
+    assert response["batchItemFailures"] == [{"itemIdentifier": "message-3"}, {"itemIdentifier": "message-4"}]
+    assert response["polled"] == {"routes_polled": 3, "upstream_calls": 3, "alerts_created": 0}
+
+
+def test_worker_with_time_to_spare_finishes_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=1)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+    routes = [f"JFK#LAX#2027-01-{day:02d}#1#USD" for day in range(1, 11)]
+
+    response = worker.lambda_handler(sqs_event(routes), DeadlineContext(clock=clock, seconds=120))
+
+    assert cycle.polled == routes
+    assert response["batchItemFailures"] == []
+
+
+def test_worker_invoked_with_too_little_time_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=1)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+
+    # Every record handed back is a batch that failed whole: Lambda returns all of it to the queue.
+    with pytest.raises(Exception, match="All records failed"):
+        worker.lambda_handler(
+            sqs_event(["JFK#LAX#2027-01-01#1#USD"]), DeadlineContext(clock=clock, seconds=20)
+        )
+    assert cycle.polled == []

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # How often a watched route is polled; the poller's schedule only looks for due routes.
     watched_route_poll_seconds: int = Field(1800, ge=60)
 
+    # The poll worker starts a route only while this much of its invocation remains: one route may
+    # spend the upstream budget, then write and publish (template.yaml chooses them together).
+    poll_route_reserve_seconds: float = Field(25.0, gt=0)
+
     # Poller (SPEC §4): the queue the dispatcher fills and the bus PriceDropDetected events go to.
     poll_queue_url: str | None = None
     event_bus_name: str = "default"
