@@ -5,8 +5,8 @@ VENV := .venv
 SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
-# The layer, the functions and the local stack, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/functions/web:$(CURDIR)/local
+# The layer, the functions, the local stack and the tools, importable the way Lambda and the tests see them.
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/functions/web:$(CURDIR)/local:$(CURDIR)
 PIP_QUIET := --quiet --disable-pip-version-check
 
 # The web app (web/): npm packages from the lockfile, bundled by esbuild into what WebFunction serves.
@@ -18,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 APT_GET := apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3
 SCREENSHOTS_SAID := if ls tests/browser/out/*.png >/dev/null 2>&1; then echo "browser screenshots: $(CURDIR)/tests/browser/out"; fi
 
-.PHONY: grant-admin dev test lint typecheck unit integration e2e browser bench load security sam-validate sam-build clean web web-check chromium
+.PHONY: grant-admin openapi dev test lint typecheck unit integration e2e browser bench load security template-check sam-validate sam-build clean web web-check chromium
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -68,7 +68,11 @@ dev: $(VENV)/.installed web
 # Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
 grant-admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make grant-admin EMAIL=alice@example.com [STACK=farewatch-dev REGION=eu-west-1] [REVOKE=1]"; exit 2; }
-	@$(PY) -m farewatch.admin_cli grant-admin "$(EMAIL)" $(if $(REVOKE),--revoke) $(if $(STACK),--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"),--local)
+	@$(PY) -m tools.admin grant-admin "$(EMAIL)" $(if $(REVOKE),--revoke) $(if $(STACK),--stack "$(STACK)" $(if $(REGION),--region "$(REGION)"),--local)
+
+# The API's one OpenAPI document, merged from every function's routes; a test fails when it is stale.
+openapi: $(VENV)/.installed
+	@$(PY) -m tools.openapi_document
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
@@ -92,7 +96,7 @@ browser: $(VENV)/.installed web chromium
 	@$(SCREENSHOTS_SAID)
 
 # loadgroup: the browser tests share one worker (one stack, one Chromium) while the other worker goes on.
-test: lint typecheck web-check $(VENV)/.installed web chromium
+test: lint typecheck template-check web-check $(VENV)/.installed web chromium
 	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
 	@$(SCREENSHOTS_SAID)
 
@@ -107,7 +111,13 @@ load: $(VENV)/.installed
 # resource's Metadata), bandit on our code (medium and high severity fail; `# nosec BXXX` needs a reason).
 security: $(CHECKS_VENV)/.installed
 	PYTHONPATH= $(CHECKS_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
-	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench
+	PYTHONPATH= $(CHECKS_VENV)/bin/bandit --quiet --recursive --severity-level medium layers functions local bench tools
+
+# template.yaml through the SAM CLI's own translator, then rules on the CloudFormation a deploy would submit
+# (tests/template): no reserved concurrency, one API stage, log retention, user data retained, no secret
+# from a parameter... The project's pytest run leaves tests/template to this target (it needs the SAM CLI).
+template-check: $(SAM_VENV)/.installed
+	PYTHONPATH= $(SAM_VENV)/bin/pytest -p no:cacheprovider tests/template
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

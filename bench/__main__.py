@@ -74,7 +74,7 @@ def main() -> None:
 
 
 def poll_cycle(simulator) -> None:
-    from bench.poll import poll_cycle as run_poll_cycle
+    from bench.poll_cycle import poll_cycle as run_poll_cycle
 
     run_poll_cycle(simulator)
 
@@ -82,8 +82,8 @@ def poll_cycle(simulator) -> None:
 def new_container():
     """A fare service with its own memory (token, HTTP session), like a fresh Lambda container."""
     from farewatch.clock import SystemClock
+    from farewatch.composition import build_fare_service
     from farewatch.settings import get_settings
-    from farewatch.wiring import build_fare_service
 
     return build_fare_service(get_settings(), SystemClock())
 

@@ -17,6 +17,7 @@ and its stop() runs before those of the services started earlier.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from farewatch_local.aws import MotoHandle, ensure_can_listen, provision, start_moto
+from farewatch_local.aws import LOCAL_CREDENTIALS, MotoHandle, ensure_can_listen, provision, start_moto
 from farewatch_local.gateway import LocalGateway, ServerHandle, serve
 from farewatch_local.poller import poller_service
 from farewatch_local.runtime import FunctionRuntimes
@@ -475,6 +476,7 @@ class LocalStack:
             )
         )
         provision(self.template, self.aws_url)
+        self._set_fare_api_secret(self.template)
         self.functions = FunctionRuntimes(self.template)
         self.gateway = LocalGateway(self.template, self.functions)
         for build_service in self._extensions:
@@ -494,18 +496,35 @@ class LocalStack:
             "AMADEUS_CLIENT_SECRET": config.amadeus_client_secret,
         }
 
+    def _set_fare_api_secret(self, template: Template) -> None:
+        """Do what an operator does after a deploy: put the fare API's credentials into its secret, which
+        the template creates with a placeholder. The in-process functions take them from the environment;
+        `sam local` containers read the secret, as in AWS."""
+        import boto3
+
+        config = self.config
+        if config.fare_source == "duffel":
+            logical_id, value = "DuffelCredentials", {"access_token": config.duffel_access_token}
+        else:
+            logical_id = "AmadeusCredentials"
+            value = {"client_id": config.amadeus_client_id, "client_secret": config.amadeus_client_secret}
+        if not any(secret.logical_id == logical_id for secret in template.secrets):
+            return
+        secretsmanager = boto3.client(
+            "secretsmanager", endpoint_url=self.aws_url, region_name=REGION, **LOCAL_CREDENTIALS
+        )
+        secretsmanager.put_secret_value(
+            SecretId=template.secret(logical_id).name, SecretString=json.dumps(value)
+        )
+
     def _parameter_overrides(self, fare_api_url: str) -> dict[str, str]:
-        """Deploy-time parameters of a local deployment: the fare API and its credentials, then the user's."""
+        """Deploy-time parameters of a local deployment: the fare API, then the user's."""
         declared = set(read_template_document(self.config.template_path).get("Parameters") or {})
         local = {"FareSource": self.config.fare_source}
         if self.config.fare_source == "duffel":
-            local.update(DuffelBaseUrl=fare_api_url, DuffelAccessToken=self.config.duffel_access_token)
+            local.update(DuffelBaseUrl=fare_api_url)
         else:
-            local.update(
-                AmadeusBaseUrl=fare_api_url,
-                AmadeusClientId=self.config.amadeus_client_id,
-                AmadeusClientSecret=self.config.amadeus_client_secret,
-            )
+            local.update(AmadeusBaseUrl=fare_api_url)
         unknown = sorted(set(self.config.parameter_overrides) - declared)
         if unknown:
             raise TemplateError(f"FAREWATCH_PARAMETER_OVERRIDES names undeclared parameters: {unknown}")

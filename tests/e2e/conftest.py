@@ -39,7 +39,7 @@ class DevStack:
 
     def operator(self, *arguments: str) -> subprocess.CompletedProcess[str]:
         """The operator command, run as a person would run it against this stack."""
-        command = [sys.executable, "-m", "farewatch.admin_cli", *arguments, "--local", "--endpoint", self.aws]
+        command = [sys.executable, "-m", "tools.admin", *arguments, "--local", "--endpoint", self.aws]
         return subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
 
     def get(self, path: str, **params: str) -> requests.Response:

@@ -234,15 +234,15 @@ def give_user_a_tracker(world: World) -> None:
 
 def give_user_an_alert(world: World) -> None:
     """The poller's step for the tracker's route, at a lower price than the tracker has seen."""
+    from farewatch import composition
     from farewatch.fare_query import FareQuery
-    from farewatch.tracking import wiring
-    from farewatch.tracking.service import PricePoint
+    from farewatch.tracking.values import PricePoint
 
     give_user_a_tracker(world)
     route_key = FareQuery(origin="JFK", destination="LAX", departure_date=dt.date.fromisoformat(departure()))
     observation = PricePoint(Decimal("1.00"), "USD", time.time())
-    evaluation = wiring.tracking_service().evaluate_route(route_key.cache_key, observation, time.time())
-    (alert,) = [alert for alert in evaluation.alerts if alert.tracker_id == world.tracker_id]
+    alerts = composition.poll_cycle().evaluate_route(route_key.cache_key, observation)
+    (alert,) = [alert for alert in alerts if alert.tracker_id == world.tracker_id]
     world.alert_id = alert.id
     # Evaluating the tracker moved its version on: read it again, as a client would before a PATCH.
     status, body = send(
@@ -374,15 +374,14 @@ def request_for(route: Route, world: World, caller: str) -> Request:
 def handlers() -> Iterator[None]:
     """One moto with the template's resources and one simulator for the module; the handlers'
     cached services are rebuilt against them and dropped afterwards."""
-    from farewatch import settings, wiring
-    from farewatch.accounts import wiring as account_wiring
-    from farewatch.tracking import wiring as tracking_wiring
+    from farewatch import composition, settings
 
     caches = (
         settings.get_settings,
-        wiring.fare_service,
-        account_wiring.account_service,
-        tracking_wiring.tracking_service,
+        composition.fare_service,
+        composition.account_service,
+        composition.tracking_service,
+        composition.poll_cycle,
     )
     server = start(Simulator(rate_limit_tps=0), port=0)
     with pytest.MonkeyPatch.context() as patch, mock_aws():

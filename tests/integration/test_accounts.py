@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from farewatch.accounts.service import AccountService, TokenPair
-from farewatch.accounts.wiring import build_account_service
 from farewatch.clock import ManualClock
+from farewatch.composition import build_account_service
 from farewatch.errors import Conflict, FarewatchError, InvalidRequest, NotFound, TooManyRequests, Unauthorized
 from farewatch.settings import Settings, get_settings
 from farewatch.store.auth_records import AUTH_MODELS, AuthRecordKey, email_failures_key

@@ -7,11 +7,11 @@ import json
 import boto3
 import pytest
 
-from farewatch.accounts.wiring import build_account_service
-from farewatch.admin_cli import default_local_endpoint, deployed_users_table, local_environment, main
 from farewatch.clock import ManualClock
+from farewatch.composition import build_account_service
 from farewatch.settings import get_settings
 from farewatch.store.users import UserRecord
+from tools.admin import default_local_endpoint, deployed_users_table, local_environment, main
 
 PASSWORD = "correct horse battery"
 

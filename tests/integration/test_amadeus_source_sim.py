@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from pydantic import SecretStr
 
 from amadeus_sim.app import Simulator
 from amadeus_sim.server import start
@@ -107,7 +108,7 @@ def control(simulator: str) -> SimulatorControl:
 def token_issuer(base_url: str, secret: str = CLIENT_SECRET) -> AmadeusTokenIssuer:
     return AmadeusTokenIssuer(
         base_url,
-        lambda: AmadeusCredentials(CLIENT_ID, secret),
+        lambda: AmadeusCredentials(CLIENT_ID, SecretStr(secret)),
         clock=SystemClock(),
         connect_timeout=1.0,
         read_timeout=2.0,

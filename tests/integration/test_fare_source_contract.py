@@ -76,7 +76,7 @@ def in_process(name: str, clock: ManualClock) -> InProcessSource:
         session.mount(BASE_URL, transport)
         issuer = AmadeusTokenIssuer(
             BASE_URL,
-            lambda: AmadeusCredentials(simulator.client_id, simulator.client_secret),
+            lambda: AmadeusCredentials(simulator.client_id, SecretStr(simulator.client_secret)),
             session=session,
             clock=clock,
         )
@@ -254,11 +254,11 @@ def price_api_with(
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    from farewatch import settings, wiring
+    from farewatch import composition, settings
 
     settings.get_settings.cache_clear()
-    wiring.fare_service.cache_clear()
-    wiring._secrets.cache_clear()  # the secrets provider caches values for minutes
+    composition.fare_service.cache_clear()
+    composition._secrets.cache_clear()  # the secrets provider caches values for minutes
     for server in served.values():
         requests.post(f"{server.url}/__sim/reset", timeout=5).raise_for_status()
     return PriceApi(source, served[source].url, importlib.import_module("price_api.handler"))
@@ -266,12 +266,12 @@ def price_api_with(
 
 @pytest.fixture
 def clear_wiring() -> Iterator[Callable[[], None]]:
-    from farewatch import settings, wiring
+    from farewatch import composition, settings
 
     def clear() -> None:
         settings.get_settings.cache_clear()
-        wiring.fare_service.cache_clear()
-        wiring._secrets.cache_clear()
+        composition.fare_service.cache_clear()
+        composition._secrets.cache_clear()
 
     yield clear
     clear()

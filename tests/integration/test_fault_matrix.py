@@ -67,14 +67,13 @@ class Stack:
 
 
 def _clear_caches() -> None:
-    from farewatch import settings, wiring
-    from farewatch.accounts import wiring as account_wiring
-    from farewatch.tracking import wiring as tracking_wiring
+    from farewatch import composition, settings
 
     settings.get_settings.cache_clear()
-    wiring.fare_service.cache_clear()
-    tracking_wiring.tracking_service.cache_clear()
-    account_wiring.account_service.cache_clear()
+    composition.fare_service.cache_clear()
+    composition.tracking_service.cache_clear()
+    composition.poll_cycle.cache_clear()
+    composition.account_service.cache_clear()
 
 
 @pytest.fixture
@@ -156,8 +155,7 @@ def trackers_and_counts(stack: Stack, token: str, route_key: str) -> tuple[int, 
         user_count = int(TrackerCounter.get(user_id, COUNTER_ID).active_count)
     except TrackerCounter.DoesNotExist:
         user_count = 0
-    route = TrackingStore().watched_route(route_key)
-    return len(listed["data"]), user_count, int(route.active_count) if route is not None else 0
+    return len(listed["data"]), user_count, TrackingStore().watched_count(route_key)
 
 
 # -- price and search ------------------------------------------------------------------------

@@ -81,25 +81,27 @@ def test_the_cache_table_has_ttl_on_its_purge_attribute(aws_url):
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}
 
 
-def test_the_amadeus_secret_is_created_with_the_resolved_credentials(aws_url):
-    template = load_template(TEMPLATE, {"AmadeusClientId": "local-id", "AmadeusClientSecret": "local-secret"})
-
-    provision(template, aws_url)
+def test_the_amadeus_secret_is_created_with_the_template_placeholder(aws_url):
+    provision(load_template(TEMPLATE), aws_url)
 
     secret = client("secretsmanager", aws_url).get_secret_value(SecretId="AmadeusCredentials")
-    assert json.loads(secret["SecretString"]) == {"client_id": "local-id", "client_secret": "local-secret"}
+    assert json.loads(secret["SecretString"]) == {"client_id": "", "client_secret": ""}
 
 
 def test_provisioning_twice_leaves_the_resources_as_they_are(aws_url):
-    provision(load_template(TEMPLATE, {"AmadeusClientId": "first"}), aws_url)
+    provision(load_template(TEMPLATE), aws_url)
     client("dynamodb", aws_url).put_item(TableName="CacheTable", Item={"pk": {"S": "fares#kept"}})
+    operator_value = json.dumps({"client_id": "set-by-operator", "client_secret": "s"})
+    client("secretsmanager", aws_url).put_secret_value(
+        SecretId="AmadeusCredentials", SecretString=operator_value
+    )
 
-    provision(load_template(TEMPLATE, {"AmadeusClientId": "second"}), aws_url)
+    provision(load_template(TEMPLATE), aws_url)
 
     item = client("dynamodb", aws_url).get_item(TableName="CacheTable", Key={"pk": {"S": "fares#kept"}})
     assert "Item" in item
     secret = client("secretsmanager", aws_url).get_secret_value(SecretId="AmadeusCredentials")
-    assert json.loads(secret["SecretString"])["client_id"] == "first"
+    assert json.loads(secret["SecretString"])["client_id"] == "set-by-operator"
 
 
 def test_queues_are_created_dead_letter_queue_first_with_their_redrive_policy(aws_url, tmp_path):

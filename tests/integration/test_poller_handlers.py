@@ -5,37 +5,73 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from farewatch import composition
+from farewatch.clock import ManualClock
 from farewatch.messaging import EventBus, PollQueue
+from farewatch.tracking.poll_cycle import RouteWork
+from farewatch.tracking.values import Alert
 from poller_jobs import dispatcher, worker
 from tests.support.events import FakeLambdaContext, sqs_event
 
 
-@dataclass(frozen=True)
-class Alert:
-    id: str
-    user_id: str
-    tracker_id: str
-    route: str
-    price: float
-    previous_price: float
-    kind: str
+def alert_for(route_key: str) -> Alert:
+    return Alert(
+        id=f"alert-{route_key}",
+        user_id="user-1",
+        tracker_id="trk_1",
+        route_key=route_key,
+        kind="price_drop",
+        price=Decimal("99.00"),
+        previous_price=Decimal("120.00"),
+        target_price=None,
+        currency="USD",
+        observed_at=1_800_000_000.0,
+        created_at=1_800_000_000.0,
+    )
 
 
 @dataclass
-class Refresh:
-    upstream_call: bool
-    alerts: list[Alert]
+class ScriptedCycle:
+    """Stands in for the poll cycle behind the handlers: the due routes it is given, and per route
+    either an alert announced on the real bus or the failure it is told to raise."""
 
-    @property
-    def unpublished(self) -> list[Alert]:
-        return self.alerts
+    due: list[str] = field(default_factory=list)
+    failing: str = "BAD"
+
+    def dispatch(self, queue: Any, *, ahead: float = 0.0) -> Any:
+        from farewatch.store.tracking import TrackingStore
+        from farewatch.tracking.poll_cycle import PollCycle
+
+        class Due(TrackingStore):
+            def __init__(self, keys: list[str]) -> None:
+                self._keys = keys
+
+            def due_routes(self, now: float) -> Any:
+                return iter(self._keys)
+
+        cycle = PollCycle(
+            trackers=Due(self.due),
+            alerts=None,  # type: ignore[arg-type]
+            fares=None,  # type: ignore[arg-type]
+            events=None,  # type: ignore[arg-type]
+            clock=ManualClock(),
+            poll_interval_seconds=1800,
+        )
+        return cycle.dispatch(queue, ahead=ahead)
+
+    def poll_route(self, route_key: str) -> RouteWork:
+        if route_key.startswith(self.failing):
+            raise RuntimeError("upstream exploded")
+        EventBus(boto3.client("events", region_name="us-east-1")).announce([alert_for(route_key)])
+        return RouteWork(route_key, upstream_call=True, alerts_created=1)
 
 
 @pytest.fixture
@@ -69,8 +105,8 @@ def received(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 def test_dispatcher_enqueues_every_due_route(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     url = sqs.create_queue(QueueName="PollQueue")["QueueUrl"]
-    due = [f"JFK#LAX#2026-12-{day:02d}#1#USD" for day in range(1, 26)]
-    monkeypatch.setattr(dispatcher.tracking, "due_routes", lambda now: iter(due), raising=False)
+    due = [f"JFK#LAX#2027-12-{day:02d}#1#USD" for day in range(1, 26)]
+    monkeypatch.setattr(composition, "poll_cycle", lambda: ScriptedCycle(due=due))
     monkeypatch.setattr(dispatcher.messaging, "poll_queue", lambda settings: PollQueue(url, sqs))
 
     result = dispatcher.lambda_handler({"detail-type": "Scheduled Event"}, FakeLambdaContext())
@@ -84,31 +120,89 @@ def test_worker_reports_exactly_the_failing_record_and_publishes_the_others_aler
     sqs: Any, price_drop_inbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     routes = ["JFK#LAX#2026-12-01#1#USD", "BAD#ONE#2026-12-01#1#USD", "LHR#CDG#2026-12-01#1#USD"]
-
-    def refresh(route_key: str, *, now: float) -> Refresh:
-        if route_key.startswith("BAD"):
-            raise RuntimeError("upstream exploded")
-        alert = Alert(f"alert-{route_key}", "user-1", "tracker-1", route_key, 99.0, 120.0, "any_drop")
-        return Refresh(upstream_call=True, alerts=[alert])
-
-    monkeypatch.setattr(worker.tracking, "refresh_watched_route", refresh, raising=False)
-    monkeypatch.setattr(worker.tracking, "mark_published", lambda alerts: None, raising=False)
-    monkeypatch.setattr(worker.messaging, "event_bus", lambda settings: EventBus(boto3.client("events")))
+    monkeypatch.setattr(composition, "poll_cycle", lambda: ScriptedCycle())
 
     response = worker.lambda_handler(sqs_event(routes), FakeLambdaContext(function_name="PollWorkerFunction"))
 
     assert response["batchItemFailures"] == [{"itemIdentifier": "message-1"}]
     assert response["polled"] == {"routes_polled": 2, "upstream_calls": 2, "alerts_created": 2}
     events = [json.loads(message["Body"]) for message in received(sqs, price_drop_inbox)]
-    assert sorted(event["detail"]["route"] for event in events) == [routes[0], routes[2]]
+    assert sorted(event["detail"]["route_key"] for event in events) == [routes[0], routes[2]]
     assert {event["detail-type"] for event in events} == {"PriceDropDetected"}
 
 
 def test_worker_fails_the_whole_batch_when_every_record_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refresh(route_key: str, *, now: float) -> Refresh:
-        raise RuntimeError("DynamoDB is down")
-
-    monkeypatch.setattr(worker.tracking, "refresh_watched_route", refresh, raising=False)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: ScriptedCycle(failing="JFK"))
 
     with pytest.raises(Exception, match="All records failed"):
         worker.lambda_handler(sqs_event(["JFK#LAX#2026-12-01#1#USD"]), FakeLambdaContext())
+
+
+@dataclass
+class DeadlineContext(FakeLambdaContext):
+    """A Lambda context whose remaining time runs down on `clock`, from `seconds` at the start."""
+
+    clock: ManualClock = field(default_factory=ManualClock)
+    seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        self._deadline = self.clock.now() + self.seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self.clock.now()) * 1000))
+
+
+@dataclass
+class SlowUpstreamCycle:
+    """Each route takes `seconds_per_route` of the clock, as a fare API answering slowly would."""
+
+    clock: ManualClock
+    seconds_per_route: float
+    polled: list[str] = field(default_factory=list)
+
+    def poll_route(self, route_key: str) -> RouteWork:
+        self.clock.advance(self.seconds_per_route)
+        self.polled.append(route_key)
+        return RouteWork(route_key, upstream_call=True, alerts_created=0)
+
+
+def test_worker_hands_back_the_routes_it_has_no_time_to_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given 60 s left, routes that take 15 s each, and the template's 25 s reserve per route
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=15)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+    routes = [f"JFK#LAX#2027-01-{day:02d}#1#USD" for day in range(1, 6)]
+
+    # When the worker takes the batch
+    response = worker.lambda_handler(sqs_event(routes), DeadlineContext(clock=clock, seconds=60))
+
+    # Then the three routes started with 60, 45 and 30 s left are done and not handed back; the two
+    # that would have started with 15 s left were never started and come back as failures
+    assert cycle.polled == routes[:3]
+    assert response["batchItemFailures"] == [{"itemIdentifier": "message-3"}, {"itemIdentifier": "message-4"}]
+    assert response["polled"] == {"routes_polled": 3, "upstream_calls": 3, "alerts_created": 0}
+
+
+def test_worker_with_time_to_spare_finishes_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=1)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+    routes = [f"JFK#LAX#2027-01-{day:02d}#1#USD" for day in range(1, 11)]
+
+    response = worker.lambda_handler(sqs_event(routes), DeadlineContext(clock=clock, seconds=120))
+
+    assert cycle.polled == routes
+    assert response["batchItemFailures"] == []
+
+
+def test_worker_invoked_with_too_little_time_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock()
+    cycle = SlowUpstreamCycle(clock, seconds_per_route=1)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: cycle)
+
+    # Every record handed back is a batch that failed whole: Lambda returns all of it to the queue.
+    with pytest.raises(Exception, match="All records failed"):
+        worker.lambda_handler(
+            sqs_event(["JFK#LAX#2027-01-01#1#USD"]), DeadlineContext(clock=clock, seconds=20)
+        )
+    assert cycle.polled == []

@@ -30,14 +30,14 @@ def handler(aws, simulator, monkeypatch):
     monkeypatch.setenv("AMADEUS_CLIENT_ID", "farewatch-local")
     monkeypatch.setenv("AMADEUS_CLIENT_SECRET", "farewatch-local-secret")
     monkeypatch.setenv("UPSTREAM_BACKOFF_BASE_SECONDS", "0")
-    from farewatch import settings, wiring
+    from farewatch import composition, settings
 
     settings.get_settings.cache_clear()
-    wiring.fare_service.cache_clear()
+    composition.fare_service.cache_clear()
     requests.post(f"{simulator.url}/__sim/reset", timeout=5)
     module = importlib.import_module("price_api.handler")
     yield module
-    wiring.fare_service.cache_clear()
+    composition.fare_service.cache_clear()
     settings.get_settings.cache_clear()
 
 

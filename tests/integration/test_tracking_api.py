@@ -71,6 +71,34 @@ class FakeFares:
         )
 
 
+class RecordingEvents:
+    """EventBridge's PutEvents as the worker calls it, recording each entry (or failing, when told)."""
+
+    def __init__(self, publish: Any = None) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._publish = publish if publish is not None else self.entries.extend
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self._publish(Entries)
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": str(index)} for index in range(len(Entries))]}
+
+
+def poll_cycle(clock: ManualClock, fares: Any, publish: Any) -> Any:
+    """The real poll cycle on moto, with the test's fares and clock; `publish` sees every PutEvents."""
+    from farewatch.messaging import EventBus
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    return PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fares,
+        events=EventBus(RecordingEvents(publish)),
+        clock=clock,
+        poll_interval_seconds=1800,
+    )
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -88,15 +116,13 @@ def limit() -> int:
 
 @pytest.fixture
 def tracking(aws, clock, fares, limit, monkeypatch):
-    from farewatch import settings
-    from farewatch.accounts import wiring as account_wiring
+    from farewatch import composition, settings
     from farewatch.store.history import PriceHistoryStore
     from farewatch.store.tracking import AlertStore, TrackingStore
-    from farewatch.tracking import wiring
     from farewatch.tracking.service import TrackingService
 
     settings.get_settings.cache_clear()
-    account_wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
     service = TrackingService(
         fares=fares,
         store=TrackingStore(),
@@ -106,9 +132,10 @@ def tracking(aws, clock, fares, limit, monkeypatch):
         max_active_trackers=limit,
         poll_interval_seconds=1800,
     )
-    monkeypatch.setattr(wiring, "tracking_service", lambda: service)
+    monkeypatch.setattr(composition, "tracking_service", lambda: service)
+    monkeypatch.setattr(composition, "poll_cycle", lambda: poll_cycle(clock, fares, lambda entries: None))
     yield service
-    account_wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
 
 
 @pytest.fixture
@@ -161,14 +188,13 @@ def track(users, token: str, **fields: Any) -> tuple[int, Any]:
 def watched_count(route_key: str = ROUTE) -> int:
     from farewatch.store.tracking import TrackingStore
 
-    route = TrackingStore().watched_route(route_key)
-    return int(route.active_count) if route is not None else 0
+    return TrackingStore().watched_count(route_key)
 
 
 def poll(clock: ManualClock, route_key: str = ROUTE):
-    from farewatch.tracking.poll import refresh_watched_route
+    from farewatch import composition
 
-    return refresh_watched_route(route_key, now=clock.now())
+    return composition.poll_cycle().refresh(route_key)
 
 
 # -- tracked flights ---------------------------------------------------------------------------
@@ -334,7 +360,7 @@ def test_concurrent_trackers_on_one_route_are_all_counted(users, tracking, atomi
 
 
 def test_a_departed_flight_expires_its_tracker_and_stops_polling(users, alice, clock):
-    from farewatch.tracking.poll import due_routes
+    from farewatch import composition
 
     tracker = track(users, alice, target_price=250)[1]["data"]
     clock.advance(18 * 86400)  # 2027-02-02
@@ -342,7 +368,7 @@ def test_a_departed_flight_expires_its_tracker_and_stops_polling(users, alice, c
     shown = call(users, "GET", f"/tracked-flights/{tracker['id']}", token=alice)[1]["data"]
 
     assert shown["status"] == "expired"
-    assert list(due_routes(clock.now())) == []
+    assert list(composition.poll_cycle().due_routes()) == []
     assert poll(clock).upstream_call is False
 
 
@@ -350,25 +376,25 @@ def test_a_departed_flight_expires_its_tracker_and_stops_polling(users, alice, c
 
 
 def test_due_routes_lists_tracked_routes_when_their_poll_is_due(users, alice, clock):
-    from farewatch.tracking.poll import due_routes
+    from farewatch import composition
 
     track(users, alice, target_price=250)
 
-    assert list(due_routes(clock.now())) == []
+    assert list(composition.poll_cycle().due_routes()) == []
     clock.advance(1800)
-    assert list(due_routes(clock.now())) == [ROUTE]
+    assert list(composition.poll_cycle().due_routes()) == [ROUTE]
     poll(clock)
-    assert list(due_routes(clock.now())) == []
+    assert list(composition.poll_cycle().due_routes()) == []
 
 
 def test_deleting_the_last_tracker_stops_the_routes_polling(users, alice, clock):
-    from farewatch.tracking.poll import due_routes
+    from farewatch import composition
 
     tracker = track(users, alice, target_price=250)[1]["data"]
     call(users, "DELETE", f"/tracked-flights/{tracker['id']}", token=alice)
     clock.advance(3600)
 
-    assert list(due_routes(clock.now())) == []
+    assert list(composition.poll_cycle().due_routes()) == []
 
 
 def test_each_drop_is_flagged_once_and_polling_twice_adds_nothing(users, alice, clock, fares):
@@ -399,30 +425,21 @@ def test_each_drop_is_flagged_once_and_polling_twice_adds_nothing(users, alice, 
 
 
 def test_evaluating_one_observation_twice_writes_no_duplicate(users, alice, tracking, clock):
-    from farewatch.tracking.service import PricePoint
+    from farewatch import composition
+    from farewatch.tracking.values import PricePoint
 
     track(users, alice, notify_on_any_drop=True)
     observation = PricePoint(Decimal("200"), "USD", clock.now() + 60)
 
-    first = tracking.evaluate_route(ROUTE, observation, clock.now())
-    second = tracking.evaluate_route(ROUTE, observation, clock.now())
+    first = composition.poll_cycle().evaluate_route(ROUTE, observation)
+    second = composition.poll_cycle().evaluate_route(ROUTE, observation)
 
-    assert len(first.alerts) == 1 and second.alerts == []
+    assert len(first) == 1 and second == []
     assert len(call(users, "GET", "/alerts", token=alice)[1]["data"]) == 1
 
 
-def work_route(clock: ManualClock, publish: Any):
-    from farewatch import poller
-    from farewatch.tracking import poll as tracking_poll
-
-    return poller.work_one(
-        ROUTE,
-        clock.now(),
-        refresh=lambda key, now: tracking_poll.refresh_watched_route(key, now=now),
-        publish=publish,
-        mark_published=tracking_poll.mark_published,
-        event_bus="default",
-    )
+def work_route(clock: ManualClock, fares: Any, publish: Any):
+    return poll_cycle(clock, fares, publish).poll_route(ROUTE)
 
 
 def test_an_alert_whose_event_failed_is_announced_when_the_message_is_retried(users, alice, clock, fares):
@@ -435,9 +452,9 @@ def test_an_alert_whose_event_failed_is_announced_when_the_message_is_retried(us
         raise RuntimeError("EventBridge is down")
 
     with pytest.raises(RuntimeError):
-        work_route(clock, bus_down)  # the alert is written, its event is not sent
-    retried = work_route(clock, published.extend)
-    again = work_route(clock, published.extend)
+        work_route(clock, fares, bus_down)  # the alert is written, its event is not sent
+    retried = work_route(clock, fares, published.extend)
+    again = work_route(clock, fares, published.extend)
 
     assert (retried.alerts_created, again.alerts_created) == (0, 0)
     assert [json.loads(entry["Detail"])["kind"] for entry in published] == ["target_reached"]

@@ -15,13 +15,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def users(aws):
-    from farewatch import settings
-    from farewatch.accounts import wiring
+    from farewatch import composition, settings
 
     settings.get_settings.cache_clear()
-    wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
     yield importlib.import_module("users_api.handler")
-    wiring.account_service.cache_clear()
+    composition.account_service.cache_clear()
 
 
 def call(handler, method: str, path: str, body: Any = None, token: str | None = None, **params: str):
@@ -63,15 +62,3 @@ def test_a_deleted_users_token_stops_working(users):
     status, body = call(users, "GET", "/users/me", token=token)
 
     assert status == 401 and body["error"]["code"]
-
-
-def test_serving_the_merged_openapi_document_does_not_disturb_the_users_routes(users, monkeypatch):
-    monkeypatch.setenv("TOKEN_PREFETCH", "false")
-    price = importlib.import_module("price_api.handler")
-    token = signed_in(users)
-
-    document = price.lambda_handler(api_event("GET", "/openapi.json"), FakeLambdaContext())
-    status, body = call(users, "GET", "/users/me", token=token)
-
-    assert "/auth/login" in json.loads(document["body"])["paths"]
-    assert status == 200 and body["data"]["email"] == "alice@example.com"

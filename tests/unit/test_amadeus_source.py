@@ -16,6 +16,7 @@ import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ReadTimeoutError
@@ -740,7 +741,7 @@ def token_issuer(
 ) -> AmadeusTokenIssuer:
     return AmadeusTokenIssuer(
         BASE_URL,
-        lambda: AmadeusCredentials(CLIENT_ID, secret),
+        lambda: AmadeusCredentials(CLIENT_ID, SecretStr(secret)),
         session=session_with(upstream),
         clock=clock,
         connect_timeout=1.0,
@@ -827,7 +828,7 @@ def test_the_issuer_maps_upstream_failures(
 
 
 def test_credentials_never_show_the_secret() -> None:
-    credentials = AmadeusCredentials(CLIENT_ID, CLIENT_SECRET)
+    credentials = AmadeusCredentials(CLIENT_ID, SecretStr(CLIENT_SECRET))
 
     assert CLIENT_SECRET not in repr(credentials) and CLIENT_SECRET not in str(credentials)
     assert credentials.client_secret.get_secret_value() == CLIENT_SECRET
@@ -877,7 +878,10 @@ class InProcessSimulator:
 
     def issuer(self, secret: str = CLIENT_SECRET) -> AmadeusTokenIssuer:
         return AmadeusTokenIssuer(
-            BASE_URL, lambda: AmadeusCredentials(CLIENT_ID, secret), session=self.session, clock=self.clock
+            BASE_URL,
+            lambda: AmadeusCredentials(CLIENT_ID, SecretStr(secret)),
+            session=self.session,
+            clock=self.clock,
         )
 
     def fare_source(self, tokens: Any = None) -> AmadeusFareSource:

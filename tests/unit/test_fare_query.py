@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import pytest
+from pydantic import BaseModel
 
 from farewatch.clock import ManualClock
 from farewatch.errors import InvalidRequest
-from farewatch.fare_query import FareQuery, parse_fare_query, parse_flag, parse_int
+from farewatch.fare_query import FareQuery, parse_fare_query
+from farewatch.validation import WholeNumber, YesNo, validated
+
+
+class FlagAndNumber(BaseModel):
+    """A flag and a bounded integer, declared the way routes declare `nocache` and `limit`."""
+
+    flag: Annotated[bool, YesNo()] = False
+    number: Annotated[int, WholeNumber(1, 50)] = 10
+
+
+def parse_flag(value: str | None) -> bool:
+    return validated(FlagAndNumber, {"flag": value}).flag
+
+
+def parse_int(value: str | None) -> int:
+    return validated(FlagAndNumber, {"number": value}).number
 
 
 def at(moment: str) -> ManualClock:
@@ -246,36 +264,36 @@ def test_a_well_formed_date_is_not_judged_against_an_unknown_origin():
 
 @pytest.mark.parametrize("raw", ["1", "true", "TRUE", "True", "yes", "YeS"])
 def test_flag_words_for_yes_mean_true(raw):
-    assert parse_flag(raw, "nocache") is True
+    assert parse_flag(raw) is True
 
 
 @pytest.mark.parametrize("raw", [None, "", "0", "false", "FALSE", "no", "No"])
 def test_flag_words_for_no_or_an_absent_flag_mean_false(raw):
-    assert parse_flag(raw, "nocache") is False
+    assert parse_flag(raw) is False
 
 
 @pytest.mark.parametrize("raw", ["2", "y", "on", "off", " true", "truee", "\uff54\uff52\uff55\uff45"])
 def test_any_other_flag_value_is_refused(raw):
     with pytest.raises(InvalidRequest) as raised:
-        parse_flag(raw, "nonstop")
+        parse_flag(raw)
 
     assert raised.value.code == "invalid_parameter"
-    assert raised.value.details[0]["field"] == "nonstop"
+    assert raised.value.details[0]["field"] == "flag"
 
 
 def test_an_absent_integer_takes_its_default():
-    assert parse_int(None, "limit", default=10, minimum=1, maximum=50) == 10
-    assert parse_int("", "limit", default=10, minimum=1, maximum=50) == 10
+    assert parse_int(None) == 10
+    assert parse_int("") == 10
 
 
 def test_an_integer_within_bounds_is_accepted():
-    assert parse_int("50", "limit", default=10, minimum=1, maximum=50) == 50
+    assert parse_int("50") == 50
 
 
 @pytest.mark.parametrize("raw", ["0", "51", "05", "1e3", "9" * 5000, "-0"])
 def test_an_integer_out_of_bounds_or_not_plain_decimal_is_refused(raw):
     with pytest.raises(InvalidRequest) as raised:
-        parse_int(raw, "limit", default=10, minimum=1, maximum=50)
+        parse_int(raw)
 
     assert raised.value.code == "invalid_parameter"
-    assert raised.value.details == [{"field": "limit", "issue": "must be a whole number from 1 to 50"}]
+    assert raised.value.details == [{"field": "number", "issue": "must be a whole number from 1 to 50"}]

@@ -5,17 +5,36 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import airportsdata
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from farewatch.cities import METRO_AREAS
 from farewatch.errors import InvalidRequest
-from farewatch.fare_query import parse_fare_query, parse_flag, parse_int
+from farewatch.fare_query import parse_fare_query
 from farewatch.locations import find_location
+from farewatch.validation import WholeNumber, YesNo, validated
+
+
+class FlagAndNumber(BaseModel):
+    """A flag and a bounded integer, declared the way routes declare `nocache` and `limit`."""
+
+    flag: Annotated[bool, YesNo()] = False
+    number: Annotated[int, WholeNumber(1, 50)] = 10
+
+
+def parse_flag(value: str | None) -> bool:
+    return validated(FlagAndNumber, {"flag": value}).flag
+
+
+def parse_int(value: str | None) -> int:
+    return validated(FlagAndNumber, {"number": value}).number
+
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -189,7 +208,7 @@ def test_arbitrary_values_for_every_parameter_only_ever_raise_a_400(raw):
 @given(st.one_of(st.none(), st.text()))
 def test_any_flag_value_is_true_false_or_a_400(value):
     try:
-        assert parse_flag(value, "nocache") in (True, False)
+        assert parse_flag(value) in (True, False)
     except InvalidRequest as error:
         assert error.code == "invalid_parameter"
 
@@ -198,6 +217,6 @@ def test_any_flag_value_is_true_false_or_a_400(value):
 @given(st.one_of(st.none(), st.text(), st.integers().map(str)))
 def test_any_integer_value_is_within_bounds_or_a_400(value):
     try:
-        assert 1 <= parse_int(value, "limit", default=10, minimum=1, maximum=50) <= 50
+        assert 1 <= parse_int(value) <= 50
     except InvalidRequest as error:
         assert error.code == "invalid_parameter"

@@ -7,12 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from farewatch.clock import ManualClock
+from farewatch.composition import build_fare_source, duffel_access_token
 from farewatch.errors import UpstreamUnavailable
 from farewatch.fares.amadeus import AmadeusFareSource
 from farewatch.fares.duffel import DuffelFareSource
 from farewatch.settings import Settings
 from farewatch.store.fare_cache import FareCacheStore
-from farewatch.wiring import build_fare_source, duffel_access_token
 from farewatch_local.stack import DEFAULT_DUFFEL_TOKEN, StackConfig, StackError
 
 

@@ -68,20 +68,16 @@ def test_tables_come_from_the_template_with_their_keys_and_ttl():
         ("series", "S"),
         ("observed_at", "S"),
     }
-    assert history.ttl_attribute is None
+    assert history.ttl_attribute == "purge_at"
 
 
-def test_the_amadeus_secret_holds_the_credentials_passed_as_parameters():
-    template = load_template(TEMPLATE, {"AmadeusClientId": "local-id", "AmadeusClientSecret": "local-secret"})
+def test_the_amadeus_secret_starts_as_the_placeholder_an_operator_replaces():
+    template = load_template(TEMPLATE)
 
     secret = template.secret("AmadeusCredentials")
 
     assert secret.name == "AmadeusCredentials"
-    assert json.loads(secret.secret_string or "") == {
-        "client_id": "local-id",
-        "client_secret": "local-secret",
-    }
-    assert "local-secret" not in repr(secret) and "local-secret" not in repr(template)
+    assert json.loads(secret.secret_string or "") == {"client_id": "", "client_secret": ""}
 
 
 def test_the_price_function_serves_the_public_flight_routes_of_the_stage():

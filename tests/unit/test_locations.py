@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zoneinfo
 from pathlib import Path
 
@@ -205,23 +203,3 @@ def test_a_query_that_matches_nothing_suggests_nothing():
 def test_every_suggested_airport_has_a_code_and_a_time_zone():
     for location in suggest("international", 50):
         assert len(location.code) == 3 and location.time_zone
-
-
-# --- cost -------------------------------------------------------------------------------------------
-
-
-def test_importing_the_module_does_not_read_the_airport_data():
-    # Given a fresh interpreter (the Lambda cold start)
-    script = "import sys, farewatch.locations; print('airportsdata' in sys.modules)"
-
-    # When the module is imported
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(LAYER)},
-    )
-
-    # Then the airport data is not loaded yet
-    assert result.stdout.strip() == "False"

@@ -56,7 +56,7 @@ def test_search_limits_the_number_of_offers_after_sorting():
 
 
 def test_a_failing_metrics_backend_never_fails_the_request():
-    from farewatch.wiring import PowertoolsFareMetrics
+    from farewatch.composition import PowertoolsFareMetrics
 
     class BrokenMetrics:
         def add_metric(self, **_: object) -> None:

@@ -1,1 +1,1 @@
-"""The poller's handlers: the scheduled dispatcher and the SQS worker (logic in farewatch.poller)."""
+"""The poller's handlers: the scheduled dispatcher and the SQS worker (see farewatch.tracking.poll_cycle)."""

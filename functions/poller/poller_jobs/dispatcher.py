@@ -6,25 +6,17 @@ cycle forward: it enqueues every route due within one poll interval, i.e. every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from farewatch import messaging, poller
-from farewatch.clock import SystemClock
+from farewatch import composition, messaging
 from farewatch.settings import get_settings
-from farewatch.tracking import poll as tracking
 
 logger = Logger()
 metrics = Metrics()
-clock = SystemClock()
-
-
-def _due_routes(now: float) -> Iterator[str]:
-    return tracking.due_routes(now)
 
 
 def _poll_now(event: Any) -> bool:
@@ -37,7 +29,7 @@ def _poll_now(event: Any) -> bool:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = get_settings()
     ahead = settings.watched_route_poll_seconds if _poll_now(event) else 0
-    report = poller.dispatch(clock.now() + ahead, messaging.poll_queue(settings).send_batch, _due_routes)
+    report = composition.poll_cycle().dispatch(messaging.poll_queue(settings), ahead=ahead)
     metrics.add_metric(name="RoutesEnqueued", unit=MetricUnit.Count, value=report.routes_enqueued)
     metrics.add_metric(name="RoutesNotEnqueued", unit=MetricUnit.Count, value=len(report.failed_routes))
     return {"routes_enqueued": report.routes_enqueued, "batches": report.batches}

@@ -1,11 +1,13 @@
-"""Public flight endpoints: ping, price, search, airports, history, and the OpenAPI document.
+"""Public flight endpoints: ping, price, search, airports, history, and the API's OpenAPI document.
 
-Thin by design: each route parses its input with the shared validators, asks the fare service and
-returns a response model. Errors become the envelope in farewatch.api.
+Thin by design: each route declares its typed inputs, asks the fare service and returns a response
+model. Errors become the envelope in farewatch.api.resolver.
 """
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,13 +16,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from farewatch import locations, openapi_doc, wiring
-from farewatch.api import create_resolver, error_responses
+from farewatch import composition, locations
+from farewatch.api import openapi
+from farewatch.api.params import Adults, Currency, Day, Destination, Origin
+from farewatch.api.resolver import create_resolver, error_responses
 from farewatch.clock import SystemClock
-from farewatch.errors import NotFound, invalid_field
-from farewatch.fare_query import FareQuery, parse_fare_query, parse_flag, parse_int
-from farewatch.offers import SORT_KEYS, select_offers
-from farewatch.schemas import (
+from farewatch.errors import NotFound
+from farewatch.fare_query import DEFAULT_ADULTS, DEFAULT_CURRENCY, FareQuery, fare_query
+from farewatch.offers import select_offers
+from farewatch.validation import OneOf, WholeNumber, YesNo
+from price_api.views import (
     AirportList,
     AirportView,
     FareMeta,
@@ -33,33 +38,34 @@ from farewatch.schemas import (
     history_view,
     price_envelope,
 )
-from farewatch.store.history import PriceHistoryStore
+
+# Generated from every function's routes at build time (`make openapi`); see farewatch.api.openapi.
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 logger = Logger()
 metrics = Metrics()
+# Only fetches and cache hits record metrics; a ping or an autosuggest has none to publish, which is
+# expected here (Powertools' documented way to say so, instead of a warning per such request).
+warnings.filterwarnings("ignore", "No application metrics to publish")
 app = create_resolver()
 clock = SystemClock()
 
-Origin = Annotated[str, Query(description="IATA airport or city code, e.g. JFK or NYC.", examples=["JFK"])]
-Destination = Annotated[str, Query(description="IATA airport or city code.", examples=["LAX"])]
-Date = Annotated[str, Query(description="Departure date, YYYY-MM-DD, in the origin's time zone.")]
-Adults = Annotated[str | None, Query(description="Travellers aged 12+, 1-9 (default 1).")]
-Currency = Annotated[str | None, Query(description="ISO 4217 currency (default USD).")]
-
 FARE_ERRORS = error_responses(400, 404, 502, 503, 504)
+Limit = Annotated[int, WholeNumber(1, 50), Query(description="At most this many (default 10).")]
 
 
-def _fare_query(
-    origin: str,
-    destination: str,
-    date: str,
-    adults: str | None,
-    currency: str | None,
-    *,
-    allow_past: bool = False,
+def _query(
+    origin: str, destination: str, date: Any, adults: int, currency: str, *, allow_past: bool = False
 ) -> FareQuery:
-    raw = {"origin": origin, "destination": destination, "date": date, "adults": adults, "currency": currency}
-    return parse_fare_query(raw, clock=clock, allow_past=allow_past)
+    return fare_query(
+        origin=origin,
+        destination=destination,
+        departure_date=date,
+        adults=adults,
+        currency=currency,
+        clock=clock,
+        allow_past=allow_past,
+    )
 
 
 @app.get("/flights/ping", summary="Liveness check")
@@ -71,39 +77,35 @@ def ping() -> Pong:
 def cheapest_price(
     origin: Origin,
     destination: Destination,
-    date: Date,
-    adults: Adults = None,
-    currency: Currency = None,
-    nocache: Annotated[str | None, Query(description="1|true|yes forces a fresh fetch.")] = None,
+    date: Day,
+    adults: Adults = DEFAULT_ADULTS,
+    currency: Currency = DEFAULT_CURRENCY,
+    nocache: Annotated[bool, YesNo(), Query(description="Fetch afresh and refresh the cache.")] = False,
 ) -> PriceEnvelope:
-    query = _fare_query(origin, destination, date, adults, currency)
-    force = parse_flag(nocache, "nocache")
-    result = wiring.fare_service().fares(query, force_refresh=force)
+    query = _query(origin, destination, date, adults, currency)
+    result = composition.fare_service().fares(query, force_refresh=nocache)
     if result.cheapest is None:
         raise NotFound("No offers for this route and date.", code="no_offers")
-    return price_envelope(result, date)
+    return price_envelope(result, date.isoformat())
 
 
 @app.get("/flights/search", summary="Offers for a route and date", responses=FARE_ERRORS)
 def search_offers(
     origin: Origin,
     destination: Destination,
-    date: Date,
-    adults: Adults = None,
-    currency: Currency = None,
-    nonstop: Annotated[str | None, Query(description="1|true|yes keeps nonstop offers only.")] = None,
-    sort: Annotated[str | None, Query(description="price (default) or duration.")] = None,
-    limit: Annotated[str | None, Query(description="At most this many offers, 1-50 (default 10).")] = None,
+    date: Day,
+    adults: Adults = DEFAULT_ADULTS,
+    currency: Currency = DEFAULT_CURRENCY,
+    nonstop: Annotated[bool, YesNo(), Query(description="Nonstop offers only.")] = False,
+    sort: Annotated[
+        str, OneOf(("price", "duration")), Query(description="price (default) or duration.")
+    ] = "price",
+    limit: Limit = 10,
 ) -> SearchEnvelope:
-    query = _fare_query(origin, destination, date, adults, currency)
-    only_nonstop = parse_flag(nonstop, "nonstop")
-    order = sort or "price"
-    if order not in SORT_KEYS:
-        raise invalid_field("sort", "must be price or duration")
-    count = parse_int(limit, "limit", default=10, minimum=1, maximum=50)
-    result = wiring.fare_service().fares(query)
-    offers = select_offers(result.offers, nonstop=only_nonstop, sort=order, limit=count)
-    meta = SearchMeta(**FareMeta.of(result).model_dump(), count=len(offers), sort=order)
+    query = _query(origin, destination, date, adults, currency)
+    result = composition.fare_service().fares(query)
+    offers = select_offers(result.offers, nonstop=nonstop, sort=sort, limit=limit)
+    meta = SearchMeta(**FareMeta.of(result).model_dump(), count=len(offers), sort=sort)
     return SearchEnvelope(data=[OfferView.of(offer) for offer in offers], meta=meta)
 
 
@@ -112,10 +114,9 @@ def suggest_airports(
     q: Annotated[
         str, Query(max_length=100, description="IATA code, city or airport name (2-100 characters).")
     ],
-    limit: Annotated[str | None, Query(description="1-50 (default 10).")] = None,
+    limit: Limit = 10,
 ) -> AirportList:
-    count = parse_int(limit, "limit", default=10, minimum=1, maximum=50)
-    return AirportList(data=[AirportView.of(location) for location in locations.suggest(q, count)])
+    return AirportList(data=[AirportView.of(location) for location in locations.suggest(q, limit)])
 
 
 @app.get(
@@ -124,27 +125,27 @@ def suggest_airports(
 def price_history(
     origin: Origin,
     destination: Destination,
-    date: Date,
-    adults: Adults = None,
-    currency: Currency = None,
+    date: Day,
+    adults: Adults = DEFAULT_ADULTS,
+    currency: Currency = DEFAULT_CURRENCY,
 ) -> HistoryEnvelope:
-    query = _fare_query(origin, destination, date, adults, currency, allow_past=True)
-    rows = PriceHistoryStore().observations(query.cache_key)
-    view = history_view(query.origin, query.destination, date, query.adults, query.currency, rows)
+    query = _query(origin, destination, date, adults, currency, allow_past=True)
+    rows = composition.fare_service().price_history(query)
+    view = history_view(query.origin, query.destination, date.isoformat(), query.adults, query.currency, rows)
     return HistoryEnvelope(data=view)
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(200, content_types.APPLICATION_JSON, openapi_doc.merged_document(app))
+    return Response(200, content_types.APPLICATION_JSON, openapi.stored_document(OPENAPI_DOCUMENT))
 
 
 @app.get("/docs", include_in_schema=False)
 def swagger_ui() -> Response[str]:
-    return Response(200, "text/html", openapi_doc.swagger_page(openapi_doc.merged_document(app)))
+    return Response(200, "text/html", openapi.swagger_page(openapi.stored_document(OPENAPI_DOCUMENT)))
 
 
-wiring.warm_up()
+composition.warm_up()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

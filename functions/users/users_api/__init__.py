@@ -1,1 +1,1 @@
-"""The users function: accounts and, later, tracked flights and alerts."""
+"""The users function: accounts, tracked flights and alerts, with the routes of each."""

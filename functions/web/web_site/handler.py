@@ -57,11 +57,12 @@ def _serves_page(**_path_parameters: str) -> Response[str]:
     return _page()
 
 
+# Pages and files are no operations of the API: they stay out of its OpenAPI document.
 for _path in PAGE_PATHS:
-    app.route(_path, method=READ_METHODS)(_serves_page)
+    app.route(_path, method=READ_METHODS, include_in_schema=False)(_serves_page)
 
 
-@app.route(ASSET_PATH, method=READ_METHODS)
+@app.route(ASSET_PATH, method=READ_METHODS, include_in_schema=False)
 def asset(name: str) -> Response[str]:
     found = site.current().asset(name)
     if found is None or app.current_event.path != f"/assets/{name}":

@@ -1,9 +1,11 @@
-"""Fare queries: the one place that turns raw query-string values into a valid FareQuery.
+"""Fare queries: the field types of origin, destination, date, adults and currency, and the rules
+that turn valid fields into a FareQuery.
 
 Rules (SPEC §3): origin and destination are known IATA airport or city codes, normalised to upper
 case, and not the same place; the date is YYYY-MM-DD, not before today in the origin's time zone and
 at most `max_days_ahead` days after it; adults 1-9; currency an ISO 4217 code. Every problem is a
-400 InvalidRequest whose details name the field; all problems of one request are reported together.
+400 whose details name the field. The field types are what the routes declare (so /openapi.json
+shows them); `fare_query` adds the rules between fields, which need the airport data and a clock.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticUseDefault, core_schema
 
 from farewatch.clock import Clock
 from farewatch.currencies import FARE_CURRENCIES
 from farewatch.errors import InvalidRequest, invalid_field
-from farewatch.locations import Location, is_code_shaped, require_location
+from farewatch.locations import Location, find_location, is_code_shaped, require_location
+from farewatch.validation import INVALID_PARAMETER, TextRule, WholeNumber, rejected, validated
 
 DEFAULT_ADULTS = 1
 MAX_ADULTS = 9
@@ -28,10 +32,6 @@ MAX_DAYS_AHEAD = 365
 
 _CODE_PATTERN = r"^[A-Z]{3}$"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Canonical decimal integers only: no sign on zero, no leading zeros, no spaces, no "+", ASCII digits.
-_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
-_TRUE_WORDS = frozenset({"1", "true", "yes"})
-_FALSE_WORDS = frozenset({"0", "false", "no"})
 
 T = TypeVar("T")
 
@@ -65,88 +65,141 @@ class FareQuery(BaseModel):
         return f"{self.origin}-{self.destination}"
 
 
-def parse_fare_query(
-    params: Mapping[str, str | None],
+# -- the fields, each valid on its own (query parameters and bodies use these same types) --------
+
+
+def _location_code(raw: str) -> str:
+    if raw == "":
+        raise rejected("missing_parameter", "is required")
+    if not is_code_shaped(raw):
+        raise rejected(INVALID_PARAMETER, "must be a 3-letter IATA airport or city code")
+    if find_location(raw) is None:
+        raise rejected("unknown_location", f"{raw.upper()} is not a known airport or city code")
+    return raw.upper()
+
+
+def _calendar_date(raw: str) -> date:
+    if raw == "":
+        raise rejected("missing_parameter", "is required")
+    if not _ISO_DATE.fullmatch(raw):
+        raise rejected("invalid_date", "must be a date in YYYY-MM-DD form")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise rejected("invalid_date", f"{raw} is not a calendar date") from None
+
+
+def _fare_currency(raw: str) -> str:
+    if raw == "":
+        raise PydanticUseDefault()
+    code = raw.upper() if is_code_shaped(raw) else ""
+    if code not in FARE_CURRENCIES:
+        raise rejected("invalid_currency", "must be an ISO 4217 currency code such as USD or EUR")
+    return code
+
+
+LocationCode = Annotated[
+    str, TextRule(_location_code, core_schema.str_schema(pattern="^[A-Za-z]{3}$", min_length=3, max_length=3))
+]
+"""A known IATA airport or city code, any case in, upper case out (400 `unknown_location` if unknown)."""
+
+DepartureDay = Annotated[date, TextRule(_calendar_date, core_schema.date_schema())]
+"""`YYYY-MM-DD` (400 `invalid_date`); whether it is too early or too late depends on the origin."""
+
+AdultCount = Annotated[int, WholeNumber(1, MAX_ADULTS)]
+
+FareCurrency = Annotated[
+    str,
+    TextRule(
+        _fare_currency,
+        core_schema.str_schema(pattern="^[A-Za-z]{3}$", min_length=3, max_length=3),
+        optional=True,
+    ),
+]
+"""An ISO 4217 code a fare can be priced in, any case in, upper case out (400 `invalid_currency`)."""
+
+
+class FareQueryFields(BaseModel):
+    """The fields of a fare query as a client writes them (`date` is the departure date)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    origin: LocationCode
+    destination: LocationCode
+    date: DepartureDay
+    adults: AdultCount = DEFAULT_ADULTS
+    currency: FareCurrency = DEFAULT_CURRENCY
+
+
+# -- the rules between fields ------------------------------------------------------------------
+
+
+def fare_query(
     *,
+    origin: str,
+    destination: str,
+    departure_date: date,
+    adults: int = DEFAULT_ADULTS,
+    currency: str = DEFAULT_CURRENCY,
     clock: Clock,
     max_days_ahead: int = MAX_DAYS_AHEAD,
     allow_past: bool = False,
 ) -> FareQuery:
-    """A valid FareQuery from the query string's origin, destination, date, adults and currency.
+    """The FareQuery of fields that are each valid (see the types above), or a 400 naming what is not.
 
-    Other keys are ignored. An empty value counts as absent: a 400 `missing_parameter` for origin,
-    destination and date, the default for adults and currency. When several fields are wrong, one
-    InvalidRequest lists them all, with the code of the first (in the order of the signature above).
-    `allow_past` admits departed dates (their price history is still worth reading).
+    Two places are not the same one (a city and one of its airports count as one); the date is not
+    before today at the origin (unless `allow_past`: departed dates still have a price history) and
+    at most `max_days_ahead` days after it. Both problems are reported together when both occur.
     """
+    start = require_location(origin, "origin")
+    end = require_location(destination, "destination")
     problems = _Problems()
-    origin = problems.check(lambda: require_location(_required(params, "origin"), "origin"))
-    destination = problems.check(lambda: require_location(_required(params, "destination"), "destination"))
-    if origin is not None and destination is not None:
-        problems.check(lambda: _require_different_places(origin, destination))
-    departure_date = problems.check(
-        lambda: _departure_date(
-            _required(params, "date"),
-            origin,
-            clock=clock,
-            max_days_ahead=max_days_ahead,
-            allow_past=allow_past,
+    problems.check(lambda: _require_different_places(start, end))
+    problems.check(
+        lambda: _departure_window(
+            departure_date, start, clock=clock, max_days_ahead=max_days_ahead, allow_past=allow_past
         )
     )
-    adults = problems.check(
-        lambda: parse_int(
-            params.get("adults"), "adults", default=DEFAULT_ADULTS, minimum=1, maximum=MAX_ADULTS
-        )
-    )
-    currency = problems.check(lambda: _currency(params.get("currency")))
     problems.raise_if_any()
-    # No problem was reported, so every value is set.
-    assert origin is not None and destination is not None and departure_date is not None
-    assert adults is not None and currency is not None
     return FareQuery(
-        origin=origin.code,
-        destination=destination.code,
+        origin=start.code,
+        destination=end.code,
         departure_date=departure_date,
         adults=adults,
         currency=currency,
     )
 
 
+def parse_fare_query(
+    params: Mapping[str, object],
+    *,
+    clock: Clock,
+    max_days_ahead: int = MAX_DAYS_AHEAD,
+    allow_past: bool = False,
+) -> FareQuery:
+    """A valid FareQuery from origin, destination, date, adults and currency as a client sent them.
+
+    Other keys are ignored; an absent, None or empty value counts as absent (a 400
+    `missing_parameter` for origin, destination and date, the default for adults and currency).
+    Every field that is wrong on its own is reported in one 400 with the code of the first (in the
+    order above); the rules between fields (see `fare_query`) are checked once every field is valid.
+    """
+    fields = validated(FareQueryFields, params)
+    return fare_query(
+        origin=fields.origin,
+        destination=fields.destination,
+        departure_date=fields.date,
+        adults=fields.adults,
+        currency=fields.currency,
+        clock=clock,
+        max_days_ahead=max_days_ahead,
+        allow_past=allow_past,
+    )
+
+
 def local_today(location: Location, clock: Clock) -> date:
     """Today's date at the location: a departure date is judged where the flight leaves."""
     return datetime.fromtimestamp(clock.now(), tz=ZoneInfo(location.time_zone)).date()
-
-
-def parse_flag(value: str | None, field: str) -> bool:
-    """A yes/no query parameter (`nocache`, `nonstop`).
-
-    `1|true|yes` in any case is True; `0|false|no`, absent or empty is False; anything else is a 400.
-    """
-    if value is None or value == "":
-        return False
-    word = value.lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
-    raise invalid_field(field, "must be one of 1, true, yes, 0, false or no")
-
-
-def parse_int(value: str | None, field: str, *, default: int, minimum: int, maximum: int) -> int:
-    """An integer query parameter (`limit`, `adults`) between minimum and maximum inclusive.
-
-    Absent or empty gives `default`. Only canonical decimal is accepted ("7"; not "07", "+7", " 7",
-    "7.0" or non-ASCII digits), so one number has one spelling in URLs and cache keys.
-    """
-    if value is None or value == "":
-        return default
-    issue = f"must be a whole number from {minimum} to {maximum}"
-    if not _CANONICAL_INT.fullmatch(value):
-        raise invalid_field(field, issue)
-    number = int(value)
-    if not minimum <= number <= maximum:
-        raise invalid_field(field, issue)
-    return number
 
 
 class _Problems:
@@ -173,13 +226,6 @@ class _Problems:
         )
 
 
-def _required(params: Mapping[str, str | None], field: str) -> str:
-    value = params.get(field)
-    if value is None or value == "":
-        raise invalid_field(field, "is required", code="missing_parameter")
-    return value
-
-
 def _require_different_places(origin: Location, destination: Location) -> None:
     """Equal codes are one place; so are a city code and one of its own airports (NYC and JFK)."""
     if origin.code == destination.code:
@@ -193,23 +239,13 @@ def _require_different_places(origin: Location, destination: Location) -> None:
         )
 
 
-def _departure_date(
-    raw: str, origin: Location | None, *, clock: Clock, max_days_ahead: int, allow_past: bool = False
-) -> date:
-    if not _ISO_DATE.fullmatch(raw):
-        raise invalid_field("date", "must be a date in YYYY-MM-DD form", code="invalid_date")
-    try:
-        departure = date.fromisoformat(raw)
-    except ValueError:
-        raise invalid_field("date", f"{raw} is not a calendar date", code="invalid_date") from None
-    if origin is None:
-        # Without a known origin there is no time zone to judge the date in; the origin's own
-        # problem is reported, and the date is checked once the origin is fixed.
-        return departure
+def _departure_window(
+    departure: date, origin: Location, *, clock: Clock, max_days_ahead: int, allow_past: bool
+) -> None:
     today = local_today(origin, clock)
     if departure < today and not allow_past:
         raise invalid_field(
-            "date", f"{raw} is in the past: today is {today} at {origin.code}", code="date_in_past"
+            "date", f"{departure} is in the past: today is {today} at {origin.code}", code="date_in_past"
         )
     if (departure - today).days > max_days_ahead:
         raise invalid_field(
@@ -217,15 +253,3 @@ def _departure_date(
             f"must be at most {max_days_ahead} days after today ({today} at {origin.code})",
             code="date_too_far",
         )
-    return departure
-
-
-def _currency(raw: str | None) -> str:
-    if raw is None or raw == "":
-        return DEFAULT_CURRENCY
-    code = raw.upper() if is_code_shaped(raw) else ""
-    if code not in FARE_CURRENCIES:
-        raise invalid_field(
-            "currency", "must be an ISO 4217 currency code such as USD or EUR", code="invalid_currency"
-        )
-    return code

@@ -1,16 +1,23 @@
 """The poller's AWS messaging clients: the poll queue (SQS SendMessageBatch) and the event bus
-(EventBridge PutEvents). The only code that talks to SQS or EventBridge."""
+(EventBridge PutEvents of PriceDropDetected events). The only code that talks to SQS or EventBridge."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
-from farewatch.poller import QueueEntry
 from farewatch.settings import Settings
+from farewatch.tracking.poll_cycle import QueueEntry
+from farewatch.tracking.values import Alert
+
+EVENT_SOURCE = "farewatch"
+PRICE_DROP_DETAIL_TYPE = "PriceDropDetected"
 
 
 def _client(service: str, settings: Settings) -> Any:
@@ -38,16 +45,37 @@ class PartialPublishError(Exception):
     """EventBridge accepted some entries of a PutEvents call but not all."""
 
 
+def alert_detail(alert: Alert) -> dict[str, Any]:
+    """An alert as the JSON detail of its PriceDropDetected event (amounts as numbers)."""
+    detail: dict[str, Any] = json.loads(
+        json.dumps(
+            asdict(alert), default=lambda value: float(value) if isinstance(value, Decimal) else str(value)
+        )
+    )
+    return detail
+
+
 class EventBus:
-    """PutEvents; raises when EventBridge rejects any entry, so the SQS record is retried."""
+    """PutEvents of PriceDropDetected events; raises when EventBridge rejects any entry, so the SQS
+    record is retried (and the alerts stay in the outbox)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, bus_name: str = "default") -> None:
         self._client = client
+        self._bus_name = bus_name
 
-    def publish(self, entries: Sequence[dict[str, Any]]) -> None:
-        if not entries:
+    def announce(self, alerts: Sequence[Alert]) -> None:
+        if not alerts:
             return
-        response = self._client.put_events(Entries=list(entries))
+        entries = [
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": PRICE_DROP_DETAIL_TYPE,
+                "Detail": json.dumps(alert_detail(alert)),
+                "EventBusName": self._bus_name,
+            }
+            for alert in alerts
+        ]
+        response = self._client.put_events(Entries=entries)
         if response.get("FailedEntryCount"):
             codes = sorted(
                 {str(item.get("ErrorCode")) for item in response["Entries"] if item.get("ErrorCode")}
@@ -66,4 +94,4 @@ def poll_queue(settings: Settings) -> PollQueue:
 
 @lru_cache(maxsize=1)
 def event_bus(settings: Settings) -> EventBus:
-    return EventBus(_client("events", settings))
+    return EventBus(_client("events", settings), settings.event_bus_name)

@@ -21,7 +21,7 @@ from farewatch.fare_query import FareQuery
 from farewatch.fares.source import FareSource
 from farewatch.offers import Offer, cheapest
 from farewatch.store.fare_cache import CachedFares, FareCacheStore
-from farewatch.store.history import PriceHistoryStore
+from farewatch.store.history import Observation, PriceHistoryStore
 from farewatch.store.search_stats import SearchStatsStore
 
 logger = Logger(child=True)
@@ -86,6 +86,10 @@ class FareService:
 
     def warm_up(self) -> None:
         self._source.warm_up()
+
+    def price_history(self, query: FareQuery) -> list[Observation]:
+        """Every cheapest price fetched for the query, oldest first (GET /flights/history)."""
+        return self._history.observations(query.cache_key)
 
     def fares(
         self, query: FareQuery, *, force_refresh: bool = False, count_search: bool = True

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     fetch_wait_seconds: float = Field(10.0, ge=0)
     fetch_poll_interval_seconds: float = Field(0.1, gt=0)
 
+    # How long price observations and daily search counts are kept (their tables' TTL attribute).
+    price_history_retention_days: int = Field(400, ge=1)
+    search_stats_retention_days: int = Field(400, ge=1)
+
     # Upstream fare API: which source answers (template parameter FareSource).
     fare_source: Literal["amadeus", "duffel"] = Field("amadeus", alias="FAREWATCH_FARE_SOURCE")
     amadeus_base_url: str = "https://test.api.amadeus.com"
@@ -74,6 +78,10 @@ class Settings(BaseSettings):
     max_active_trackers: int = Field(50, ge=1)
     # How often a watched route is polled; the poller's schedule only looks for due routes.
     watched_route_poll_seconds: int = Field(1800, ge=60)
+
+    # The poll worker starts a route only while this much of its invocation remains: one route may
+    # spend the upstream budget, then write and publish (template.yaml chooses them together).
+    poll_route_reserve_seconds: float = Field(25.0, gt=0)
 
     # Poller (SPEC §4): the queue the dispatcher fills and the bus PriceDropDetected events go to.
     poll_queue_url: str | None = None

@@ -1,7 +1,7 @@
 """What accounts do: register, sign in, refresh, authenticate a request, and manage users and roles.
 
 The service decides; the stores remember. Every collaborator is handed in, so tests use a ManualClock
-and moto, and the composition root (accounts/wiring.py) builds the production ones.
+and moto, and the composition root (farewatch.composition) builds the production ones.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from farewatch.accounts.access_tokens import AccessTokenSigner, invalid_token
 from farewatch.accounts.deletion import AccountCleaner
 from farewatch.accounts.emails import normalise_email
 from farewatch.accounts.passwords import PasswordHasher
+from farewatch.accounts.principal import Principal
 from farewatch.accounts.refresh_tokens import RefreshTokens, invalid_refresh_token
 from farewatch.accounts.throttle import LoginThrottle
 from farewatch.clock import Clock
@@ -52,15 +53,6 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth scheme name
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of a request, with the role as the user record has it now."""
-
-    user_id: str
-    role: str
-    token_id: str
 
 
 class AccountService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -55,31 +56,13 @@ _SEARCH = "The Amadeus flight search"
 _AUTHORIZATION = "The Amadeus authorization endpoint"
 
 
+@dataclass(frozen=True)
 class AmadeusCredentials:
     """The API key and secret of our Amadeus application. The secret is a SecretStr, so a repr, a log
     line or a traceback shows `**********`, never the value."""
 
-    __slots__ = ("client_id", "client_secret")
-
     client_id: str
     client_secret: SecretStr
-
-    def __init__(self, client_id: str, client_secret: str | SecretStr) -> None:
-        self.client_id = client_id
-        self.client_secret = (
-            client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
-        )
-
-    def __repr__(self) -> str:
-        return f"AmadeusCredentials(client_id={self.client_id!r}, client_secret=SecretStr('**********'))"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AmadeusCredentials):
-            return NotImplemented
-        return self.client_id == other.client_id and self.client_secret == other.client_secret
-
-    def __hash__(self) -> int:
-        return hash((self.client_id, self.client_secret))
 
 
 class AmadeusTokenIssuer:

@@ -23,13 +23,13 @@ from typing import Literal
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from farewatch.settings import get_settings
-from farewatch.store.leases import is_conditional_failure
+from farewatch.store.conditions import cancellation_codes, update_unless_condition_failed
 from farewatch.store.models import TableMeta
 
 _settings = get_settings()
@@ -191,8 +191,7 @@ class AuthRecordStore:
                 )
                 transaction.save(successor, condition=RefreshTokenRecord.pk.does_not_exist())
         except TransactWriteError as error:
-            reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
-            if "ConditionalCheckFailed" not in reasons:
+            if "ConditionalCheckFailed" not in cancellation_codes(error):
                 raise
             # Which condition failed decides the answer; read the two items again rather than rely
             # on the order in which the transaction lists its cancellation reasons.
@@ -203,14 +202,11 @@ class AuthRecordStore:
         return "rotated"
 
     def revoke_family(self, family_id: str) -> None:
-        family = TokenFamilyRecord(family_key(family_id))
-        try:
-            family.update(
-                actions=[TokenFamilyRecord.revoked.set(True)], condition=TokenFamilyRecord.pk.exists()
-            )
-        except UpdateError as error:
-            if not is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            TokenFamilyRecord(family_key(family_id)),
+            actions=[TokenFamilyRecord.revoked.set(True)],
+            condition=TokenFamilyRecord.pk.exists(),
+        )
 
     @staticmethod
     def _token(
@@ -243,32 +239,26 @@ class AuthRecordStore:
         owner = [LoginFailureCounter.user_id.set(user_id)] if user_id else []
         for _ in range(_WINDOW_ATTEMPTS):
             counter = LoginFailureCounter(key)
-            try:
-                counter.update(
-                    actions=[LoginFailureCounter.failures.add(1), *owner],
-                    condition=LoginFailureCounter.window_started > window_open_since,
-                )
+            if update_unless_condition_failed(
+                counter,
+                actions=[LoginFailureCounter.failures.add(1), *owner],
+                condition=LoginFailureCounter.window_started > window_open_since,
+            ):
                 return FailureWindow(
                     count=int(counter.failures), window_started=float(counter.window_started)
                 )
-            except UpdateError as error:
-                if not is_conditional_failure(error):
-                    raise
-            try:
-                counter.update(
-                    actions=[
-                        LoginFailureCounter.failures.set(1),
-                        LoginFailureCounter.window_started.set(now),
-                        LoginFailureCounter.purge_at.set(_at(now + window_seconds)),
-                        *owner,
-                    ],
-                    condition=LoginFailureCounter.window_started.does_not_exist()
-                    | (LoginFailureCounter.window_started <= window_open_since),
-                )
+            if update_unless_condition_failed(
+                counter,
+                actions=[
+                    LoginFailureCounter.failures.set(1),
+                    LoginFailureCounter.window_started.set(now),
+                    LoginFailureCounter.purge_at.set(_at(now + window_seconds)),
+                    *owner,
+                ],
+                condition=LoginFailureCounter.window_started.does_not_exist()
+                | (LoginFailureCounter.window_started <= window_open_since),
+            ):
                 return FailureWindow(count=1, window_started=now)
-            except UpdateError as error:
-                if not is_conditional_failure(error):
-                    raise
             # Another request opened the new window between our two writes: count in that one.
         raise RuntimeError("could not count a failed login")  # only under pathological contention
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from farewatch.offers import Offer
 from farewatch.store import leases
+from farewatch.store.conditions import update_unless_condition_failed
 from farewatch.store.models import FareCacheEntry
 
 _OFFER_LIST = TypeAdapter(list[Offer])
@@ -96,18 +97,15 @@ class FareCacheStore:
 
     def release_after_failure(self, cache_key: str, *, owner: str, failed_at: float) -> None:
         """End our lease and tell the callers waiting on it that this fetch failed."""
-        try:
-            FareCacheEntry(self._pk(cache_key)).update(
-                actions=[
-                    FareCacheEntry.lease_owner.remove(),
-                    FareCacheEntry.lease_until.remove(),
-                    FareCacheEntry.failed_at.set(failed_at),
-                ],
-                condition=FareCacheEntry.lease_owner == owner,
-            )
-        except UpdateError as error:
-            if not leases.is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            FareCacheEntry(self._pk(cache_key)),
+            actions=[
+                FareCacheEntry.lease_owner.remove(),
+                FareCacheEntry.lease_until.remove(),
+                FareCacheEntry.failed_at.set(failed_at),
+            ],
+            condition=FareCacheEntry.lease_owner == owner,
+        )
 
     def write(
         self,

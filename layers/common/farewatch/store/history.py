@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from farewatch.clock import utc_datetime
+from farewatch.settings import get_settings
 from farewatch.store.models import PriceObservation
 
 
@@ -18,10 +20,22 @@ class Observation:
 
 
 class PriceHistoryStore:
+    def __init__(self, retention_days: int | None = None) -> None:
+        days = get_settings().price_history_retention_days if retention_days is None else retention_days
+        self._retention = timedelta(days=days)
+
     def append(self, series: str, *, amount: Decimal, currency: str, source: str, observed_at: float) -> None:
         # Microseconds keep two observations of one series apart; the sort key orders them in time.
-        stamp = utc_datetime(observed_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        PriceObservation(series, stamp, amount=str(amount), currency=currency, source=source).save()
+        observed = utc_datetime(observed_at)
+        stamp = observed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        PriceObservation(
+            series,
+            stamp,
+            amount=str(amount),
+            currency=currency,
+            source=source,
+            purge_at=observed + self._retention,
+        ).save()
 
     def observations(self, series: str) -> list[Observation]:
         """Oldest first; PynamoDB follows the query's pages."""

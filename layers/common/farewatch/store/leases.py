@@ -6,13 +6,10 @@ caller both whether the work is done and whether someone is still doing it.
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-
-def is_conditional_failure(error: UpdateError | PutError | DeleteError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+from farewatch.store.conditions import update_unless_condition_failed
 
 
 def try_acquire(
@@ -28,21 +25,15 @@ def try_acquire(
     condition = lease_until.does_not_exist() | (lease_until < now) | (lease_owner == owner)
     if only_if is not None:
         condition = condition & only_if
-    try:
-        item.update(actions=[lease_owner.set(owner), lease_until.set(until)], condition=condition)
-    except UpdateError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+    return update_unless_condition_failed(
+        item, actions=[lease_owner.set(owner), lease_until.set(until)], condition=condition
+    )
 
 
 def release(item: Model, *, owner: str) -> None:
     """Give the lease back early (the work failed), if we still hold it."""
     lease_owner = type(item).lease_owner  # type: ignore[attr-defined]
     lease_until = type(item).lease_until  # type: ignore[attr-defined]
-    try:
-        item.update(actions=[lease_owner.remove(), lease_until.remove()], condition=lease_owner == owner)
-    except UpdateError as error:
-        if not is_conditional_failure(error):
-            raise
+    update_unless_condition_failed(
+        item, actions=[lease_owner.remove(), lease_until.remove()], condition=lease_owner == owner
+    )

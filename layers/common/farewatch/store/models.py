@@ -11,14 +11,16 @@ CacheTable (pk)                        TTL attribute: purge_at
   token#amadeus                        AccessTokenRecord: the fare API access token shared by every
                                        container, with its own refresh lease.
 
-PriceHistoryTable (series, observed_at)
+PriceHistoryTable (series, observed_at)  TTL attribute: purge_at
   series = JFK#LAX#2026-12-01#1#USD    PriceObservation: every fetched cheapest price, appended by the
-                                       fetcher; read by Query on series (oldest first).
+                                       fetcher; read by Query on series (oldest first). Expires
+                                       PRICE_HISTORY_RETENTION_DAYS after it was observed.
 
-SearchStatsTable (day, route)
+SearchStatsTable (day, route)          TTL attribute: purge_at
   day = 2026-11-23, route = JFK-LAX    RouteSearchCount: searches per UTC day and route, incremented
                                        with an atomic ADD on every price/search request (hit or miss);
-                                       read by Query on day, one query per day of a window.
+                                       read by Query on day, one query per day of a window. Expires
+                                       SEARCH_STATS_RETENTION_DAYS after the end of its day.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class PriceObservation(Model):
     amount = UnicodeAttribute()
     currency = UnicodeAttribute()
     source = UnicodeAttribute()
+    purge_at = TTLAttribute(null=True)
 
 
 class RouteSearchCount(Model):
@@ -89,6 +92,7 @@ class RouteSearchCount(Model):
     searches = NumberAttribute(default=0)
     # The fare query (cache key) of the route searched last that day: where its prices are found.
     last_fare_query = UnicodeAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (FareCacheEntry, AccessTokenRecord, PriceObservation, RouteSearchCount)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from farewatch.fares.tokens_api import IssuedToken
 from farewatch.store import leases
+from farewatch.store.conditions import update_unless_condition_failed
 from farewatch.store.models import AccessTokenRecord
 
 
@@ -47,11 +48,8 @@ class DynamoTokenStore:
 
     def discard(self, token_value: str) -> None:
         """Forget `token_value` if it is still the shared one (another container may have replaced it)."""
-        try:
-            self._record().update(
-                actions=[AccessTokenRecord.access_token.remove(), AccessTokenRecord.expires_at.remove()],
-                condition=AccessTokenRecord.access_token == token_value,
-            )
-        except UpdateError as error:
-            if not leases.is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            self._record(),
+            actions=[AccessTokenRecord.access_token.remove(), AccessTokenRecord.expires_at.remove()],
+            condition=AccessTokenRecord.access_token == token_value,
+        )

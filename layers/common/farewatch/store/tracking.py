@@ -40,7 +40,8 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.attributes import (
@@ -50,22 +51,30 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from farewatch.clock import utc_datetime
 from farewatch.errors import Conflict, InvalidRequest, NotFound
+from farewatch.fare_query import FareQuery
 from farewatch.settings import get_settings
-from farewatch.store.leases import is_conditional_failure
+from farewatch.store.conditions import (
+    TRANSACTION_ATTEMPTS,
+    cancellation_codes,
+    retried_on_transaction_conflict,
+    update_unless_condition_failed,
+)
 from farewatch.store.models import TableMeta
+from farewatch.tracking.stats import WatchedCount
+from farewatch.tracking.values import Alert, PricePoint, StoredTracker
 
 _settings = get_settings()
 
 COUNTER_ID = "#active"
 ROUTE_SHARD = "all"
 TRACKER_PREFIX = "trk_"
-_TRANSACTION_ATTEMPTS = 5
 _MAX_CURSOR_CHARS = 512
 _ALERT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -186,19 +195,100 @@ class PriceDropAlert(Model):
 TRACKING_MODELS: tuple[type[Model], ...] = (TrackerRecord, TrackerCounter, WatchedRoute, PriceDropAlert)
 
 
-@dataclass(frozen=True)
-class RouteFields:
-    """What the watched-route item says about its fare query (written on every create)."""
-
-    origin: str
-    destination: str
-    departure_date: str
-    adults: int
-    currency: str
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
 
 
-def _cancellation_codes(error: TransactWriteError) -> list[str | None]:
-    return [reason.code if reason is not None else None for reason in error.cancellation_reasons]
+def _text(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _tracker_of(record: TrackerRecord) -> StoredTracker:
+    return StoredTracker(
+        id=record.tracker_id,
+        user_id=record.user_id,
+        query=FareQuery(
+            origin=record.origin,
+            destination=record.destination,
+            departure_date=date.fromisoformat(record.departure_date),
+            adults=int(record.adults),
+            currency=record.currency,
+        ),
+        target_price=_decimal(record.target_price),
+        notify_on_any_drop=bool(record.notify_on_any_drop),
+        current_price=_decimal(record.current_price),
+        lowest_price=_decimal(record.lowest_price),
+        last_alerted_price=_decimal(record.last_alerted_price),
+        last_checked_at=float(record.last_checked_at) if record.last_checked_at is not None else None,
+        created_at=float(record.created_at),
+        updated_at=float(record.updated_at),
+        released_at=float(record.released_at) if record.released_at is not None else None,
+        version=int(record.version or 0),
+    )
+
+
+def _record_of(tracker: StoredTracker) -> TrackerRecord:
+    query = tracker.query
+    record = TrackerRecord(
+        tracker.user_id,
+        tracker.id,
+        route_key=query.cache_key,
+        origin=query.origin,
+        destination=query.destination,
+        departure_date=query.departure_date.isoformat(),
+        adults=query.adults,
+        currency=query.currency,
+        target_price=_text(tracker.target_price),
+        notify_on_any_drop=tracker.notify_on_any_drop,
+        current_price=_text(tracker.current_price),
+        lowest_price=_text(tracker.lowest_price),
+        last_alerted_price=_text(tracker.last_alerted_price),
+        last_checked_at=tracker.last_checked_at,
+        created_at=tracker.created_at,
+        updated_at=tracker.updated_at,
+        released_at=tracker.released_at,
+    )
+    if tracker.version:
+        # The version read: PynamoDB makes every write of this record conditional on it (and bumps it).
+        record.version = tracker.version
+    return record
+
+
+def _alert_of(item: PriceDropAlert) -> Alert:
+    return Alert(
+        id=item.alert_id,
+        user_id=item.user_id,
+        tracker_id=item.tracker_id,
+        route_key=item.route_key,
+        kind=item.kind,
+        price=Decimal(item.price),
+        previous_price=_decimal(item.previous_price),
+        target_price=_decimal(item.target_price),
+        currency=item.currency,
+        observed_at=float(item.observed_at),
+        created_at=float(item.created_at),
+        acked_at=float(item.acked_at) if item.acked_at is not None else None,
+    )
+
+
+def _alert_item(alert: Alert) -> PriceDropAlert:
+    stamp = utc_datetime(alert.observed_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return PriceDropAlert(
+        alert.user_id,
+        alert.id,
+        listed_at=f"{stamp}#{alert.id}",
+        tracker_id=alert.tracker_id,
+        route_key=alert.route_key,
+        kind=alert.kind,
+        price=str(alert.price),
+        previous_price=_text(alert.previous_price),
+        target_price=_text(alert.target_price),
+        currency=alert.currency,
+        observed_at=alert.observed_at,
+        created_at=alert.created_at,
+        acked_at=alert.acked_at,
+        unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
+    )
 
 
 class TrackingStore:
@@ -209,50 +299,56 @@ class TrackingStore:
 
     # -- trackers -------------------------------------------------------------------------------
 
-    def create(self, tracker: TrackerRecord, route: RouteFields, *, limit: int, next_poll_at: float) -> None:
+    def create(self, tracker: StoredTracker, *, limit: int, next_poll_at: float) -> StoredTracker:
         """Put the tracker, count it for its user (Conflict past `limit`) and for its watched route."""
+        record = _record_of(tracker)
+        query = tracker.query
         counter = TrackerCounter(tracker.user_id, COUNTER_ID)
         watched = WatchedRoute(tracker.route_key)
-        for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
-            try:
-                with TransactWrite(connection=self._connection) as transaction:
-                    transaction.update(
-                        counter,
-                        actions=[TrackerCounter.active_count.add(1)],
-                        condition=TrackerCounter.active_count.does_not_exist()
-                        | (TrackerCounter.active_count < limit),
-                    )
-                    transaction.save(tracker, condition=TrackerRecord.tracker_id.does_not_exist())
-                    transaction.update(
-                        watched,
-                        actions=[
-                            WatchedRoute.active_count.add(1),
-                            WatchedRoute.origin.set(route.origin),
-                            WatchedRoute.destination.set(route.destination),
-                            WatchedRoute.departure_date.set(route.departure_date),
-                            WatchedRoute.adults.set(route.adults),
-                            WatchedRoute.currency.set(route.currency),
-                            WatchedRoute.shard.set(ROUTE_SHARD),
-                            WatchedRoute.next_poll_at.set(
-                                WatchedRoute.next_poll_at | next_poll_at  # if_not_exists
-                            ),
-                        ],
-                    )
-                return
-            except TransactWriteError as error:
-                codes = _cancellation_codes(error)
-                # The tracker id is new, so the only condition that can fail is the user's counter
-                # (PynamoDB sends puts before updates, so it is not the first reason).
-                if "ConditionalCheckFailed" in codes:
-                    raise Conflict(
-                        f"You already track {limit} flights; delete one first.",
-                        code="tracker_limit_reached",
-                    ) from None
-                if "TransactionConflict" in codes and attempt < _TRANSACTION_ATTEMPTS:
-                    continue
-                raise
 
-    def get(self, user_id: str, tracker_id: str) -> TrackerRecord | None:
+        @retried_on_transaction_conflict
+        def write() -> None:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.update(
+                    counter,
+                    actions=[TrackerCounter.active_count.add(1)],
+                    condition=TrackerCounter.active_count.does_not_exist()
+                    | (TrackerCounter.active_count < limit),
+                )
+                transaction.save(record, condition=TrackerRecord.tracker_id.does_not_exist())
+                transaction.update(
+                    watched,
+                    actions=[
+                        WatchedRoute.active_count.add(1),
+                        WatchedRoute.origin.set(query.origin),
+                        WatchedRoute.destination.set(query.destination),
+                        WatchedRoute.departure_date.set(query.departure_date.isoformat()),
+                        WatchedRoute.adults.set(query.adults),
+                        WatchedRoute.currency.set(query.currency),
+                        WatchedRoute.shard.set(ROUTE_SHARD),
+                        WatchedRoute.next_poll_at.set(
+                            WatchedRoute.next_poll_at | next_poll_at
+                        ),  # if_not_exists
+                    ],
+                )
+
+        try:
+            write()
+        except TransactWriteError as error:
+            # The tracker id is new, so the only condition that can fail is the user's counter
+            # (PynamoDB sends puts before updates, so it is not the first reason).
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                raise Conflict(
+                    f"You already track {limit} flights; delete one first.", code="tracker_limit_reached"
+                ) from None
+            raise
+        return _tracker_of(record)
+
+    def get(self, user_id: str, tracker_id: str) -> StoredTracker | None:
+        record = self._record(user_id, tracker_id)
+        return _tracker_of(record) if record is not None else None
+
+    def _record(self, user_id: str, tracker_id: str) -> TrackerRecord | None:
         if not tracker_id.startswith(TRACKER_PREFIX) or len(tracker_id) > 100:
             return None
         try:
@@ -260,46 +356,46 @@ class TrackingStore:
         except DoesNotExist:
             return None
 
-    def of_user(self, user_id: str) -> list[TrackerRecord]:
-        return list(
-            TrackerRecord.query(
-                user_id,
-                TrackerRecord.tracker_id.startswith(TRACKER_PREFIX),
-                consistent_read=True,
-            )
+    def of_user(self, user_id: str) -> list[StoredTracker]:
+        records = TrackerRecord.query(
+            user_id, TrackerRecord.tracker_id.startswith(TRACKER_PREFIX), consistent_read=True
         )
+        return [_tracker_of(record) for record in records]
 
-    def of_route(self, route_key: str) -> list[TrackerRecord]:
-        return list(TrackerRecord.by_route.query(route_key))
+    def of_route(self, route_key: str) -> list[StoredTracker]:
+        return [_tracker_of(record) for record in TrackerRecord.by_route.query(route_key)]
 
-    def delete(self, tracker: TrackerRecord) -> bool:
+    def delete(self, tracker: StoredTracker) -> bool:
         """Delete the tracker (at the version read) and uncount it; False if it was already gone."""
         counter = TrackerCounter(tracker.user_id, COUNTER_ID)
         watched = WatchedRoute(tracker.route_key)
-        for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+
+        @retried_on_transaction_conflict
+        def write(current: StoredTracker) -> None:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.delete(_record_of(current), condition=TrackerRecord.tracker_id.exists())
+                if current.released_at is None:  # a released tracker was uncounted already
+                    transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
+                transaction.update(watched, actions=[WatchedRoute.active_count.add(-1)])
+
+        for _ in range(TRANSACTION_ATTEMPTS):
             try:
-                with TransactWrite(connection=self._connection) as transaction:
-                    transaction.delete(tracker, condition=TrackerRecord.tracker_id.exists())
-                    if tracker.released_at is None:  # a released tracker was uncounted already
-                        transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
-                    transaction.update(watched, actions=[WatchedRoute.active_count.add(-1)])
+                write(tracker)
                 break
             except TransactWriteError as error:
-                codes = _cancellation_codes(error)
-                if codes and codes[0] == "ConditionalCheckFailed":  # deletes go first: the tracker
-                    current = self.get(tracker.user_id, tracker.tracker_id)
-                    if current is None:
-                        return False
-                    if attempt < _TRANSACTION_ATTEMPTS:
-                        tracker = current  # changed under us (a poll): delete the newer version
-                        continue
-                if "TransactionConflict" in codes and attempt < _TRANSACTION_ATTEMPTS:
-                    continue
-                raise
+                codes = cancellation_codes(error)
+                if not codes or codes[0] != "ConditionalCheckFailed":  # deletes go first: the tracker
+                    raise
+                current = self.get(tracker.user_id, tracker.id)
+                if current is None:
+                    return False
+                tracker = current  # changed under us (a poll): delete the newer version
+        else:
+            raise Conflict("The tracker keeps changing; try again.", code="version_conflict")
         self._unschedule_if_unwatched(tracker.route_key)
         return True
 
-    def release_departed(self, user_id: str, departed: Callable[[TrackerRecord], bool], *, now: float) -> int:
+    def release_departed(self, user_id: str, departed: Callable[[StoredTracker], bool], *, now: float) -> int:
         """Stop counting the user's departed trackers toward their limit; answers how many were released.
 
         A departed tracker is expired but stays listed until its owner deletes it, so the counter is
@@ -315,23 +411,24 @@ class TrackingStore:
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.update(
-                        tracker,
+                        _record_of(tracker),
                         actions=[TrackerRecord.released_at.set(now)],
                         condition=TrackerRecord.released_at.does_not_exist(),
                     )
                     transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
                 released += 1
             except TransactWriteError as error:
-                codes = _cancellation_codes(error)
+                codes = cancellation_codes(error)
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                     continue  # released, deleted or changed concurrently: the next create looks again
                 raise
         return released
 
     def update_settings(
-        self, tracker: TrackerRecord, *, target_price: str | None, notify_on_any_drop: bool, now: float
-    ) -> None:
+        self, tracker: StoredTracker, *, target_price: Decimal | None, notify_on_any_drop: bool, now: float
+    ) -> StoredTracker:
         """Conditional on the version read (VersionAttribute): Conflict `version_conflict` if it moved."""
+        record = _record_of(tracker)
         actions: list[Any] = [
             TrackerRecord.notify_on_any_drop.set(notify_on_any_drop),
             TrackerRecord.updated_at.set(now),
@@ -339,40 +436,46 @@ class TrackingStore:
         if target_price is None:
             actions.append(TrackerRecord.target_price.remove())
         else:
-            actions.append(TrackerRecord.target_price.set(target_price))
+            actions.append(TrackerRecord.target_price.set(str(target_price)))
         if target_price != tracker.target_price:
             # A new target starts its own "alert once" cycle.
             actions.append(TrackerRecord.last_alerted_price.remove())
-        try:
-            tracker.update(actions=actions)
-        except UpdateError as error:
-            if is_conditional_failure(error):
-                raise version_conflict() from None
-            raise
+        if not update_unless_condition_failed(record, actions=actions):
+            raise version_conflict()
+        return _tracker_of(record)
 
     def record_check(
-        self, tracker: TrackerRecord, actions: Sequence[Any], alert: PriceDropAlert | None
+        self,
+        tracker: StoredTracker,
+        *,
+        seen: PricePoint,
+        last_alerted_price: Decimal | None,
+        alert: Alert | None,
     ) -> bool:
-        """Apply one evaluation: tracker update (at its version) and its alert, atomically.
+        """Apply one evaluation: the tracker's memory (at its version) and its alert, atomically.
 
         False when it did not apply: the alert exists already (a re-run) or the tracker moved on.
         """
+        record = _record_of(tracker)
+        lowest = seen.amount if tracker.lowest_price is None else min(tracker.lowest_price, seen.amount)
+        actions: list[Any] = [
+            TrackerRecord.current_price.set(str(seen.amount)),
+            TrackerRecord.lowest_price.set(str(lowest)),
+            TrackerRecord.last_checked_at.set(seen.fetched_at),
+        ]
+        if last_alerted_price is not None:
+            actions.append(TrackerRecord.last_alerted_price.set(str(last_alerted_price)))
+        if alert is None:
+            return update_unless_condition_failed(record, actions=actions)
         try:
-            if alert is None:
-                tracker.update(actions=list(actions))
-                return True
             with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(alert, condition=PriceDropAlert.alert_id.does_not_exist())
-                transaction.update(tracker, actions=list(actions))
-            return True
-        except UpdateError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
+                transaction.save(_alert_item(alert), condition=PriceDropAlert.alert_id.does_not_exist())
+                transaction.update(record, actions=actions)
         except TransactWriteError as error:
-            if "ConditionalCheckFailed" in _cancellation_codes(error):
+            if "ConditionalCheckFailed" in cancellation_codes(error):
                 return False
             raise
+        return True
 
     def delete_all_of(self, user_id: str) -> None:
         for tracker in self.of_user(user_id):
@@ -381,55 +484,47 @@ class TrackingStore:
 
     # -- watched routes -------------------------------------------------------------------------
 
-    def watched_route(self, route_key: str) -> WatchedRoute | None:
+    def watched_count(self, route_key: str) -> int:
+        """How many trackers watch the route (0 when it is gone)."""
         try:
-            return WatchedRoute.get(route_key, consistent_read=True)
+            return int(WatchedRoute.get(route_key, consistent_read=True).active_count or 0)
         except DoesNotExist:
-            return None
+            return 0
 
-    def due_routes(self, now: float) -> Iterator[WatchedRoute]:
-        """Watched routes whose next poll is due, oldest due first; unwatched ones filtered out."""
-        return WatchedRoute.by_due.query(
-            ROUTE_SHARD,
-            WatchedRoute.next_poll_at <= now,
-            filter_condition=WatchedRoute.active_count > 0,
+    def due_routes(self, now: float) -> Iterator[str]:
+        """Keys of watched routes whose next poll is due, oldest due first; unwatched ones filtered out."""
+        due = WatchedRoute.by_due.query(
+            ROUTE_SHARD, WatchedRoute.next_poll_at <= now, filter_condition=WatchedRoute.active_count > 0
         )
+        return (route.route_key for route in due)
 
-    def all_watched(self) -> Iterator[WatchedRoute]:
-        return WatchedRoute.by_due.query(ROUTE_SHARD, filter_condition=WatchedRoute.active_count > 0)
+    def all_watched(self) -> list[WatchedCount]:
+        routes = WatchedRoute.by_due.query(ROUTE_SHARD, filter_condition=WatchedRoute.active_count > 0)
+        return [WatchedCount(route.route_key, int(route.active_count or 0)) for route in routes]
 
     def schedule(self, route_key: str, next_poll_at: float) -> None:
         """Move the next poll on; never recreates a route that is gone."""
-        try:
-            WatchedRoute(route_key).update(
-                actions=[WatchedRoute.next_poll_at.set(next_poll_at)],
-                condition=WatchedRoute.route_key.exists(),
-            )
-        except UpdateError as error:
-            if not is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            WatchedRoute(route_key),
+            actions=[WatchedRoute.next_poll_at.set(next_poll_at)],
+            condition=WatchedRoute.route_key.exists(),
+        )
 
     def unschedule(self, route_key: str) -> None:
         """Take the route out of the dispatcher's index (departed, or no trackers left)."""
-        try:
-            WatchedRoute(route_key).update(
-                actions=[WatchedRoute.shard.remove(), WatchedRoute.next_poll_at.remove()],
-                condition=WatchedRoute.route_key.exists(),
-            )
-        except UpdateError as error:
-            if not is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            WatchedRoute(route_key),
+            actions=[WatchedRoute.shard.remove(), WatchedRoute.next_poll_at.remove()],
+            condition=WatchedRoute.route_key.exists(),
+        )
 
     def _unschedule_if_unwatched(self, route_key: str) -> None:
         # A create racing with this adds 1 first, so the condition fails and the route stays indexed.
-        try:
-            WatchedRoute(route_key).update(
-                actions=[WatchedRoute.shard.remove()],
-                condition=WatchedRoute.active_count <= 0,
-            )
-        except UpdateError as error:
-            if not is_conditional_failure(error):
-                raise
+        update_unless_condition_failed(
+            WatchedRoute(route_key),
+            actions=[WatchedRoute.shard.remove()],
+            condition=WatchedRoute.active_count <= 0,
+        )
 
 
 def version_conflict() -> Conflict:
@@ -441,7 +536,7 @@ def version_conflict() -> Conflict:
 class AlertStore:
     """PriceDropAlert items of AlertsTable."""
 
-    def get(self, user_id: str, alert_id: str) -> PriceDropAlert | None:
+    def _item(self, user_id: str, alert_id: str) -> PriceDropAlert | None:
         if not _ALERT_ID.fullmatch(alert_id):
             return None
         try:
@@ -449,25 +544,21 @@ class AlertStore:
         except DoesNotExist:
             return None
 
-    def acknowledge(self, user_id: str, alert_id: str, *, now: float) -> PriceDropAlert:
-        alert = self.get(user_id, alert_id)
-        if alert is None:
+    def acknowledge(self, user_id: str, alert_id: str, *, now: float) -> Alert:
+        item = self._item(user_id, alert_id)
+        if item is None:
             raise NotFound("No such alert.")
-        if alert.acked_at is None:
-            try:
-                alert.update(
-                    actions=[PriceDropAlert.acked_at.set(now)],
-                    condition=PriceDropAlert.acked_at.does_not_exist(),
-                )
-            except UpdateError as error:
-                if not is_conditional_failure(error):
-                    raise
-                alert.refresh(consistent_read=True)  # acknowledged concurrently: same answer
-        return alert
+        if item.acked_at is None and not update_unless_condition_failed(
+            item,
+            actions=[PriceDropAlert.acked_at.set(now)],
+            condition=PriceDropAlert.acked_at.does_not_exist(),
+        ):
+            item.refresh(consistent_read=True)  # acknowledged concurrently: same answer
+        return _alert_of(item)
 
     def page(
         self, user_id: str, *, limit: int, cursor: str | None, unacked_only: bool
-    ) -> tuple[list[PriceDropAlert], str | None]:
+    ) -> tuple[list[Alert], str | None]:
         """Newest first, `limit` a page; the filter runs in DynamoDB, so pages are read until full."""
         start_key = _decode_alert_cursor(cursor, user_id) if cursor is not None else None
         condition = PriceDropAlert.acked_at.does_not_exist() if unacked_only else None
@@ -480,8 +571,8 @@ class AlertStore:
                 page_size=limit + 1,
             )
             found: list[PriceDropAlert] = []
-            for alert in results:
-                found.append(alert)
+            for item in results:
+                found.append(item)
                 if len(found) > limit:
                     break
         except QueryError as error:
@@ -490,24 +581,21 @@ class AlertStore:
             raise
         page = found[:limit]
         next_cursor = _encode_alert_cursor(page[-1]) if len(found) > limit else None
-        return page, next_cursor
+        return [_alert_of(item) for item in page], next_cursor
 
-    def unpublished_of_route(self, route_key: str) -> list[PriceDropAlert]:
+    def unpublished_of_route(self, route_key: str) -> list[Alert]:
         """The route's alerts whose event is not on the bus yet (the index is eventually consistent:
         an alert written a moment ago may be missing, which is why the worker adds those it made)."""
-        return list(PriceDropAlert.unpublished.query(route_key))
+        return [_alert_of(item) for item in PriceDropAlert.unpublished.query(route_key)]
 
-    def mark_published(self, alerts: Sequence[tuple[str, str]]) -> None:
-        """Take (user_id, alert_id) pairs out of the outbox; an alert deleted meanwhile stays deleted."""
-        for user_id, alert_id in alerts:
-            try:
-                PriceDropAlert(user_id, alert_id).update(
-                    actions=[PriceDropAlert.unpublished_route.remove()],
-                    condition=PriceDropAlert.alert_id.exists(),
-                )
-            except UpdateError as error:
-                if not is_conditional_failure(error):
-                    raise
+    def mark_published(self, alerts: Sequence[Alert]) -> None:
+        """Take the alerts out of the outbox; an alert deleted meanwhile stays deleted."""
+        for alert in alerts:
+            update_unless_condition_failed(
+                PriceDropAlert(alert.user_id, alert.id),
+                actions=[PriceDropAlert.unpublished_route.remove()],
+                condition=PriceDropAlert.alert_id.exists(),
+            )
 
     def delete_all_of(self, user_id: str) -> None:
         with PriceDropAlert.batch_write() as batch:

@@ -29,7 +29,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -37,7 +37,11 @@ from pynamodb.transactions import TransactWrite
 
 from farewatch.errors import Conflict, InvalidRequest
 from farewatch.settings import get_settings
-from farewatch.store.leases import is_conditional_failure
+from farewatch.store.conditions import (
+    cancellation_codes,
+    retried_on_transaction_conflict,
+    update_unless_condition_failed,
+)
 from farewatch.store.models import TableMeta
 
 _settings = get_settings()
@@ -48,8 +52,6 @@ MAX_PAGE_SIZE = 100
 _MAX_CURSOR_CHARS = 512
 _USER_ID = re.compile(r"[0-9a-f]{32}")
 _LISTED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}")
-# A transaction that collides with another one on the same item is cancelled, not failed: try again.
-_TRANSACTION_ATTEMPTS = 4
 
 
 class _UsersTableMeta(TableMeta):
@@ -174,16 +176,12 @@ class UserStore:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         record = UserRecord(user_key(user_id))
-        try:
-            record.update(
-                actions=[UserRecord.role.set(role), UserRecord.updated_at.set(now)],
-                condition=UserRecord.pk.exists(),
-            )
-        except UpdateError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
-        return record
+        applied = update_unless_condition_failed(
+            record,
+            actions=[UserRecord.role.set(role), UserRecord.updated_at.set(now)],
+            condition=UserRecord.pk.exists(),
+        )
+        return record if applied else None
 
     def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
         """Newest first. Reads one extra user to know whether another page exists (no empty last page)."""
@@ -219,21 +217,20 @@ class UserStore:
         deletes: Sequence[tuple[Model, Condition]] = (),
         on_condition_failure: Callable[[], Exception],
     ) -> None:
-        for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
-            try:
-                with TransactWrite(connection=self._connection) as transaction:
-                    for item, condition in saves:
-                        transaction.save(item, condition=condition)
-                    for item, condition in deletes:
-                        transaction.delete(item, condition=condition)
-                return
-            except TransactWriteError as error:
-                reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
-                if "ConditionalCheckFailed" in reasons:
-                    raise on_condition_failure() from None
-                if "TransactionConflict" in reasons and attempt < _TRANSACTION_ATTEMPTS:
-                    continue
-                raise
+        @retried_on_transaction_conflict
+        def write() -> None:
+            with TransactWrite(connection=self._connection) as transaction:
+                for item, condition in saves:
+                    transaction.save(item, condition=condition)
+                for item, condition in deletes:
+                    transaction.delete(item, condition=condition)
+
+        try:
+            write()
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                raise on_condition_failure() from None
+            raise
 
 
 class _Vanished(Exception):

@@ -1,8 +1,10 @@
 """The operator command that grants or revokes the admin role; no API route can do this.
 
-    python -m farewatch.admin_cli grant-admin alice@example.com --local
-    python -m farewatch.admin_cli grant-admin alice@example.com --stack farewatch --region eu-west-1
-    python -m farewatch.admin_cli grant-admin alice@example.com --revoke --local
+    python -m tools.admin grant-admin alice@example.com --local
+    python -m tools.admin grant-admin alice@example.com --stack farewatch --region eu-west-1
+    python -m tools.admin grant-admin alice@example.com --revoke --local
+
+It lives outside the layer on purpose: no function ships it, so no deployed code can grant a role.
 
 --local talks to the `make dev` stack (tables named by their logical ids, dummy credentials);
 --stack finds the deployed UsersTable through CloudFormation with the caller's AWS credentials.
@@ -48,7 +50,7 @@ def deployed_users_table(stack: str, region: str | None) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m farewatch.admin_cli",
+        prog="python -m tools.admin",
         description="Grant or revoke the admin role of a Farewatch account.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,4 +1,4 @@
-"""Response models of the public flight endpoints (they are also the generated OpenAPI's schemas)."""
+"""Response models of the public flight endpoints (they are also the OpenAPI document's schemas)."""
 
 from __future__ import annotations
 

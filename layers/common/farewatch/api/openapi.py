@@ -1,45 +1,37 @@
 """One OpenAPI document for the whole API, although its routes are served by several functions.
 
-The price function serves it: its own resolver's schema merged with the users routes' schema (the
-users routes are a Router in this package, so the price function can describe them without
-serving them).
+Each function describes only its own routes (its resolver). The document is merged from them at
+build time with Powertools' OpenAPIMerge (`make openapi`, tools/openapi_document.py) and shipped with
+the price function, which serves it: in AWS a function carries only its own code and the layer, so it
+could not import the others' routes. A test fails when the shipped document is not what the routes
+of today generate.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from farewatch.api.access import security_schemes
 
 TITLE = "Farewatch API"
 VERSION = "1.0.0"
 DESCRIPTION = "Cheapest fares from a shared cache, accounts, and price tracking with drop alerts."
 
+# Powertools documents a 422 on every route when validation is on; our resolver answers validation
+# errors as a 400 in the error envelope instead (farewatch.api.resolver), so the 422 and its schemas go.
+_UNANSWERED_STATUS = "422"
+_UNANSWERED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
-def security_schemes() -> dict[str, Any]:
-    return {"bearerAuth": HTTPBearer(bearerFormat="JWT", description="Access token from POST /auth/login.")}
 
-
-@lru_cache(maxsize=1)
-def merged_document(price_app: APIGatewayRestResolver) -> str:
-    from farewatch.api import create_resolver
-    from farewatch.tracking_routes import router as tracking_router
-    from farewatch.users_routes import router as users_router
-
-    users_app = create_resolver()
-    for router in (users_router, tracking_router):
-        # include_router points the router's request state at users_app. The router may be serving
-        # requests in this process (the local stack runs every function in one), so point it back.
-        serving_resolver = getattr(router, "api_resolver", None)
-        try:
-            users_app.include_router(router)
-        finally:
-            if serving_resolver is not None:
-                router.api_resolver = serving_resolver
+def merged_document(apps: Iterable[APIGatewayRestResolver]) -> dict[str, Any]:
+    """The document of every function's resolver, merged, describing the responses really given."""
     merge = OpenAPIMerge(
         title=TITLE,
         version=VERSION,
@@ -47,20 +39,18 @@ def merged_document(price_app: APIGatewayRestResolver) -> str:
         security_schemes=security_schemes(),
         on_conflict="error",
     )
-    for app in (price_app, users_app):
+    for app in apps:
         schema = app.get_openapi_schema(title=TITLE, version=VERSION, security_schemes=security_schemes())
         merge.add_schema(schema.model_dump(by_alias=True, exclude_none=True))
-    return json.dumps(_as_answered(json.loads(merge.get_openapi_json_schema())))
+    return _as_answered(json.loads(merge.get_openapi_json_schema()))
 
 
-# Powertools documents a 422 on every route when validation is on; our resolver answers validation
-# errors as a 400 in the error envelope instead (farewatch.api), so the 422 and its schemas go.
-_UNANSWERED_STATUS = "422"
-_UNANSWERED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+def render_document(document: dict[str, Any]) -> str:
+    """The document as it is stored: stable key order and indentation, so a diff shows what moved."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _as_answered(document: dict[str, Any]) -> dict[str, Any]:
-    """The merged document, describing the responses our routes really give."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses", {})
@@ -76,11 +66,15 @@ def _as_answered(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-@lru_cache(maxsize=1)
-def swagger_page(document: str) -> str:
-    """Swagger UI over the merged document, with the UI's assets that Powertools bundles inlined."""
-    from pathlib import Path
+@lru_cache(maxsize=4)
+def stored_document(path: Path) -> str:
+    """The shipped document, compact (read once per container)."""
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
 
+
+@lru_cache(maxsize=4)
+def swagger_page(document: str) -> str:
+    """Swagger UI over the document, with the UI's assets that Powertools bundles inlined."""
     from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
     assets = Path(generate_swagger_html.__code__.co_filename).parent

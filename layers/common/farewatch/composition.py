@@ -1,8 +1,16 @@
-"""The composition root: builds the production collaborators from Settings, once per container."""
+"""The composition root: the production collaborators of every function, built from Settings once
+per container.
+
+Handlers, the operator tools and the local stack ask here; logic never does (it is handed its
+collaborators, so a test hands it fakes). Each builder imports what it builds, so a function's cold
+start pays only for the services it uses (the price function never loads bcrypt or PyJWT).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,7 +31,17 @@ from farewatch.store.history import PriceHistoryStore
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tokens import DynamoTokenStore
 
+if TYPE_CHECKING:
+    from farewatch.accounts.deletion import AccountCleaner
+    from farewatch.accounts.principal import Principal
+    from farewatch.accounts.service import AccountService
+    from farewatch.tracking.poll_cycle import PollCycle
+    from farewatch.tracking.service import TrackingService
+
 logger = Logger(child=True)
+
+# Powertools keeps a secret for this long; a rotated secret reaches every container within it.
+SECRET_MAX_AGE_SECONDS = 300
 
 
 class PowertoolsFareMetrics:
@@ -41,15 +59,15 @@ class PowertoolsFareMetrics:
 def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
     """From the environment when set (local stack), else from Secrets Manager (cached by Powertools)."""
     if settings.amadeus_client_id and settings.amadeus_client_secret:
-        return AmadeusCredentials(
-            settings.amadeus_client_id, settings.amadeus_client_secret.get_secret_value()
-        )
+        return AmadeusCredentials(settings.amadeus_client_id, settings.amadeus_client_secret)
     if not settings.amadeus_secret_id:
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
-    secret = _secrets(settings).get(settings.amadeus_secret_id, transform="json", max_age=300)
+    secret = _secrets(settings).get(
+        settings.amadeus_secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    )
     if not isinstance(secret, dict) or not secret.get("client_id") or not secret.get("client_secret"):
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
-    return AmadeusCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+    return AmadeusCredentials(str(secret["client_id"]), SecretStr(str(secret["client_secret"])))
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +92,9 @@ def duffel_access_token(settings: Settings) -> SecretStr:
         return settings.duffel_access_token
     if not settings.duffel_secret_id:
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
-    secret = _secrets(settings).get(settings.duffel_secret_id, transform="json", max_age=300)
+    secret = _secrets(settings).get(
+        settings.duffel_secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    )
     token = secret.get("access_token") if isinstance(secret, dict) else None
     if not isinstance(token, str) or not token.strip():
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
@@ -154,6 +174,90 @@ def fare_service() -> FareService:
     return build_fare_service(get_settings(), SystemClock(), PowertoolsFareMetrics(Metrics()))
 
 
+# -- accounts ----------------------------------------------------------------------------------
+
+
+def signing_key_provider(settings: Settings) -> Callable[[], str]:
+    """The HS256 key, always from the Secrets Manager secret template.yaml generates (cached)."""
+    secret_id = settings.jwt_secret_id
+    provider = _secrets(settings) if secret_id else None
+
+    def signing_key() -> str:
+        if provider is None or secret_id is None:
+            raise UpstreamUnavailable("Sign-in is not configured.", code="auth_not_configured")
+        key = provider.get(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+        if isinstance(key, bytes):
+            key = key.decode("utf-8")
+        if not isinstance(key, str) or not key:
+            raise UpstreamUnavailable("Sign-in is not configured.", code="auth_not_configured")
+        return key
+
+    return signing_key
+
+
+def build_account_service(
+    settings: Settings, clock: Clock, *, cleaners: Sequence[AccountCleaner] | None = None
+) -> AccountService:
+    from farewatch.accounts.access_tokens import AccessTokenSigner
+    from farewatch.accounts.deletion import ACCOUNT_DATA_CLEANERS
+    from farewatch.accounts.passwords import PasswordHasher
+    from farewatch.accounts.refresh_tokens import RefreshTokens
+    from farewatch.accounts.service import AccountService
+    from farewatch.accounts.throttle import LoginThrottle
+    from farewatch.store.auth_records import AuthRecordStore
+    from farewatch.store.users import UserStore
+
+    auth_records = AuthRecordStore()
+    return AccountService(
+        users=UserStore(),
+        refresh_tokens=RefreshTokens(
+            auth_records, clock=clock, lifetime_seconds=settings.refresh_token_days * 86_400
+        ),
+        throttle=LoginThrottle(
+            auth_records,
+            clock=clock,
+            max_failures_per_email=settings.login_max_failures,
+            max_failures_per_ip=settings.login_ip_max_failures,
+            window_seconds=settings.login_failure_window_minutes * 60,
+        ),
+        signer=AccessTokenSigner(
+            signing_key_provider(settings),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_minutes * 60,
+            clock=clock,
+        ),
+        hasher=PasswordHasher(settings.bcrypt_rounds),
+        clock=clock,
+        cleaners=ACCOUNT_DATA_CLEANERS if cleaners is None else cleaners,
+    )
+
+
+@lru_cache(maxsize=1)
+def account_service() -> AccountService:
+    return build_account_service(get_settings(), SystemClock())
+
+
+# -- tracking ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def tracking_service() -> TrackingService:
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.service import TrackingService
+
+    settings = get_settings()
+    return TrackingService(
+        fares=fare_service(),
+        store=TrackingStore(),
+        alerts=AlertStore(),
+        history=PriceHistoryStore(),
+        clock=SystemClock(),
+        max_active_trackers=settings.max_active_trackers,
+        poll_interval_seconds=settings.watched_route_poll_seconds,
+    )
+
+
 def warm_up() -> None:
     """Cold start: get the fare API token now (SPEC §3), so the first request does not wait for it."""
     from farewatch import locations
@@ -165,3 +269,25 @@ def warm_up() -> None:
         fare_service().warm_up()
     except Exception:  # a cold start must never fail because upstream is down
         logger.warning("Could not prepare the fare source at start-up; the first request will retry")
+
+
+@lru_cache(maxsize=1)
+def poll_cycle() -> PollCycle:
+    from farewatch import messaging
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    settings = get_settings()
+    return PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fare_service(),
+        events=messaging.event_bus(settings),
+        clock=SystemClock(),
+        poll_interval_seconds=settings.watched_route_poll_seconds,
+    )
+
+
+def authenticate(authorization_header: str | None) -> Principal:
+    """The caller of a request from its Authorization header (the request gate's `authenticate`)."""
+    return account_service().authenticate(authorization_header)

@@ -45,9 +45,9 @@ def seed_trackers(queries: list[Any], per_route: int) -> None:
 
     from aws_lambda_powertools import Metrics
 
+    from farewatch.composition import fare_service
     from farewatch.settings import get_settings
     from farewatch.store.tracking import ROUTE_SHARD, TRACKER_PREFIX, TrackerRecord, WatchedRoute
-    from farewatch.wiring import fare_service
 
     now = time.time()
     next_poll_at = now + get_settings().watched_route_poll_seconds
@@ -111,11 +111,13 @@ def poll_cycle(simulator: Any) -> None:
     from aws_lambda_powertools import Metrics
 
     from bench.dynamo_calls import DynamoCallCounter
-    from farewatch import poller
-    from farewatch.messaging import PollQueue
+    from farewatch.clock import SystemClock
+    from farewatch.composition import fare_service
+    from farewatch.messaging import EventBus, PollQueue
     from farewatch.settings import get_settings
     from farewatch.store.models import FareCacheEntry
-    from farewatch.tracking import poll as tracking
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import CycleSummary, PollCycle, route_key_of
 
     # Every tracker check is a TransactWriteItems, and moto snapshots each table a transaction
     # touches (a deep copy, to roll back on failure): quadratic at 10,000 trackers. The bench's
@@ -142,29 +144,32 @@ def poll_cycle(simulator: Any) -> None:
     counter = DynamoCallCounter()
     published: list[dict[str, Any]] = []
     before = simulator.stats()
-    # Everything scheduled within one poll interval: every watched route (what POST /__local/poll does).
-    now = time.time() + get_settings().watched_route_poll_seconds
+
+    class RecordingEvents:  # EventBridge's PutEvents, kept in a list
+        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            published.extend(Entries)
+            return {"FailedEntryCount": 0, "Entries": []}
+
+    poll_interval = get_settings().watched_route_poll_seconds
+    cycle = PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fare_service(),
+        events=EventBus(RecordingEvents()),
+        clock=SystemClock(),
+        poll_interval_seconds=poll_interval,
+    )
 
     with counter.installed():
-        report = poller.dispatch(
-            now, PollQueue(queue_url, sqs).send_batch, lambda at: tracking.due_routes(at)
-        )
+        # Everything scheduled within one poll interval: every watched route (what POST /__local/poll does).
+        report = cycle.dispatch(PollQueue(queue_url, sqs), ahead=poll_interval)
         dispatch_calls = counter.total
         counter.reset()
         worker_started = time.perf_counter()
         works = []
         while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
             for message in messages:
-                works.append(
-                    poller.work_one(
-                        poller.route_key_of(message["Body"]),
-                        time.time(),
-                        refresh=lambda key, at: tracking.refresh_watched_route(key, now=at),
-                        publish=published.extend,
-                        mark_published=tracking.mark_published,
-                        event_bus="default",
-                    )
-                )
+                works.append(cycle.poll_route(route_key_of(message["Body"])))
             # A Lambda invocation flushes its metrics when it ends; here nothing does, and Powertools
             # prints a full set (100 values) even with metrics disabled, so each batch drops its own.
             Metrics().clear_metrics()
@@ -176,7 +181,7 @@ def poll_cycle(simulator: Any) -> None:
         worker_calls = dict(counter.calls)
 
     searches = simulator.stats()["search_requests"] - before["search_requests"]
-    summary = poller.CycleSummary.of(works)
+    summary = CycleSummary.of(works)
     polled = max(summary.routes_polled, 1)
     rate_bound = summary.upstream_calls / UPSTREAM_TPS
     compute_bound = worker_seconds / WORKER_CONCURRENCY

@@ -1,30 +1,26 @@
-"""Tracking routes (tracked flights, alerts, route statistics) as a Router served by the users function.
-
-Like users_routes, it lives in the layer so the price function can merge it into /openapi.json.
-"""
+"""Tracking routes: tracked flights, their price-drop alerts, and route statistics for admins."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from farewatch.api import error_responses
-from farewatch.auth_guard import admin_only, principal, signed_in
+from farewatch import composition
+from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
+from farewatch.api.params import Cursor, PageLimit, ResourceId
+from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
-from farewatch.errors import invalid_field
-from farewatch.fare_query import DEFAULT_CURRENCY, parse_flag, parse_int
-from farewatch.json_body import documented_body, request_body
-from farewatch.tracking import wiring
-from farewatch.tracking.service import Alert, Tracker, fare_query_of
+from farewatch.fare_query import DEFAULT_CURRENCY, parse_fare_query
+from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
+from farewatch.validation import OneOf, WholeNumber, YesNo
 
 router = Router()
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 BODY_ERRORS = (400, 413, 415)
 _CENTS = Decimal("0.01")
 Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
@@ -202,35 +198,22 @@ class RouteReportEnvelope(BaseModel):
     data: RouteReportView
 
 
-_Body = TypeVar("_Body", bound=BaseModel)
-
-
-def _body(model: type[_Body]) -> _Body:
-    return request_body(router, model)
-
-
-TrackerId = Annotated[str, Path(max_length=100)]
-AlertId = Annotated[str, Path(max_length=100)]
-
-
 @router.post(
     "/tracked-flights",
     summary="Track a flight's price",
     status_code=201,
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(*BODY_ERRORS, 401, 409, 502, 503, 504, success=201),
-    openapi_extensions=documented_body(TrackerCreate),
 )
-def create_tracker() -> TrackerEnvelope:
-    request = _body(TrackerCreate)
-    service = wiring.tracking_service()
-    query = fare_query_of(request.model_dump(), service.clock)
+def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> TrackerEnvelope:
+    service = composition.tracking_service()
+    # Validated like /flights/price (same rules, same 400s); `date` is how those name the day.
+    fields = {**body.model_dump(exclude={"departure_date"}), "date": body.departure_date}
     tracker = service.create(
-        principal(router).user_id,
-        query,
-        target_price=request.target_price,
-        notify_on_any_drop=request.notify_on_any_drop,
+        caller.user_id,
+        parse_fare_query(fields, clock=service.clock),
+        target_price=body.target_price,
+        notify_on_any_drop=body.notify_on_any_drop,
     )
     return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
 
@@ -238,78 +221,66 @@ def create_tracker() -> TrackerEnvelope:
 @router.get(
     "/tracked-flights",
     summary="Your tracked flights, newest first",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(401),
 )
-def list_trackers() -> TrackerList:
-    trackers = wiring.tracking_service().trackers_of(principal(router).user_id)
+def list_trackers(caller: Caller) -> TrackerList:
+    trackers = composition.tracking_service().trackers_of(caller.user_id)
     return TrackerList(data=[TrackerView.of(tracker, with_history=False) for tracker in trackers])
 
 
 @router.get(
     "/tracked-flights/<id>",
     summary="One of your tracked flights, with its price history",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(400, 401, 404),
 )
-def get_tracker(id: TrackerId) -> TrackerEnvelope:
-    tracker = wiring.tracking_service().get(principal(router).user_id, id)
+def get_tracker(id: ResourceId, caller: Caller) -> TrackerEnvelope:
+    tracker = composition.tracking_service().get(caller.user_id, id)
     return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
 
 
 @router.patch(
     "/tracked-flights/<id>",
     summary="Change the target price or the any-drop flag (optimistic locking on version)",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(*BODY_ERRORS, 401, 404, 409),
-    openapi_extensions=documented_body(TrackerUpdate),
 )
-def update_tracker(id: TrackerId) -> TrackerEnvelope:
-    request = _body(TrackerUpdate)
+def update_tracker(id: ResourceId, caller: Caller, body: Annotated[TrackerUpdate, Body()]) -> TrackerEnvelope:
     changes: dict[str, Any] = {
-        name: getattr(request, name)
+        name: getattr(body, name)
         for name in ("target_price", "notify_on_any_drop")
-        if name in request.model_fields_set
+        if name in body.model_fields_set
     }
-    tracker = wiring.tracking_service().update(
-        principal(router).user_id, id, version=request.version, changes=changes
-    )
+    tracker = composition.tracking_service().update(caller.user_id, id, version=body.version, changes=changes)
     return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
 
 
 @router.delete(
     "/tracked-flights/<id>",
     summary="Stop tracking a flight",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(400, 401, 404, success=204),
 )
-def delete_tracker(id: TrackerId) -> Response[str]:
-    wiring.tracking_service().delete(principal(router).user_id, id)
+def delete_tracker(id: ResourceId, caller: Caller) -> Response[str]:
+    composition.tracking_service().delete(caller.user_id, id)
     return Response(204, None, "")
 
 
 @router.get(
     "/alerts",
     summary="Your price-drop alerts, newest first",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(400, 401),
 )
 def list_alerts(
-    limit: Annotated[str | None, Query(description="1-100 (default 20).")] = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
-    unacked_only: Annotated[str | None, Query(description="true: only alerts not acknowledged.")] = None,
+    caller: Caller,
+    limit: PageLimit = 20,
+    cursor: Cursor = None,
+    unacked_only: Annotated[bool, YesNo(), Query(description="Only alerts not acknowledged yet.")] = False,
 ) -> AlertPage:
-    count = parse_int(limit, "limit", default=20, minimum=1, maximum=100)
-    alerts, next_cursor = wiring.tracking_service().alerts(
-        principal(router).user_id,
-        limit=count,
-        cursor=cursor or None,
-        unacked_only=parse_flag(unacked_only, "unacked_only"),
+    alerts, next_cursor = composition.tracking_service().alerts(
+        caller.user_id, limit=limit, cursor=cursor, unacked_only=unacked_only
     )
     return AlertPage(data=[AlertView.of(alert) for alert in alerts], next_cursor=next_cursor)
 
@@ -317,20 +288,18 @@ def list_alerts(
 @router.post(
     "/alerts/<id>/ack",
     summary="Acknowledge an alert (idempotent)",
-    middlewares=[signed_in],
-    security=BEARER,
+    security=SIGNED_IN,
     responses=error_responses(400, 401, 404),
 )
-def acknowledge_alert(id: AlertId) -> AlertEnvelope:
-    alert = wiring.tracking_service().acknowledge(principal(router).user_id, id)
+def acknowledge_alert(id: ResourceId, caller: Caller) -> AlertEnvelope:
+    alert = composition.tracking_service().acknowledge(caller.user_id, id)
     return AlertEnvelope(data=AlertView.of(alert))
 
 
 @router.get(
     "/stats/routes",
     summary="Most searched and most tracked routes (admin)",
-    middlewares=[admin_only],
-    security=BEARER,
+    security=ADMIN_ONLY,
     responses={
         200: {
             "description": "The report, as JSON or (format=csv) CSV with a header row.",
@@ -340,17 +309,14 @@ def acknowledge_alert(id: AlertId) -> AlertEnvelope:
     },
 )
 def route_stats(
-    days: Annotated[str | None, Query(description="Window in days, 1-90 (default 7).")] = None,
-    limit: Annotated[str | None, Query(description="Rows per list, 1-100 (default 20).")] = None,
-    format: Annotated[str | None, Query(description="json (default) or csv.")] = None,
+    days: Annotated[int, WholeNumber(1, 90), Query(description="Window in days (default 7).")] = 7,
+    limit: Annotated[int, WholeNumber(1, 100), Query(description="Rows per list (default 20).")] = 20,
+    format: Annotated[
+        str, OneOf(("json", "csv"), any_case=True), Query(description="json (default) or csv.")
+    ] = "json",
 ) -> Response[str]:
-    window = parse_int(days, "days", default=7, minimum=1, maximum=90)
-    rows = parse_int(limit, "limit", default=20, minimum=1, maximum=100)
-    kind = (format or "json").lower()
-    if kind not in ("json", "csv"):
-        raise invalid_field("format", "must be json or csv")
-    report = wiring.tracking_service().route_report(days=window, limit=rows)
-    if kind == "csv":
+    report = composition.tracking_service().route_report(days=days, limit=limit)
+    if format == "csv":
         return Response(
             200,
             "text/csv; charset=utf-8",

@@ -1,6 +1,7 @@
 """Strict JSON request bodies: media type, size, syntax and shape checked, each failure its own 4xx.
 
 The checks run cheapest first and never echo a submitted value back (a body may carry a password).
+The document they produce is what Powertools then validates against the route's body model.
 """
 
 from __future__ import annotations
@@ -9,26 +10,18 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import Any, NoReturn, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, NoReturn
 
 from farewatch.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-
-T = TypeVar("T", bound=BaseModel)
 
 JSON_MEDIA_TYPE = "application/json"
 _MAX_FIELD_CHARS = 100
 
 
-def parse_json_body(
-    headers: Mapping[str, str] | None,
-    body: str | None,
-    is_base64_encoded: bool | None,
-    model: type[T],
-    *,
-    max_bytes: int,
-) -> T:
+def read_json_object(
+    headers: Mapping[str, str] | None, body: str | None, is_base64_encoded: bool | None, *, max_bytes: int
+) -> dict[str, Any]:
+    """The request's body as a JSON object; its fields are then validated against the route's model."""
     if not body:
         raise InvalidRequest("This request needs a JSON body.", code="missing_body")
     _require_json_media_type(_header(headers, "content-type"))
@@ -42,12 +35,7 @@ def parse_json_body(
             code="invalid_body",
             details=[{"field": "body", "issue": "must be a JSON object"}],
         )
-    try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        raise InvalidRequest(
-            "The body has invalid fields.", code="invalid_body", details=_details(error)
-        ) from None
+    return document
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -115,38 +103,9 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def _details(error: ValidationError) -> list[dict[str, Any]]:
-    # `include_input=False`: pydantic would otherwise copy the offending value (maybe a password).
-    details = []
-    for problem in error.errors(include_input=False, include_url=False, include_context=False):
-        field = ".".join(str(part) for part in problem["loc"]) or "body"
-        details.append({"field": field[:_MAX_FIELD_CHARS], "issue": problem["msg"]})
-    return details
-
-
 def _malformed() -> NoReturn:
     raise InvalidRequest("The body is not valid JSON.", code="malformed_json")
 
 
 def _too_large(max_bytes: int) -> NoReturn:
     raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", code="payload_too_large")
-
-
-def documented_body(model: type[BaseModel]) -> dict[str, Any]:
-    """A route's OpenAPI `requestBody`, passed as its `openapi_extensions`.
-
-    Bodies are parsed by `request_body` (media type, size and syntax checked before the shape), not
-    by Powertools, so Powertools cannot see them: without this the document would hide every body.
-    """
-    schema = model.model_json_schema()
-    return {"requestBody": {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": schema}}}}
-
-
-def request_body(router: Any, model: type[T]) -> T:
-    """The current request's body of a Powertools router or resolver, parsed strictly into `model`."""
-    from farewatch.settings import get_settings
-
-    event = router.current_event
-    return parse_json_body(
-        event.headers, event.body, event.is_base64_encoded, model, max_bytes=get_settings().max_body_bytes
-    )

@@ -1,0 +1,293 @@
+"""One poll cycle (SPEC §4): which watched routes are due (the dispatcher), and each due route's
+refresh (the worker): its fares through the shared cache, every tracker evaluated by the drop rules,
+alerts written idempotently and announced through the outbox.
+
+`PollCycle` is handed its collaborators (the tracking and alert stores, the fare service, the event
+bus and the clock), so tests hand it fakes and the poller's handlers get the production ones from
+farewatch.composition. What a cycle may spend (a budget, a deadline) would be one more of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from farewatch.clock import Clock, ManualClock
+from farewatch.fare_query import FareQuery
+from farewatch.store.tracking import AlertStore, TrackingStore
+from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
+from farewatch.tracking.service import Fares, is_departed
+from farewatch.tracking.values import Alert, PricePoint, StoredTracker
+
+logger = Logger(child=True)
+
+# SQS SendMessageBatch and EventBridge PutEvents both take at most 10 entries per call.
+SQS_BATCH_LIMIT = 10
+PUT_EVENTS_LIMIT = 10
+# A tracker that moved (a PATCH) between read and write is read again and decided again, this often.
+_EVALUATION_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One SendMessageBatch entry: `entry_id` is unique within its batch, `body` names the route."""
+
+    entry_id: str
+    route_key: str
+
+    @property
+    def body(self) -> str:
+        return json.dumps({"route_key": self.route_key})
+
+
+def route_key_of(body: str) -> str:
+    """The route key carried by a poll-queue message body (what QueueEntry.body writes)."""
+    document = json.loads(body)
+    route_key = document.get("route_key") if isinstance(document, dict) else None
+    if not isinstance(route_key, str) or not route_key:
+        raise ValueError("poll message has no route_key")
+    return route_key
+
+
+class PollQueue(Protocol):
+    def send_batch(self, entries: Sequence[QueueEntry]) -> list[str]:
+        """Send up to 10 entries; answer the entry ids the queue did not accept."""
+
+
+class AlertAnnouncer(Protocol):
+    def announce(self, alerts: Sequence[Alert]) -> None:
+        """Publish one PriceDropDetected event per alert (at most 10); raise unless all were accepted."""
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    routes_enqueued: int
+    batches: int
+    failed_routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteRefresh:
+    """What refreshing one watched route did: whether it asked upstream, the alerts it created, and
+    every alert of the route still in the outbox (these and any an earlier attempt left behind)."""
+
+    upstream_call: bool
+    alerts: list[Alert] = field(default_factory=list)
+    unpublished: list[Alert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RouteWork:
+    """What the worker did for one queued route."""
+
+    route_key: str
+    upstream_call: bool
+    alerts_created: int
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """Totals over one worker batch, in the shape `POST /__local/poll` answers."""
+
+    routes_polled: int = 0
+    upstream_calls: int = 0
+    alerts_created: int = 0
+
+    @classmethod
+    def of(cls, results: Iterable[RouteWork]) -> CycleSummary:
+        done = list(results)
+        return cls(
+            routes_polled=len(done),
+            upstream_calls=sum(1 for work in done if work.upstream_call),
+            alerts_created=sum(work.alerts_created for work in done),
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class PollCycle:
+    def __init__(
+        self,
+        *,
+        trackers: TrackingStore,
+        alerts: AlertStore,
+        fares: Fares,
+        events: AlertAnnouncer,
+        clock: Clock,
+        poll_interval_seconds: float,
+    ) -> None:
+        self._trackers = trackers
+        self._alerts = alerts
+        self._fares = fares
+        self._events = events
+        self._clock = clock
+        self._poll_interval = poll_interval_seconds
+
+    # -- the dispatcher -------------------------------------------------------------------------
+
+    def due_routes(self, *, ahead: float = 0.0, limit: int | None = None) -> Iterator[str]:
+        """Keys of watched routes to poll by now + `ahead`: tracked, not departed, oldest due first.
+
+        Listing a route does not claim it (its refresh moves `next_poll_at` on); the one write is
+        taking a departed route out of the due index.
+        """
+        at = self._clock.now() + ahead
+        that_day = ManualClock(at)
+        listed = 0
+        for route_key in self._trackers.due_routes(at):
+            if limit is not None and listed >= limit:
+                return
+            if is_departed(query_of_route_key(route_key), that_day):
+                self._trackers.unschedule(route_key)  # its trackers are expired: never poll it again
+                continue
+            listed += 1
+            yield route_key
+
+    def dispatch(self, queue: PollQueue, *, ahead: float = 0.0) -> DispatchReport:
+        """Enqueue every due watched route, ten per SendMessageBatch.
+
+        Entries a batch rejects are retried once in their own call; what still fails is logged and left
+        for the next scheduled cycle (the route stays due, so nothing is lost for long).
+        """
+        enqueued, batches, failed = 0, 0, []
+        for chunk in _chunks(self.due_routes(ahead=ahead), SQS_BATCH_LIMIT):
+            entries = [QueueEntry(str(index), route_key) for index, route_key in enumerate(chunk)]
+            batches += 1
+            rejected = set(queue.send_batch(entries))
+            if rejected:
+                rejected = set(queue.send_batch([entry for entry in entries if entry.entry_id in rejected]))
+            lost = [entry.route_key for entry in entries if entry.entry_id in rejected]
+            if lost:
+                logger.error(
+                    "Poll queue rejected routes twice; they wait for the next cycle", extra={"routes": lost}
+                )
+            failed.extend(lost)
+            enqueued += len(entries) - len(lost)
+        return DispatchReport(routes_enqueued=enqueued, batches=batches, failed_routes=tuple(failed))
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def poll_route(self, route_key: str) -> RouteWork:
+        """Refresh one watched route, then announce every alert of it still in the outbox.
+
+        Alerts are written idempotently and start out unpublished, so a redelivered message creates
+        nothing twice, and an alert whose PutEvents failed (or whose worker died before it) is
+        announced by the retry: delivery is at least once, and the event carries the alert's
+        deterministic id for consumers to deduplicate. An exception fails this route only: SQS
+        redelivers its message, then moves it to the dead-letter queue.
+        """
+        refresh = self.refresh(route_key)
+        waiting = refresh.unpublished
+        for start in range(0, len(waiting), PUT_EVENTS_LIMIT):
+            chunk = waiting[start : start + PUT_EVENTS_LIMIT]
+            self._events.announce(chunk)
+            self._alerts.mark_published(chunk)
+        return RouteWork(route_key, upstream_call=refresh.upstream_call, alerts_created=len(refresh.alerts))
+
+    def refresh(self, route_key: str) -> RouteRefresh:
+        """Fares through the shared cache, every tracker of the route evaluated, the next poll scheduled.
+
+        A route that is gone, unwatched or departed makes no upstream call and creates nothing.
+        Upstream failures raise farewatch.errors.UpstreamError (the worker fails the message).
+        """
+        now = self._clock.now()
+        # Read first: alerts an earlier attempt wrote but could not announce, whatever happens below.
+        waiting = self._alerts.unpublished_of_route(route_key)
+        if self._trackers.watched_count(route_key) <= 0:
+            return RouteRefresh(upstream_call=False, unpublished=waiting)
+        query = query_of_route_key(route_key)
+        if is_departed(query, ManualClock(now)):
+            self._trackers.unschedule(route_key)
+            return RouteRefresh(upstream_call=False, unpublished=waiting)
+        result = self._fares.fares(query, count_search=False)
+        offer = result.cheapest
+        alerts: list[Alert] = []
+        if offer is not None:
+            alerts = self.evaluate_route(
+                route_key, PricePoint(offer.price, offer.currency, result.fetched_at)
+            )
+        self._trackers.schedule(route_key, now + self._poll_interval)
+        known = {alert.id for alert in waiting}
+        return RouteRefresh(
+            upstream_call=not result.cached,
+            alerts=alerts,
+            unpublished=waiting + [alert for alert in alerts if alert.id not in known],
+        )
+
+    def evaluate_route(self, route_key: str, seen: PricePoint) -> list[Alert]:
+        """The drop rules applied to every tracker of the route; only newly written alerts are returned.
+
+        Idempotent: a tracker already checked at this observation is skipped, and an alert is written
+        with a deterministic id in the same transaction as the tracker's memory, so a re-run or a
+        redelivered message never duplicates one.
+        """
+        created = (self._evaluate(tracker, seen) for tracker in self._trackers.of_route(route_key))
+        return [alert for alert in created if alert is not None]
+
+    def _evaluate(self, tracker: StoredTracker, seen: PricePoint) -> Alert | None:
+        current: StoredTracker | None = tracker
+        for _ in range(_EVALUATION_ATTEMPTS):
+            if current is None:
+                return None  # deleted meanwhile
+            if current.last_checked_at is not None and current.last_checked_at >= seen.fetched_at:
+                return None  # this observation (or a newer one) was applied already
+            if current.query.currency != seen.currency:
+                return None
+            memory = TrackerMemory(
+                target_price=current.target_price,
+                notify_on_any_drop=current.notify_on_any_drop,
+                last_seen_price=current.current_price,
+                last_alerted_price=current.last_alerted_price,
+            )
+            decision = decide(memory, seen.amount)
+            after = remembered_after(memory, seen.amount, decision)
+            alert = self._alert(current, decision.kind, seen, decision.previous_price) if decision else None
+            if self._trackers.record_check(
+                current, seen=seen, last_alerted_price=after.last_alerted_price, alert=alert
+            ):
+                return alert
+            current = self._trackers.get(current.user_id, current.id)  # it moved: decide again
+        return None
+
+    def _alert(
+        self, tracker: StoredTracker, kind: AlertKind, seen: PricePoint, previous: Decimal | None
+    ) -> Alert:
+        return Alert(
+            id=alert_id(tracker.id, seen.fetched_at, kind),
+            user_id=tracker.user_id,
+            tracker_id=tracker.id,
+            route_key=tracker.route_key,
+            kind=kind.value,
+            price=seen.amount,
+            previous_price=previous,
+            target_price=tracker.target_price,
+            currency=seen.currency,
+            observed_at=seen.fetched_at,
+            created_at=self._clock.now(),
+        )
+
+
+def query_of_route_key(route_key: str) -> FareQuery:
+    """The FareQuery a watched-route key stands for (`JFK#LAX#2026-12-01#1#USD`)."""
+    origin, destination, departure, adults, currency = route_key.split("#")
+    return FareQuery(
+        origin=origin,
+        destination=destination,
+        departure_date=date.fromisoformat(departure),
+        adults=int(adults),
+        currency=currency,
+    )
