@@ -28,7 +28,8 @@ def simulator() -> Iterator[Any]:
 @pytest.fixture
 def deployed_price_api(aws: None, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The price function as in AWS: credentials only in the secret, none in the environment."""
-    from farewatch import settings, wiring
+    from farewatch import composition as wiring  # issue 11 renamed farewatch.wiring
+    from farewatch import settings
 
     monkeypatch.setenv("FAREWATCH_FARE_SOURCE", "amadeus")
     monkeypatch.setenv("AMADEUS_BASE_URL", simulator.url)

@@ -24,10 +24,12 @@ def test_every_api_function_of_the_template_contributes_its_routes() -> None:
     modules = [module for _, module in api_functions()]
     document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
 
-    assert modules == ["price_api.handler", "users_api.handler"]
+    assert modules == ["price_api.handler", "users_api.handler", "web_site.handler"]
     assert {"/flights/price", "/auth/login", "/tracked-flights/{id}", "/stats/routes"} <= set(
         document["paths"]
     )
+    # The web app's pages and files are no API operations: WebFunction contributes none.
+    assert not {"/", "/trackers/{tracker_id}", "/inbox", "/assets/{name}"} & set(document["paths"])
 
 
 def test_every_query_and_path_parameter_has_a_type() -> None:
