@@ -23,10 +23,12 @@ export function routePattern(path: string, base: string = BASE): string {
   return path === "/" ? base || "/" : `${base}${path}`;
 }
 
-/** Page paths the router handles itself; any other link (the API's /docs, say) is a page load. */
+/** Page paths the router handles itself (template.yaml's WebFunction routes the same); any other
+ *  link (the API's /docs, say) is a page load. */
 export const PAGE_PATHS = ["/", "/sign-in", "/sign-up", "/trackers", "/trackers/:id", "/inbox"] as const;
 
 export function pageScope(base: string = BASE): RegExp {
-  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${escaped}/(?:$|[?#]|(?:sign-in|sign-up|trackers|inbox)(?:$|[/?#]))`);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const sections = [...new Set(PAGE_PATHS.filter((path) => path !== "/").map((path) => path.split("/")[1]!))];
+  return new RegExp(`^${escape(base)}/(?:$|[?#]|(?:${sections.map(escape).join("|")})(?:$|[/?#]))`);
 }
