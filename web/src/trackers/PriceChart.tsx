@@ -135,7 +135,9 @@ function chartOptions(props: ChartProps, width: number): uPlot.Options {
     ],
     hooks: {
       drawClear: [(self) => drawTypicalRange(self, props.typicalRange)],
-      drawAxes: [(self) => drawTarget(self, props.target, money)],
+      // The target's line under the prices, its label over them.
+      drawAxes: [(self) => drawTargetLine(self, props.target)],
+      draw: [(self) => drawTargetLabel(self, props.target, money)],
     },
   };
 }
@@ -151,7 +153,7 @@ function drawTypicalRange(self: uPlot, range: ChartProps["typicalRange"]): void 
   ctx.restore();
 }
 
-function drawTarget(self: uPlot, target: number | null, money: (value: number) => string): void {
+function drawTargetLine(self: uPlot, target: number | null): void {
   if (target === null) return;
   const { ctx, bbox } = self;
   const y = Math.round(self.valToPos(target, "y", true));
@@ -164,11 +166,25 @@ function drawTarget(self: uPlot, target: number | null, money: (value: number) =
   ctx.moveTo(bbox.left, y);
   ctx.lineTo(bbox.left + bbox.width, y);
   ctx.stroke();
-  ctx.setLineDash([]);
-  ctx.fillStyle = CHART_COLOURS.target;
+  ctx.restore();
+}
+
+function drawTargetLabel(self: uPlot, target: number | null, money: (value: number) => string): void {
+  if (target === null) return;
+  const { ctx, bbox } = self;
+  const y = Math.round(self.valToPos(target, "y", true));
+  const pixel = uPlot.pxRatio;
+  const label = `Target ${money(target)}`;
+  ctx.save();
   ctx.font = `600 ${12 * pixel}px system-ui, sans-serif`;
+  const right = bbox.left + bbox.width - 4 * pixel;
+  const width = ctx.measureText(label).width;
+  // On a white plate: readable wherever the price line crosses it.
+  ctx.fillStyle = "rgba(255, 255, 255, 0.92)";
+  ctx.fillRect(right - width - 4 * pixel, y - 21 * pixel, width + 8 * pixel, 17 * pixel);
+  ctx.fillStyle = CHART_COLOURS.target;
   ctx.textAlign = "right";
   ctx.textBaseline = "bottom";
-  ctx.fillText(`Target ${money(target)}`, bbox.left + bbox.width - 4 * pixel, y - 4 * pixel);
+  ctx.fillText(label, right, y - 6 * pixel);
   ctx.restore();
 }
