@@ -35,6 +35,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from farewatch.accounts.values import Account, User
 from farewatch.errors import Conflict, InvalidRequest
 from farewatch.settings import get_settings
 from farewatch.store.conditions import (
@@ -113,13 +114,23 @@ def new_user_id() -> str:
     return uuid.uuid4().hex
 
 
+def _user_of(record: UserRecord) -> User:
+    return User(
+        id=record.user_id,
+        email=record.email,
+        role=record.role,
+        created_at=float(record.created_at),
+        updated_at=float(record.updated_at),
+    )
+
+
 class UserStore:
     """The only code that reads or writes UsersTable."""
 
     def __init__(self) -> None:
         self._connection = Connection(region=_settings.aws_region, host=_settings.aws_endpoint_url)
 
-    def create(self, *, user_id: str, email: str, role: str, password_hash: str, now: float) -> UserRecord:
+    def create(self, *, user_id: str, email: str, role: str, password_hash: str, now: float) -> User:
         """Write the user and its email claim together; Conflict `email_taken` if the address is claimed."""
         record = UserRecord(
             user_key(user_id),
@@ -139,9 +150,22 @@ class UserStore:
                 "An account with this email already exists.", code="email_taken"
             ),
         )
-        return record
+        return _user_of(record)
 
-    def get(self, user_id: str) -> UserRecord | None:
+    def get(self, user_id: str) -> User | None:
+        record = self._record(user_id)
+        return _user_of(record) if record is not None else None
+
+    def find_by_email(self, email: str) -> Account | None:
+        """The account that owns the (normalised) address, with its password hash for sign-in."""
+        try:
+            claim = EmailClaim.get(email_key(email), consistent_read=True)
+        except DoesNotExist:
+            return None
+        record = self._record(claim.user_id)
+        return Account(_user_of(record), password_hash=record.password_hash) if record is not None else None
+
+    def _record(self, user_id: str) -> UserRecord | None:
         if not user_id or len(user_id) > 200:
             return None
         try:
@@ -149,16 +173,9 @@ class UserStore:
         except DoesNotExist:
             return None
 
-    def find_by_email(self, email: str) -> UserRecord | None:
-        try:
-            claim = EmailClaim.get(email_key(email), consistent_read=True)
-        except DoesNotExist:
-            return None
-        return self.get(claim.user_id)
-
     def delete(self, user_id: str) -> bool:
         """Remove the user and its email claim in one transaction; False if there was no such user."""
-        record = self.get(user_id)
+        record = self._record(user_id)
         if record is None:
             return False
         claim = EmailClaim(email_key(record.email), user_id=user_id)
@@ -171,7 +188,7 @@ class UserStore:
             return False
         return True
 
-    def set_role(self, user_id: str, role: str, *, now: float) -> UserRecord | None:
+    def set_role(self, user_id: str, role: str, *, now: float) -> User | None:
         """Conditional update: never creates a user; None if the user does not exist."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
@@ -181,9 +198,9 @@ class UserStore:
             actions=[UserRecord.role.set(role), UserRecord.updated_at.set(now)],
             condition=UserRecord.pk.exists(),
         )
-        return record if applied else None
+        return _user_of(record) if applied else None
 
-    def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
+    def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         """Newest first. Reads one extra user to know whether another page exists (no empty last page)."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(
@@ -208,7 +225,7 @@ class UserStore:
             raise
         page = found[:limit]
         next_cursor = encode_cursor(page[-1]) if len(found) > limit else None
-        return page, next_cursor
+        return [_user_of(record) for record in page], next_cursor
 
     def _transact(
         self,
