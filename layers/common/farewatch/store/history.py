@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from farewatch.clock import utc_datetime
+from farewatch.clock import sortable_utc
 from farewatch.store.models import PriceObservation
 
 
@@ -19,9 +19,9 @@ class Observation:
 
 class PriceHistoryStore:
     def append(self, series: str, *, amount: Decimal, currency: str, source: str, observed_at: float) -> None:
-        # Microseconds keep two observations of one series apart; the sort key orders them in time.
-        stamp = utc_datetime(observed_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        PriceObservation(series, stamp, amount=str(amount), currency=currency, source=source).save()
+        PriceObservation(
+            series, sortable_utc(observed_at), amount=str(amount), currency=currency, source=source
+        ).save()
 
     def observations(self, series: str) -> list[Observation]:
         """Oldest first; PynamoDB follows the query's pages."""
