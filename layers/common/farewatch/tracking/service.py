@@ -21,7 +21,7 @@ from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tracking import TRACKER_PREFIX, AlertStore, TrackingStore, version_conflict
-from farewatch.tracking.stats import RouteReport, Searches, route_report
+from farewatch.tracking.stats import History, RouteReport, Searches, route_report
 from farewatch.tracking.values import Alert, StoredTracker
 
 ACTIVE = "active"
@@ -32,10 +32,6 @@ class Fares(Protocol):
     def fares(
         self, query: FareQuery, *, force_refresh: bool = False, count_search: bool = True
     ) -> FareResult: ...
-
-
-class History(Protocol):
-    def observations(self, series: str) -> list[Observation]: ...
 
 
 @dataclass(frozen=True)
