@@ -53,10 +53,31 @@ def alerts(dev_stack: Any, token: str) -> list[dict[str, Any]]:
 
 
 def test_local_poll_answers_the_cycle_totals(dev_stack):
+    # Other tests of the session watch routes too, so the totals are checked against what this test
+    # adds and against the simulator's own count, not against fixed numbers.
+    token = signed_in(dev_stack)
+    date = (dt.date.today() + dt.timedelta(days=random.randint(60, 300))).isoformat()
+    pin_price(dev_stack, ("DEN", "PHX"), date, 300)
+    tracked = dev_stack.call(
+        "POST",
+        "/tracked-flights",
+        token=token,
+        json={"origin": "DEN", "destination": "PHX", "departure_date": date, "notify_on_any_drop": True},
+    )
+    assert tracked.status_code == 201, tracked.text
+    first = poll(dev_stack)
+    pin_price(dev_stack, ("DEN", "PHX"), date, 260)  # cached afresh: the poll finds the drop there
+    served = dev_stack.searches_served()
+
     totals = poll(dev_stack)
 
     assert set(totals) == {"routes_polled", "upstream_calls", "alerts_created"}
-    assert all(isinstance(value, int) and value >= 0 for value in totals.values())
+    assert first["routes_polled"] >= 1 and totals["routes_polled"] == first["routes_polled"]
+    assert totals["alerts_created"] >= 1
+    assert totals["upstream_calls"] == dev_stack.searches_served() - served
+    assert [(alert["route"], alert["price"]) for alert in alerts(dev_stack, token)] == [
+        (f"DEN#PHX#{date}#1#USD", "260.00")
+    ]
 
 
 def test_each_drop_is_flagged_exactly_once_and_polling_twice_adds_nothing(dev_stack):
