@@ -237,3 +237,19 @@ def test_scrub_redacts_every_secret_in_nested_values() -> None:
         "list": ["[redacted]", 3],
         "code": 38190,
     }
+
+
+def test_every_sources_answer_models_are_built_at_import() -> None:
+    # A model whose schema cannot be built when its class is made (a field type defined further down
+    # the module) is built on first use instead, which races between the poller worker's threads.
+    from farewatch.fares import amadeus, duffel
+
+    models = [
+        value
+        for module in (amadeus, duffel)
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Answer) and value.__module__ == module.__name__
+    ]
+
+    assert len(models) >= 20
+    assert [model.__name__ for model in models if not model.__pydantic_complete__] == []
