@@ -40,12 +40,14 @@ def pin(stack: Any, origin: str, destination: str, date: str, amount: float) -> 
 
 def test_a_price_comes_from_duffel_and_a_repeat_from_the_cache(duffel_dev_stack):
     date = future(30)
+    pin(duffel_dev_stack, "MAD", "JFK", date, 412.3)
     before = duffel_dev_stack.sim_stats()["search_requests"]
 
     first = duffel_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date, adults="1")
     second = duffel_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date, adults="1")
 
     assert first.status_code == 200, first.text
+    assert first.json()["data"]["price"] == "412.30 USD"
     assert (first.json()["meta"]["source"], first.json()["meta"]["cached"]) == ("duffel", False)
     assert (second.json()["meta"]["source"], second.json()["meta"]["cached"]) == ("duffel", True)
     assert second.json()["data"] == first.json()["data"]
@@ -73,6 +75,8 @@ def test_a_pinned_drop_raises_an_alert_after_a_poll(duffel_dev_stack):
 
     assert refreshed.status_code == 200 and refreshed.json()["meta"]["source"] == "duffel"
     assert polled.status_code == 200, polled.text
+    # This stack watches no other route: the one fresh from the nocache call, polled without a search.
+    assert polled.json()["data"] == {"routes_polled": 1, "upstream_calls": 0, "alerts_created": 1}
     assert alerts.status_code == 200, alerts.text
     (alert,) = alerts.json()["data"]
     assert alert["route"].startswith("BOS#SEA#") and alert["price"] == "240.00"

@@ -46,6 +46,14 @@ def poll(dev_stack: Any) -> dict[str, int]:
     return dict(answer.json()["data"])
 
 
+def track(dev_stack: Any, token: str, route: tuple[str, str], date: str, **alerting: Any) -> dict[str, Any]:
+    origin, destination = route
+    body = {"origin": origin, "destination": destination, "departure_date": date, **alerting}
+    created = dev_stack.call("POST", "/tracked-flights", token=token, json=body)
+    assert created.status_code == 201, created.text
+    return dict(created.json()["data"])
+
+
 def alerts(dev_stack: Any, token: str) -> list[dict[str, Any]]:
     answer = dev_stack.call("GET", "/alerts", token=token, params={"limit": "100"})
     assert answer.status_code == 200, answer.text
@@ -53,10 +61,25 @@ def alerts(dev_stack: Any, token: str) -> list[dict[str, Any]]:
 
 
 def test_local_poll_answers_the_cycle_totals(dev_stack):
+    # Other tests of the session watch routes too, so the totals are checked against what this test
+    # adds and against the simulator's own count, not against fixed numbers.
+    token = signed_in(dev_stack)
+    date = (dt.date.today() + dt.timedelta(days=random.randint(60, 300))).isoformat()
+    pin_price(dev_stack, ("DEN", "PHX"), date, 300)
+    track(dev_stack, token, ("DEN", "PHX"), date, notify_on_any_drop=True)
+    first = poll(dev_stack)
+    pin_price(dev_stack, ("DEN", "PHX"), date, 260)  # cached afresh: the poll finds the drop there
+    served = dev_stack.searches_served()
+
     totals = poll(dev_stack)
 
     assert set(totals) == {"routes_polled", "upstream_calls", "alerts_created"}
-    assert all(isinstance(value, int) and value >= 0 for value in totals.values())
+    assert first["routes_polled"] >= 1 and totals["routes_polled"] == first["routes_polled"]
+    assert totals["alerts_created"] >= 1
+    assert totals["upstream_calls"] == dev_stack.searches_served() - served
+    assert [(alert["route"], alert["price"]) for alert in alerts(dev_stack, token)] == [
+        (f"DEN#PHX#{date}#1#USD", "260.00")
+    ]
 
 
 def test_each_drop_is_flagged_exactly_once_and_polling_twice_adds_nothing(dev_stack):
@@ -64,20 +87,8 @@ def test_each_drop_is_flagged_exactly_once_and_polling_twice_adds_nothing(dev_st
     date = (dt.date.today() + dt.timedelta(days=random.randint(60, 300))).isoformat()
     for route in (TARGET_ROUTE, ANY_DROP_ROUTE):
         pin_price(dev_stack, route, date, 300)
-    target = dev_stack.call(
-        "POST",
-        "/tracked-flights",
-        token=token,
-        json={"origin": "BOS", "destination": "SEA", "departure_date": date, "target_price": "250.00"},
-    )
-    any_drop = dev_stack.call(
-        "POST",
-        "/tracked-flights",
-        token=token,
-        json={"origin": "ORD", "destination": "MIA", "departure_date": date, "notify_on_any_drop": True},
-    )
-    assert target.status_code == 201, target.text
-    assert any_drop.status_code == 201, any_drop.text
+    target = track(dev_stack, token, TARGET_ROUTE, date, target_price="250.00")
+    track(dev_stack, token, ANY_DROP_ROUTE, date, notify_on_any_drop=True)
 
     # (price, alerts expected on the target route, on the any-drop route) after each step
     steps = [
@@ -107,5 +118,5 @@ def test_each_drop_is_flagged_exactly_once_and_polling_twice_adds_nothing(dev_st
 
     kinds = sorted(alert["kind"] for alert in seen if alert["route"].startswith("BOS#SEA#"))
     assert kinds == ["target_reached", "target_reached"]
-    tracker = dev_stack.call("GET", f"/tracked-flights/{target.json()['data']['id']}", token=token).json()
+    tracker = dev_stack.call("GET", f"/tracked-flights/{target['id']}", token=token).json()
     assert (tracker["data"]["current_price"], tracker["data"]["lowest_price"]) == ("230.00", "230.00")

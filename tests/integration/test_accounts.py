@@ -16,7 +16,7 @@ from farewatch.clock import ManualClock
 from farewatch.composition import build_account_service
 from farewatch.errors import Conflict, FarewatchError, InvalidRequest, NotFound, TooManyRequests, Unauthorized
 from farewatch.settings import Settings, get_settings
-from farewatch.store.auth_records import AUTH_MODELS, AuthRecordKey, email_failures_key
+from farewatch.store.auth_records import AUTH_MODELS, AuthRecordKey, failures_key
 from farewatch.store.users import USER_MODELS, EmailClaim, UserRecord
 from farewatch_local.template import load_template
 
@@ -365,7 +365,7 @@ def test_failure_counters_expire_by_ttl(accounts, clock):
     fail_logins(accounts, "nobody@example.com", 1)
 
     counter = boto3.client("dynamodb").get_item(
-        TableName="AuthTable", Key={"pk": {"S": email_failures_key("nobody@example.com")}}
+        TableName="AuthTable", Key={"pk": {"S": failures_key("email", "nobody@example.com")}}
     )["Item"]
 
     assert int(counter["purge_at"]["N"]) == int(clock.now()) + WINDOW

@@ -25,7 +25,7 @@ from farewatch.clock import ManualClock
 from farewatch.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
-from farewatch.fares.duffel import DuffelFareSource
+from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
 from farewatch.fares.source import FareSource
 from farewatch.offers import Offer, cheapest
 from tests.support.events import FakeLambdaContext, api_event
@@ -92,7 +92,7 @@ def in_process(name: str, clock: ManualClock) -> InProcessSource:
         session.mount(BASE_URL, transport)
         source = DuffelFareSource(
             base_url=BASE_URL,
-            access_token=lambda: SecretStr(DUFFEL_TOKEN),
+            credentials=lambda: DuffelCredentials(SecretStr(DUFFEL_TOKEN)),
             clock=clock,
             session=session,
             **options,

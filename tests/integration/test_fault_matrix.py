@@ -56,8 +56,11 @@ class Stack:
         body: dict[str, Any] = {"mode": mode} if count is None else {"mode": mode, "count": count}
         requests.post(f"{self.sim_url}/__sim/faults", json=body, timeout=5).raise_for_status()
 
+    def stats(self) -> dict[str, int]:
+        return dict(requests.get(f"{self.sim_url}/__sim/stats", timeout=5).json())
+
     def searches(self) -> int:
-        return int(requests.get(f"{self.sim_url}/__sim/stats", timeout=5).json()["search_requests"])
+        return int(self.stats()["search_requests"])
 
     def pin(self, route: tuple[str, str, str], amount: float) -> None:
         origin, destination, date = route
@@ -189,13 +192,20 @@ def test_a_fault_on_a_known_key_serves_the_last_answer_flagged_stale(stack, mode
 
 def test_an_expired_token_is_renewed_and_the_request_succeeds(stack):
     call(stack.price, "GET", "/flights/price", origin="JFK", destination="LAX", date=future(42))
+    stack.pin(("LHR", "CDG", future(42)), 88.5)
+    before = stack.stats()
     stack.fault("expired_token", count=1)
 
     status, body = call(
         stack.price, "GET", "/flights/price", origin="LHR", destination="CDG", date=future(42)
     )
 
+    after = stack.stats()
     assert status == 200 and body["meta"]["stale"] is False
+    assert body["data"]["price"] == "88.50 USD"
+    # One refused search, one new token, the search again.
+    assert after["token_requests"] - before["token_requests"] == 1
+    assert after["search_requests"] - before["search_requests"] == 2
 
 
 # A malformed 200 is not retried: the same request would get the same answer (README, "Errors").
@@ -236,6 +246,7 @@ def test_a_fault_while_creating_a_tracker_writes_nothing(stack, mode):
 def test_a_tracker_on_a_freshly_cached_route_is_created_despite_a_fault(stack, mode):
     token = sign_in(stack)
     date = future(45)
+    stack.pin(("JFK", "LAX", date), 231.4)
     call(stack.price, "GET", "/flights/price", origin="JFK", destination="LAX", date=date)
     stack.fault(mode)
 
@@ -248,7 +259,7 @@ def test_a_tracker_on_a_freshly_cached_route_is_created_despite_a_fault(stack, m
     )
 
     assert status == 201, body
-    assert body["data"]["current_price"] is not None
+    assert (body["data"]["current_price"], body["data"]["lowest_price"]) == ("231.40", "231.40")
     assert trackers_and_counts(stack, token, f"JFK#LAX#{date}#1#USD") == (1, 1, 1)
 
 

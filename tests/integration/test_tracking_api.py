@@ -564,14 +564,22 @@ def test_route_statistics_are_for_admins_only(users, alice):
     assert status == 403 and body["error"]["code"] == "forbidden"
 
 
-def test_csv_statistics_are_served_as_text_csv(users, bob):
+def test_csv_statistics_are_served_as_text_csv(users, bob, clock):
+    from farewatch.store.search_stats import SearchStatsStore
+
     make_admin(users, bob)
+    SearchStatsStore().count_search("BOS-MIA", at=clock.now())
     event = api_event("GET", "/stats/routes", {"format": "csv"})
     event["headers"]["Authorization"] = f"Bearer {bob}"
 
     response = users.lambda_handler(event, FakeLambdaContext(function_name="UsersFunction"))
 
+    assert response["statusCode"] == 200
     assert content_type(response).startswith("text/csv")
+    assert response["body"].splitlines() == [
+        "list,rank,route,searches,trackers,currency,latest_price,min_price,max_price",
+        "most_searched,1,BOS-MIA,1,0,,,,",
+    ]
 
 
 def test_refreshing_a_route_nobody_watches_does_nothing(users, clock, fares):

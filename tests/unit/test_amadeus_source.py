@@ -29,10 +29,10 @@ from farewatch.fares.amadeus import (
     AmadeusCredentials,
     AmadeusFareSource,
     AmadeusTokenIssuer,
-    duration_minutes,
     flight_offers_params,
     normalise_offers,
 )
+from farewatch.fares.answers import duration_minutes
 from farewatch.fares.http import RetryPolicy, TransientUpstreamFailure, send
 from farewatch.fares.tokens_api import IssuedToken
 from farewatch.offers import cheapest
@@ -349,6 +349,47 @@ def test_normalise_prefers_grand_total_over_total() -> None:
     (offer,) = normalise_offers(search_reply(with_fees), JFK_LAX)
 
     assert offer.price == Decimal("425.50")
+
+
+def test_normalise_reads_a_price_written_as_a_json_number() -> None:
+    numeric = copy.deepcopy(NONSTOP)
+    numeric["price"].update(total=412.3, grandTotal=412.3)
+
+    (offer,) = normalise_offers(search_reply(numeric), JFK_LAX)
+
+    assert offer.price == Decimal("412.3")
+
+
+def test_normalise_keeps_amadeus_local_times_as_written() -> None:
+    to_the_minute = copy.deepcopy(NONSTOP)
+    to_the_minute["itineraries"][0]["segments"][0]["departure"]["at"] = "2027-01-15T08:00"
+
+    (offer,) = normalise_offers(search_reply(to_the_minute), JFK_LAX)
+
+    assert (offer.departure_at, offer.arrival_at) == ("2027-01-15T08:00", "2027-01-15T11:25:00")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("itineraries", 0, "duration"), "P1M"),
+        (("itineraries", 0, "segments", 0, "departure", "at"), "soon"),
+        (("itineraries", 0, "segments", 0, "carrierCode"), ""),
+        (("price", "currency"), None),
+        (("id",), 7),
+    ],
+    ids=["duration", "departure-time", "carrier", "currency", "id"],
+)
+def test_normalise_skips_an_offer_with_one_unreadable_field(path: tuple[Any, ...], value: Any) -> None:
+    broken = copy.deepcopy(NONSTOP)
+    container: Any = broken
+    for key in path[:-1]:
+        container = container[key]
+    container[path[-1]] = value
+
+    offers = normalise_offers(search_reply(broken, ONE_STOP_WITH_TECHNICAL_STOP), JFK_LAX)
+
+    assert [offer.id for offer in offers] == ["2"]
 
 
 def test_normalise_treats_an_empty_data_list_as_no_offers() -> None:

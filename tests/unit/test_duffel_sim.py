@@ -176,9 +176,13 @@ def test_prices_hold_within_half_an_hour_and_drift_after(duffel: DuffelClient) -
 
 
 def test_nonstop_requests_return_only_nonstops(duffel: DuffelClient) -> None:
+    every = duffel.offer_request(return_offers=True).get_json()["data"]["offers"]
     data = duffel.offer_request(return_offers=True, max_connections=0).get_json()["data"]
 
+    nonstops = [offer for offer in every if len(offer["slices"][0]["segments"]) == 1]
+    assert nonstops and len(nonstops) < len(every)
     assert all(len(offer["slices"][0]["segments"]) == 1 for offer in data["offers"])
+    assert len(data["offers"]) == len(nonstops)
 
 
 # -- test-mode routes ------------------------------------------------------------------------------

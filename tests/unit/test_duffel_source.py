@@ -19,7 +19,13 @@ from requests.adapters import BaseAdapter
 from duffel_sim.app import NO_OFFERS_ROUTE, SLOW_ROUTE, Simulator
 from farewatch.errors import InvalidRequest, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery
-from farewatch.fares.duffel import DuffelFareSource, normalise_offers, offer_request_body, upstream_wait
+from farewatch.fares.duffel import (
+    DuffelCredentials,
+    DuffelFareSource,
+    normalise_offers,
+    offer_request_body,
+    upstream_wait,
+)
 from farewatch.offers import cheapest
 from tests.support.wsgi_adapter import WSGIAdapter
 from tests.unit.test_amadeus_source import RecordingClock, ScriptedUpstream, Step, everything_logged
@@ -43,7 +49,7 @@ def session_with(adapter: BaseAdapter) -> requests.Session:
 def duffel_source(clock: RecordingClock, upstream: BaseAdapter, **options: Any) -> DuffelFareSource:
     return DuffelFareSource(
         base_url=BASE_URL,
-        access_token=lambda: SecretStr(TOKEN),
+        credentials=lambda: DuffelCredentials(SecretStr(TOKEN)),
         clock=clock,
         session=session_with(upstream),
         jitter=lambda: 0.0,
@@ -298,6 +304,52 @@ def test_an_unreadable_offer_is_skipped_but_a_reply_of_only_unreadable_ones_is_a
     assert raised.value.code == "upstream_bad_response"
 
 
+def test_an_offer_whose_times_carry_an_offset_is_skipped() -> None:
+    with_offset = json.loads(json.dumps(NONSTOP))
+    with_offset["id"] = "off_offset"
+    with_offset["slices"][0]["segments"][0]["departing_at"] = "2027-01-15T08:00:00-05:00"
+
+    offers = normalise_offers([with_offset, CONNECTION], JFK_LAX)
+
+    assert [offer.id for offer in offers] == ["off_connection"]
+
+
+def test_places_missing_on_the_segments_are_read_from_the_slice() -> None:
+    bare = json.loads(json.dumps(NONSTOP))
+    del bare["slices"][0]["segments"][0]["origin"]
+    bare["slices"][0]["segments"][0]["destination"] = {"iata_code": None}
+
+    (offer,) = normalise_offers([bare], JFK_LAX)
+
+    assert (offer.origin, offer.destination, offer.duration_minutes) == ("JFK", "LAX", 6 * 60 + 25)
+
+
+def test_an_offer_without_duration_or_known_time_zones_is_skipped() -> None:
+    unknown_zone = duffel_offer(
+        "off_zone",
+        "100.00",
+        [segment("JFK", "2027-01-15T08:00:00", "LAX", "2027-01-15T11:25:00", "AA", "1")],
+        None,
+    )
+    unknown_zone["slices"][0]["segments"][0]["origin"]["time_zone"] = "Mars/Olympus_Mons"
+
+    assert [offer.id for offer in normalise_offers([unknown_zone, CONNECTION], JFK_LAX)] == ["off_connection"]
+
+
+def test_the_owner_sells_the_offer_and_the_first_marketing_carrier_stands_in_without_one() -> None:
+    without_owner = json.loads(json.dumps(CONNECTION))
+    without_owner["owner"] = None
+
+    assert [offer.carrier for offer in normalise_offers([CONNECTION, without_owner], JFK_LAX)] == ["DL", "UA"]
+
+
+def test_the_credentials_never_show_the_token() -> None:
+    credentials = DuffelCredentials(SecretStr(TOKEN))
+
+    assert TOKEN not in repr(credentials) and TOKEN not in str(credentials)
+    assert credentials.access_token.get_secret_value() == TOKEN
+
+
 def test_offers_in_another_currency_are_dropped() -> None:
     in_euros = duffel_offer("off_eur", "90.00", NONSTOP["slices"][0]["segments"], "PT6H25M", currency="EUR")
 
@@ -395,11 +447,11 @@ def test_a_refused_token_is_a_503_not_configured_without_the_token_anywhere(
 def test_a_missing_token_is_a_503_and_nothing_is_sent(clock: RecordingClock) -> None:
     upstream = ScriptedUpstream(clock, [])
 
-    def not_configured() -> SecretStr:
+    def not_configured() -> DuffelCredentials:
         raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
 
     source = DuffelFareSource(
-        base_url=BASE_URL, access_token=not_configured, clock=clock, session=session_with(upstream)
+        base_url=BASE_URL, credentials=not_configured, clock=clock, session=session_with(upstream)
     )
 
     with pytest.raises(UpstreamUnavailable):

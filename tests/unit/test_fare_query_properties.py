@@ -207,16 +207,27 @@ def test_arbitrary_values_for_every_parameter_only_ever_raise_a_400(raw):
 @PROPERTY_SETTINGS
 @given(st.one_of(st.none(), st.text()))
 def test_any_flag_value_is_true_false_or_a_400(value):
+    word = (value or "").lower()  # absent or empty means the default, False
     try:
-        assert parse_flag(value) in (True, False)
+        flag = parse_flag(value)
     except InvalidRequest as error:
         assert error.code == "invalid_parameter"
+        assert word not in {"1", "true", "yes", "0", "false", "no", ""}
+    else:
+        assert flag is (word in {"1", "true", "yes"})
+        assert word in {"1", "true", "yes", "0", "false", "no", ""}
 
 
 @PROPERTY_SETTINGS
 @given(st.one_of(st.none(), st.text(), st.integers().map(str)))
 def test_any_integer_value_is_within_bounds_or_a_400(value):
+    given = value or None  # absent or empty means the default, 10
+    canonical = given is not None and given.isascii() and given.isdigit() and str(int(given)) == given
     try:
-        assert 1 <= parse_int(value) <= 50
+        number = parse_int(value)
     except InvalidRequest as error:
         assert error.code == "invalid_parameter"
+        assert given is not None and not (canonical and 1 <= int(given) <= 50)
+    else:
+        assert number == (10 if given is None else int(given))
+        assert 1 <= number <= 50

@@ -79,23 +79,23 @@ class TrackerView(BaseModel):
 
     @classmethod
     def of(cls, tracker: Tracker, *, with_history: bool) -> TrackerView:
-        query = tracker.query
+        stored, query = tracker.stored, tracker.stored.query
         return cls(
-            id=tracker.id,
+            id=stored.id,
             origin=query.origin,
             destination=query.destination,
             departure_date=query.departure_date.isoformat(),
             adults=query.adults,
             currency=query.currency,
-            target_price=_money(tracker.target_price),
-            notify_on_any_drop=tracker.notify_on_any_drop,
-            current_price=_money(tracker.current_price),
-            lowest_price=_money(tracker.lowest_price),
-            last_checked_at=iso_utc(tracker.last_checked_at) if tracker.last_checked_at is not None else None,
+            target_price=_money(stored.target_price),
+            notify_on_any_drop=stored.notify_on_any_drop,
+            current_price=_money(stored.current_price),
+            lowest_price=_money(stored.lowest_price),
+            last_checked_at=iso_utc(stored.last_checked_at) if stored.last_checked_at is not None else None,
             status=tracker.status,
-            version=tracker.version,
-            created_at=iso_utc(tracker.created_at),
-            updated_at=iso_utc(tracker.updated_at),
+            version=stored.version,
+            created_at=iso_utc(stored.created_at),
+            updated_at=iso_utc(stored.updated_at),
             history=[
                 PriceObservationView(
                     observed_at=observation.observed_at,

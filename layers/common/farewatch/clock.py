@@ -44,6 +44,12 @@ def utc_datetime(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC)
 
 
+def sortable_utc(epoch_seconds: float) -> str:
+    """`2026-11-23T10:00:00.123456Z`: a UTC time that sorts as text, for sort keys (microseconds keep
+    two moments of one series apart)."""
+    return utc_datetime(epoch_seconds).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def iso_utc(epoch_seconds: float) -> str:
     """`2026-11-23T10:00:00Z`: the one timestamp format of our responses."""
     return utc_datetime(epoch_seconds).strftime("%Y-%m-%dT%H:%M:%SZ")

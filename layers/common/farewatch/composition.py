@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from farewatch.clock import Clock, SystemClock
 from farewatch.errors import UpstreamUnavailable
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
-from farewatch.fares.duffel import DuffelFareSource
+from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
 from farewatch.fares.http import new_session
 from farewatch.fares.source import FareSource
 from farewatch.fares.token_manager import TokenManager
@@ -106,7 +106,7 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
     if settings.fare_source == "duffel":
         return DuffelFareSource(
             base_url=settings.duffel_base_url,
-            access_token=lambda: duffel_access_token(settings),
+            credentials=lambda: DuffelCredentials(duffel_access_token(settings)),
             clock=clock,
             connect_timeout=settings.upstream_connect_timeout_seconds,
             read_timeout=settings.duffel_read_timeout_seconds,

@@ -63,21 +63,21 @@ class RefreshTokens:
         if not presented or len(presented) > _MAX_TOKEN_CHARS:
             raise invalid_refresh_token()
         now = self._clock.now()
-        record = self._store.find_token(token_hash(presented))
-        if record is None or now >= float(record.expires_at):
+        stored = self._store.find_token(token_hash(presented))
+        if stored is None or now >= stored.expires_at:
             raise invalid_refresh_token()
-        family = self._store.get_family(record.family_id)
-        if family is None or family.revoked or now >= float(family.expires_at):
+        family = self._store.get_family(stored.family_id)
+        if family is None or family.revoked or now >= family.expires_at:
             raise invalid_refresh_token()
-        if record.rotated:
-            raise self._reused(record.family_id, record.user_id)
+        if stored.rotated:
+            raise self._reused(stored.family_id, stored.user_id)
         successor = secrets.token_urlsafe(32)
-        outcome = self._store.rotate(record, new_hash=token_hash(successor), now=now)
+        outcome = self._store.rotate(stored, new_hash=token_hash(successor), now=now)
         if outcome == "family_revoked":
             raise invalid_refresh_token()
         if outcome == "already_rotated":  # a concurrent use of the same token won the race
-            raise self._reused(record.family_id, record.user_id)
-        return RefreshGrant(record.user_id, record.family_id, successor, float(record.expires_at))
+            raise self._reused(stored.family_id, stored.user_id)
+        return RefreshGrant(stored.user_id, stored.family_id, successor, stored.expires_at)
 
     def revoke_family(self, family_id: str) -> None:
         self._store.revoke_family(family_id)

@@ -18,33 +18,15 @@ from farewatch.accounts.passwords import PasswordHasher
 from farewatch.accounts.principal import Principal
 from farewatch.accounts.refresh_tokens import RefreshTokens, invalid_refresh_token
 from farewatch.accounts.throttle import LoginThrottle
+from farewatch.accounts.values import User
 from farewatch.clock import Clock
 from farewatch.errors import FarewatchError, NotFound, Unauthorized, invalid_field
-from farewatch.store.users import ROLES, UserRecord, UserStore, new_user_id
+from farewatch.store.users import ROLES, UserStore, new_user_id
 
 logger = Logger(child=True)
 
 DEFAULT_ROLE = "user"
 _MAX_LOGIN_EMAIL_CHARS = 320
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    email: str
-    role: str
-    created_at: float
-    updated_at: float
-
-    @classmethod
-    def of(cls, record: UserRecord) -> User:
-        return cls(
-            id=record.user_id,
-            email=record.email,
-            role=record.role,
-            created_at=float(record.created_at),
-            updated_at=float(record.updated_at),
-        )
 
 
 @dataclass(frozen=True)
@@ -79,39 +61,41 @@ class AccountService:
         """A new account with the `user` role; nothing the caller sends can choose another."""
         address = normalise_email(email)
         password_hash = self._hasher.hash(password)
-        record = self._users.create(
+        user = self._users.create(
             user_id=new_user_id(),
             email=address,
             role=DEFAULT_ROLE,
             password_hash=password_hash,
             now=self._clock.now(),
         )
-        logger.info("Account registered", extra={"user_id": record.user_id})
-        return User.of(record)
+        logger.info("Account registered", extra={"user_id": user.id})
+        return user
 
     def login(self, email: str, password: str, *, source_ip: str | None) -> TokenPair:
         """Tokens for the right password; one 401 for every wrong answer; 429 while locked out."""
         address = _login_address(email)
         throttled_as = address or _throttle_key(email)
         self._throttle.check(throttled_as, source_ip)
-        record = self._users.find_by_email(address) if address is not None else None
-        if record is None:
+        account = self._users.find_by_email(address) if address is not None else None
+        if account is None:
             self._hasher.verify_unknown(password)
-        if record is None or not self._hasher.verify(password, record.password_hash):
-            self._throttle.record_failure(throttled_as, source_ip, user_id=record.user_id if record else None)
+        if account is None or not self._hasher.verify(password, account.password_hash):
+            self._throttle.record_failure(
+                throttled_as, source_ip, user_id=account.user.id if account is not None else None
+            )
             raise Unauthorized("The email or password is wrong.", code="invalid_credentials")
         self._throttle.record_success(throttled_as)
-        grant = self._refresh_tokens.start_family(record.user_id)
-        logger.info("Signed in", extra={"user_id": record.user_id})
-        return self._pair(record, grant.refresh_token)
+        grant = self._refresh_tokens.start_family(account.user.id)
+        logger.info("Signed in", extra={"user_id": account.user.id})
+        return self._pair(account.user, grant.refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         grant = self._refresh_tokens.rotate(refresh_token)
-        record = self._users.get(grant.user_id)
-        if record is None:  # deleted while the token was out
+        user = self._users.get(grant.user_id)
+        if user is None:  # deleted while the token was out
             self._refresh_tokens.revoke_family(grant.family_id)
             raise invalid_refresh_token()
-        return self._pair(record, grant.refresh_token)
+        return self._pair(user, grant.refresh_token)
 
     def authenticate(self, authorization_header: str | None) -> Principal:
         """The caller of a request from its `Authorization: Bearer <access token>` header."""
@@ -122,21 +106,20 @@ class AccountService:
         if scheme.lower() != "bearer" or not token:
             raise invalid_token()
         claims = self._signer.verify(token)
-        record = self._users.get(claims.user_id)
-        if record is None:  # a deleted user's tokens stop working at once
+        user = self._users.get(claims.user_id)
+        if user is None:  # a deleted user's tokens stop working at once
             raise invalid_token()
-        return Principal(user_id=record.user_id, role=record.role, token_id=claims.token_id)
+        return Principal(user_id=user.id, role=user.role, token_id=claims.token_id)
 
     def get_user(self, user_id: str) -> User:
-        record = self._users.get(user_id)
-        if record is None:
+        user = self._users.get(user_id)
+        if user is None:
             raise NotFound("No such user.", code="user_not_found")
-        return User.of(record)
+        return user
 
     def list_users(self, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         """Newest first; the cursor of one page fetches the next, None after the last page."""
-        records, next_cursor = self._users.list_page(limit=limit, cursor=cursor)
-        return [User.of(record) for record in records], next_cursor
+        return self._users.list_page(limit=limit, cursor=cursor)
 
     def delete_user(self, user_id: str) -> None:
         """Everything the account owns first (each registered cleaner), then the account itself."""
@@ -152,8 +135,8 @@ class AccountService:
         """For the operator command only: no route reaches this."""
         return change_role(self._users, email, role, now=self._clock.now())
 
-    def _pair(self, record: UserRecord, refresh_token: str) -> TokenPair:
-        access_token = self._signer.issue(user_id=record.user_id, role=record.role)
+    def _pair(self, user: User, refresh_token: str) -> TokenPair:
+        access_token = self._signer.issue(user_id=user.id, role=user.role)
         return TokenPair(
             access_token=access_token, refresh_token=refresh_token, expires_in=self._signer.ttl_seconds
         )
@@ -164,11 +147,11 @@ def change_role(users: UserStore, email: str, role: str, *, now: float) -> User:
     if role not in ROLES:
         raise invalid_field("role", f"must be one of {', '.join(ROLES)}", code="invalid_role")
     address = normalise_email(email)
-    record = users.find_by_email(address)
-    updated = users.set_role(record.user_id, role, now=now) if record is not None else None
+    account = users.find_by_email(address)
+    updated = users.set_role(account.user.id, role, now=now) if account is not None else None
     if updated is None:
         raise NotFound(f"No account has the email {address}.", code="user_not_found")
-    return User.of(updated)
+    return updated
 
 
 def _login_address(email: str) -> str | None:

@@ -12,9 +12,10 @@ import math
 
 from aws_lambda_powertools import Logger
 
+from farewatch.accounts.values import FailureKind
 from farewatch.clock import Clock
 from farewatch.errors import TooManyRequests
-from farewatch.store.auth_records import AuthRecordStore, email_failures_key, ip_failures_key
+from farewatch.store.auth_records import AuthRecordStore
 
 logger = Logger(child=True)
 
@@ -38,8 +39,8 @@ class LoginThrottle:
         """429 with Retry-After (seconds until the window ends) if the email or the IP is locked out."""
         now = self._clock.now()
         wait = 0.0
-        for kind, key in self._keys(email, source_ip):
-            failures = self._store.read_failures(key)
+        for kind, subject in self._subjects(email, source_ip):
+            failures = self._store.read_failures(kind, subject)
             if failures is None or failures.count < self._limits[kind]:
                 continue
             window_end = failures.window_started + self._window
@@ -54,20 +55,24 @@ class LoginThrottle:
 
     def record_failure(self, email: str, source_ip: str | None, *, user_id: str | None = None) -> None:
         now = self._clock.now()
-        for kind, key in self._keys(email, source_ip):
+        for kind, subject in self._subjects(email, source_ip):
             failures = self._store.add_failure(
-                key, now=now, window_seconds=self._window, user_id=user_id if kind == "email" else None
+                kind,
+                subject,
+                now=now,
+                window_seconds=self._window,
+                user_id=user_id if kind == "email" else None,
             )
             if failures.count == self._limits[kind]:
                 logger.warning("Sign-in locked out after repeated failures", extra={"by": kind})
 
     def record_success(self, email: str) -> None:
         # Only the email's counter: clearing the IP's would let one attacker reset it with their own account.
-        self._store.clear_failures(email_failures_key(email))
+        self._store.clear_failures("email", email)
 
     @staticmethod
-    def _keys(email: str, source_ip: str | None) -> list[tuple[str, str]]:
-        keys = [("email", email_failures_key(email))]
+    def _subjects(email: str, source_ip: str | None) -> list[tuple[FailureKind, str]]:
+        subjects: list[tuple[FailureKind, str]] = [("email", email)]
         if source_ip:
-            keys.append(("ip", ip_failures_key(source_ip)))
-        return keys
+            subjects.append(("ip", source_ip))
+        return subjects

@@ -7,20 +7,38 @@ Retries and timeouts follow `farewatch.fares.http`; access tokens come from a `T
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
 import requests
 from aws_lambda_powertools import Logger
-from pydantic import SecretStr
+from pydantic import BeforeValidator, ConfigDict, PlainValidator, SecretStr, ValidationError
+from pydantic.alias_generators import to_camel
 
 from farewatch.clock import Clock
-from farewatch.errors import FarewatchError, UpstreamError
+from farewatch.errors import UpstreamError
 from farewatch.fare_query import FareQuery
+from farewatch.fares.answers import (
+    Amount,
+    Answer,
+    Count,
+    DurationMinutes,
+    LocalDateTime,
+    NonEmpty,
+    OnlyOne,
+    ReadableItems,
+    Text,
+    Tolerated,
+    UnreadableOffer,
+    UpstreamOffer,
+    read_answer,
+    read_failure,
+    read_offers,
+    scrub,
+)
 from farewatch.fares.http import (
     RetryPolicy,
     TimeBudget,
@@ -31,14 +49,7 @@ from farewatch.fares.http import (
     send,
     transient_failure_for,
 )
-from farewatch.fares.offer_fields import (
-    UnreadableOffer,
-    duration_minutes,
-    read_offers,
-    required_list,
-    required_mapping,
-    required_text,
-)
+from farewatch.fares.source import warm_up_quietly
 from farewatch.fares.tokens_api import IssuedToken, TokenProvider
 from farewatch.offers import Offer
 
@@ -129,26 +140,19 @@ class AmadeusTokenIssuer:
 
 
 def _issued_token(body: Any, requested_at: float) -> IssuedToken:
-    if isinstance(body, Mapping):
-        value = body.get("access_token")
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.isdigit():
-            expires_in = int(expires_in)
-        if isinstance(value, str) and value and isinstance(expires_in, int | float) and expires_in > 0:
-            return IssuedToken(value=value, expires_at=requested_at + float(expires_in))
-    raise UpstreamError(f"{_AUTHORIZATION} answered without a usable token.", code="upstream_bad_response")
+    try:
+        granted = AmadeusToken.model_validate(body)
+    except ValidationError:
+        # Never logged: the body of a token answer carries the token.
+        raise UpstreamError(
+            f"{_AUTHORIZATION} answered without a usable token.", code="upstream_bad_response"
+        ) from None
+    return IssuedToken(value=granted.access_token, expires_at=requested_at + granted.expires_in)
 
 
 def _oauth_problem(response: requests.Response, *, secrets: Iterable[str]) -> dict[str, Any]:
     """The OAuth error fields worth logging (error, code, title, description), secrets scrubbed."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    if not isinstance(body, Mapping):
-        return {}
-    problem = {key: body[key] for key in ("error", "code", "title", "error_description") if key in body}
-    return {key: _scrub(value, secrets) for key, value in problem.items()}
+    return scrub(read_failure(response, AmadeusOAuthProblem).model_dump(exclude_none=True), tuple(secrets))
 
 
 class AmadeusFareSource:
@@ -184,11 +188,7 @@ class AmadeusFareSource:
 
     def warm_up(self) -> None:
         """Get an access token at cold start; a failure is logged and left to the first search."""
-        try:
-            self._tokens.get()
-        except Exception as exc:
-            code = exc.code if isinstance(exc, FarewatchError) else type(exc).__name__
-            logger.warning("Could not get an Amadeus access token at start-up", extra={"code": code})
+        warm_up_quietly(self._tokens.get, failure="Could not get an Amadeus access token at start-up")
 
     def search(self, query: FareQuery, *, deadline: float) -> list[Offer]:
         budget = TimeBudget(self._clock, deadline, self._connect_timeout, self._read_timeout)
@@ -228,7 +228,7 @@ class _SearchAttempt:
         self.token_refreshed = False
         self.requests_sent = 0
 
-    def __call__(self) -> Mapping[str, Any]:
+    def __call__(self) -> Any:
         token = self._tokens.get()
         response = self._send(token)
         if response.status_code == 401 and not self.token_refreshed:
@@ -247,15 +247,11 @@ class _SearchAttempt:
         self.requests_sent += 1
         return self._get_offers(token)
 
-    def _read(self, response: requests.Response, token: str) -> Mapping[str, Any]:
+    def _read(self, response: requests.Response, token: str) -> Any:
+        """The decoded body of a 200 (read into models by `normalise_offers`), or the error it stands for."""
         status = response.status_code
         if status == 200:
-            body = json_body(response, _SEARCH)
-            if not isinstance(body, Mapping):
-                raise UpstreamError(
-                    f"{_SEARCH} answered with an unexpected body.", code="upstream_bad_response"
-                )
-            return body
+            return json_body(response, _SEARCH)
         issues = _amadeus_issues(response, secrets=(token,))
         transient = transient_failure_for(response, _SEARCH)
         if transient is not None:
@@ -290,125 +286,134 @@ def _query_value(value: str | int | bool) -> str:
 
 def _amadeus_issues(response: requests.Response, *, secrets: Iterable[str]) -> list[dict[str, Any]]:
     """The `errors[]` of an Amadeus error body, trimmed to what an operator needs, secrets scrubbed."""
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    errors = body.get("errors") if isinstance(body, Mapping) else None
-    if not isinstance(errors, list):
-        return []
-    issues = []
-    for error in errors[:5]:
-        if isinstance(error, Mapping):
-            issue = {
-                key: error[key] for key in ("status", "code", "title", "detail", "source") if key in error
-            }
-            issues.append({key: _scrub(value, secrets) for key, value in issue.items()})
-    return issues
+    issues = read_failure(response, AmadeusErrors).errors or []
+    return [scrub(issue.model_dump(exclude_none=True), tuple(secrets)) for issue in issues[:5]]
 
 
 def _amadeus_error_codes(response: requests.Response) -> set[int]:
-    codes = set()
-    for issue in _amadeus_issues(response, secrets=()):
-        code = issue.get("code")
-        if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
-            codes.add(int(code))
-    return codes
+    issues = read_failure(response, AmadeusErrors).errors or []
+    return {issue.code for issue in issues if issue.code is not None}
 
 
-def _scrub(value: Any, secrets: Iterable[str]) -> Any:
-    """Upstream echoes are logged; make sure none carries a token or secret back into our logs."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, "[redacted]")
-        return value
-    if isinstance(value, Mapping):
-        return {key: _scrub(item, secrets) for key, item in value.items()}
-    return value
+# -- answers ---------------------------------------------------------------------------------------
+# The parts of Amadeus's answers that Farewatch reads (Flight Offers Search v2, Authorization v1).
 
 
-# -- normalisation -----------------------------------------------------------------------------------
+class _AmadeusAnswer(Answer):
+    model_config = ConfigDict(alias_generator=to_camel)
 
 
-def normalise_offers(payload: Mapping[str, Any], query: FareQuery) -> list[Offer]:
+def _digits_as_int(value: Any) -> Any:
+    """Amadeus writes numbers, but a digit string (`"38192"`) means the same."""
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+def _lifetime_seconds(value: Any) -> float:
+    value = _digits_as_int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError("expires_in is a positive number of seconds")
+    return float(value)
+
+
+class AmadeusToken(Answer):
+    """A granted client-credentials token (OAuth2's own snake_case names)."""
+
+    access_token: Text
+    expires_in: Annotated[float, PlainValidator(_lifetime_seconds)]
+
+
+class AmadeusOAuthProblem(Answer):
+    error: Tolerated[str] = None
+    code: Tolerated[int] = None
+    title: Tolerated[str] = None
+    error_description: Tolerated[str] = None
+
+
+class AmadeusIssue(_AmadeusAnswer):
+    status: Tolerated[int] = None
+    code: Tolerated[Annotated[Count, BeforeValidator(_digits_as_int)]] = None
+    title: Tolerated[str] = None
+    detail: Tolerated[str] = None
+    source: Tolerated[dict[str, Any]] = None
+
+
+class AmadeusErrors(_AmadeusAnswer):
+    errors: Tolerated[ReadableItems[AmadeusIssue]] = None
+
+
+class AmadeusEndPoint(_AmadeusAnswer):
+    iata_code: Text
+    at: LocalDateTime  # local time at the airport, as Amadeus writes it
+
+
+class AmadeusSegment(_AmadeusAnswer):
+    # Only the first departure and the last arrival are read; `to_offer` insists on those.
+    departure: AmadeusEndPoint | None = None
+    arrival: AmadeusEndPoint | None = None
+    carrier_code: Text
+    number: Text
+    number_of_stops: Tolerated[Count] = None
+    stops: Tolerated[list[Any]] = None
+
+    @property
+    def technical_stops(self) -> int:
+        """Stops inside one segment (refuelling, change of gauge): numberOfStops, else the stops list."""
+        if self.number_of_stops is not None:
+            return self.number_of_stops
+        return len(self.stops) if self.stops is not None else 0
+
+
+class AmadeusItinerary(_AmadeusAnswer):
+    duration: DurationMinutes
+    segments: NonEmpty[AmadeusSegment]
+
+
+class AmadeusPrice(_AmadeusAnswer):
+    currency: Text
+    grand_total: Amount | None = None  # what the traveller pays, fees included
+    total: Tolerated[Amount] = None
+
+
+class AmadeusFlightOffer(UpstreamOffer, _AmadeusAnswer):
+    id: Text
+    itineraries: OnlyOne[AmadeusItinerary]  # one-way: one itinerary
+    price: AmadeusPrice
+    validating_airline_codes: Tolerated[list[str]] = None
+
+    def to_offer(self) -> Offer:
+        (itinerary,) = self.itineraries
+        segments = itinerary.segments
+        departure, arrival = segments[0].departure, segments[-1].arrival
+        if departure is None or arrival is None:
+            raise UnreadableOffer("the itinerary has no departure or no arrival")
+        amount = self.price.grand_total if self.price.grand_total is not None else self.price.total
+        if amount is None:
+            raise UnreadableOffer("price has no grandTotal or total")
+        validating = self.validating_airline_codes
+        return Offer(
+            id=self.id,
+            price=amount,
+            currency=self.price.currency,
+            carrier=validating[0] if validating and validating[0] else segments[0].carrier_code,
+            flight_numbers=[segment.carrier_code + segment.number for segment in segments],
+            stops=(len(segments) - 1) + sum(segment.technical_stops for segment in segments),
+            departure_at=departure.at,
+            arrival_at=arrival.at,
+            origin=departure.iata_code,
+            destination=arrival.iata_code,
+            duration_minutes=itinerary.duration,
+        )
+
+
+class AmadeusSearchReply(_AmadeusAnswer):
+    data: list[Any]  # the flight offers, read one by one
+
+
+def normalise_offers(payload: Any, query: FareQuery) -> list[Offer]:
     """The offers of a Flight Offers Search reply, as `Offer`s, in upstream order.
 
-    Unknown fields are ignored. An offer that cannot be read is skipped with a warning; if upstream
-    sent offers and none could be read, the reply as a whole is a 502 `upstream_bad_response`
-    (answering "no offers" would be a lie that gets cached).
+    A reply without a `data` list is a 502 `upstream_bad_response`; an offer that cannot be read is
+    skipped with a warning, and a reply of only unreadable offers is a 502 (see `fares.answers`).
     """
-    flight_offers = payload.get("data")
-    if not isinstance(flight_offers, list):
-        raise UpstreamError(f"{_SEARCH} answered without a data list.", code="upstream_bad_response")
-    return read_offers(flight_offers, _offer, query, source="Amadeus", answered_by=_SEARCH)
-
-
-def _offer(flight_offer: Any) -> Offer:
-    flight_offer = required_mapping(flight_offer, "offer")
-    itineraries = required_list(flight_offer.get("itineraries"), "itineraries")
-    if len(itineraries) != 1:
-        raise UnreadableOffer(f"expected one itinerary (one-way), got {len(itineraries)}")
-    itinerary = required_mapping(itineraries[0], "itinerary")
-    raw_segments = required_list(itinerary.get("segments"), "segments")
-    segments = [required_mapping(segment, "segment") for segment in raw_segments]
-    if not segments:
-        raise UnreadableOffer("itinerary has no segments")
-    price = required_mapping(flight_offer.get("price"), "price")
-    first_departure = required_mapping(segments[0].get("departure"), "departure")
-    last_arrival = required_mapping(segments[-1].get("arrival"), "arrival")
-    return Offer(
-        id=required_text(flight_offer.get("id"), "id"),
-        price=_amount(price.get("grandTotal", price.get("total"))),
-        currency=required_text(price.get("currency"), "price.currency"),
-        carrier=_carrier(flight_offer, segments[0]),
-        flight_numbers=[_flight_number(segment) for segment in segments],
-        stops=(len(segments) - 1) + sum(_technical_stops(segment) for segment in segments),
-        departure_at=_local_time(first_departure.get("at"), "departure.at"),
-        arrival_at=_local_time(last_arrival.get("at"), "arrival.at"),
-        origin=required_text(first_departure.get("iataCode"), "departure.iataCode"),
-        destination=required_text(last_arrival.get("iataCode"), "arrival.iataCode"),
-        duration_minutes=duration_minutes(required_text(itinerary.get("duration"), "itinerary.duration")),
-    )
-
-
-def _carrier(flight_offer: Mapping[str, Any], first_segment: Mapping[str, Any]) -> str:
-    validating = flight_offer.get("validatingAirlineCodes")
-    if isinstance(validating, list) and validating and isinstance(validating[0], str) and validating[0]:
-        return validating[0]
-    return required_text(first_segment.get("carrierCode"), "carrierCode")
-
-
-def _flight_number(segment: Mapping[str, Any]) -> str:
-    carrier = required_text(segment.get("carrierCode"), "carrierCode")
-    return carrier + required_text(segment.get("number"), "number")
-
-
-def _technical_stops(segment: Mapping[str, Any]) -> int:
-    """Stops inside one segment (refuelling, change of gauge): numberOfStops, else the stops list."""
-    count = segment.get("numberOfStops")
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        return count
-    stops = segment.get("stops")
-    return len(stops) if isinstance(stops, list) else 0
-
-
-def _amount(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise UnreadableOffer("price has no grandTotal or total")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise UnreadableOffer(f"price {value!r} is not a number") from exc
-    if not amount.is_finite() or amount < 0:
-        raise UnreadableOffer(f"price {value!r} is not a usable amount")
-    return amount
-
-
-def _local_time(value: Any, what: str) -> str:
-    text = required_text(value, what)
-    try:
-        datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
-    return text
+    reply = read_answer(payload, AmadeusSearchReply, _SEARCH)
+    return read_offers(reply.data, AmadeusFlightOffer, query, source="Amadeus", answered_by=_SEARCH)

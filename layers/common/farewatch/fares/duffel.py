@@ -12,14 +12,12 @@ from configuration on every search, so a rotated secret is picked up without a r
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, TypeVar
 
 import requests
 from aws_lambda_powertools import Logger
@@ -34,6 +32,26 @@ from farewatch.errors import (
     UpstreamUnavailable,
 )
 from farewatch.fare_query import FareQuery
+from farewatch.fares.answers import (
+    Amount,
+    Answer,
+    NaiveLocalDateTime,
+    NonEmpty,
+    OnlyOne,
+    OptionalDurationMinutes,
+    ReadableItems,
+    Text,
+    TimeZone,
+    Tolerated,
+    UnreadableOffer,
+    UpstreamOffer,
+    in_currency,
+    minutes_between,
+    read_answer,
+    read_failure,
+    read_offers,
+    scrub,
+)
 from farewatch.fares.http import (
     RetryPolicy,
     TimeBudget,
@@ -44,14 +62,7 @@ from farewatch.fares.http import (
     retry_after_seconds,
     send,
 )
-from farewatch.fares.offer_fields import (
-    UnreadableOffer,
-    duration_minutes,
-    read_offers,
-    required_list,
-    required_mapping,
-    required_text,
-)
+from farewatch.fares.source import warm_up_quietly
 from farewatch.offers import Offer
 
 logger = Logger(child=True)
@@ -66,8 +77,19 @@ DEFAULT_READ_TIMEOUT = 20.0  # an offer request searches airlines live: seconds,
 _OFFER_REQUEST = "The Duffel offer request"
 _OFFERS = "The Duffel offer list"
 
-AccessTokenProvider = Callable[[], SecretStr]
-"""Returns the current Duffel access token; raises UpstreamUnavailable when none is configured."""
+AnswerT = TypeVar("AnswerT", bound=Answer)
+
+
+@dataclass(frozen=True)
+class DuffelCredentials:
+    """Our Duffel access token (`duffel_test_…` / `duffel_live_…`). A SecretStr, so a repr, a log line
+    or a traceback shows `**********`, never the value."""
+
+    access_token: SecretStr
+
+
+CredentialsProvider = Callable[[], DuffelCredentials]
+"""Returns the current credentials; raises UpstreamUnavailable when none are configured."""
 
 
 class _WaitForUpstreamPolicy(RetryPolicy):
@@ -103,7 +125,7 @@ class DuffelFareSource:
         self,
         *,
         base_url: str,
-        access_token: AccessTokenProvider,
+        credentials: CredentialsProvider,
         clock: Clock,
         session: requests.Session | None = None,
         connect_timeout: float = 3.05,
@@ -118,7 +140,7 @@ class DuffelFareSource:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}")
         self._base_url = base_url.rstrip("/")
-        self._access_token = access_token
+        self._credentials = credentials
         self._clock = clock
         self._session = session if session is not None else new_session()
         self._connect_timeout = connect_timeout
@@ -135,20 +157,17 @@ class DuffelFareSource:
         Duffel has no token exchange, so there is nothing else to prepare; a missing token is logged
         here so that an operator sees it before the first traveller does.
         """
-        try:
-            self._access_token()
-        except Exception as exc:
-            code = exc.code if isinstance(exc, FarewatchError) else type(exc).__name__
-            logger.warning("The Duffel access token is not available at start-up", extra={"code": code})
+        warm_up_quietly(self._credentials, failure="The Duffel access token is not available at start-up")
 
     def search(self, query: FareQuery, *, deadline: float) -> list[Offer]:
         budget = TimeBudget(self._clock, deadline, self._connect_timeout, self._read_timeout)
-        exchange = _Exchange(self._session, self._access_token(), budget, self._clock)
+        exchange = _Exchange(self._session, self._credentials().access_token, budget, self._clock)
         created = call_within_budget(
             lambda: exchange.call(
                 "POST",
                 f"{self._base_url}{OFFER_REQUESTS_PATH}",
                 what=_OFFER_REQUEST,
+                answer=DuffelCreatedOfferRequest,
                 params={"return_offers": "false"},
                 json={"data": offer_request_body(query)},
             ),
@@ -156,7 +175,7 @@ class DuffelFareSource:
             policy=self._policy,
             what=_OFFER_REQUEST,
         )
-        offer_request_id = _offer_request_id(created)
+        offer_request_id = created.data.id
         raw_offers: list[Any] = []
         after: str | None = None
         pages = 0
@@ -169,14 +188,21 @@ class DuffelFareSource:
             if after is not None:
                 params["after"] = after
             page = call_within_budget(
-                partial(exchange.call, "GET", f"{self._base_url}{OFFERS_PATH}", what=_OFFERS, params=params),
+                partial(
+                    exchange.call,
+                    "GET",
+                    f"{self._base_url}{OFFERS_PATH}",
+                    what=_OFFERS,
+                    answer=DuffelOfferPage,
+                    params=params,
+                ),
                 budget=budget,
                 policy=self._policy,
                 what=_OFFERS,
             )
             pages += 1
-            raw_offers.extend(_page_offers(page))
-            after = _next_cursor(page)
+            raw_offers.extend(page.data)
+            after = page.meta.after if page.meta is not None else None
             if after is None:
                 break
         offers = normalise_offers(raw_offers[: self._max_offers], query)
@@ -207,7 +233,7 @@ class _Exchange:
         self.requests_sent = 0
         self.rate_limit = RateLimitState()
 
-    def call(self, method: str, url: str, *, what: str, **kwargs: Any) -> Mapping[str, Any]:
+    def call(self, method: str, url: str, *, what: str, answer: type[AnswerT], **kwargs: Any) -> AnswerT:
         self.requests_sent += 1
         response = send(
             self._session,
@@ -225,15 +251,12 @@ class _Exchange:
             **kwargs,
         )
         self.rate_limit = RateLimitState.of(response.headers)
-        return self._read(response, what)
+        return self._read(response, what, answer)
 
-    def _read(self, response: requests.Response, what: str) -> Mapping[str, Any]:
+    def _read(self, response: requests.Response, what: str, answer: type[AnswerT]) -> AnswerT:
         status = response.status_code
         if status in (200, 201):
-            body = json_body(response, what)
-            if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping | list):
-                raise UpstreamError(f"{what} answered without a data member.", code="upstream_bad_response")
-            return body
+            return read_answer(json_body(response, what), answer, what)
         problem = duffel_problem(response, secrets=(self._token.get_secret_value(),))
         log_fields = {"status": status, **problem}
         retryable = _retryable_error(status, what)
@@ -295,40 +318,19 @@ def upstream_wait(headers: Mapping[str, str], now: float) -> float | None:
     return retry_after_seconds(headers)
 
 
-def duffel_problem(response: requests.Response, *, secrets: Iterable[str]) -> dict[str, Any]:
+def duffel_problem(response: requests.Response, *, secrets: tuple[str, ...]) -> dict[str, Any]:
     """The fields of a Duffel `errors[]` body worth logging, secrets scrubbed: types, codes, titles,
     messages and the request id Duffel support asks for."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    if not isinstance(body, Mapping):
-        return {}
+    body = read_failure(response, DuffelErrors)
+    errors = (body.errors or [])[:5]
     problem: dict[str, Any] = {}
-    errors = body.get("errors")
-    if isinstance(errors, list):
-        readable = [error for error in errors[:5] if isinstance(error, Mapping)]
-        for field, key in (
-            ("type", "types"),
-            ("code", "codes"),
-            ("title", "titles"),
-            ("message", "messages"),
-        ):
-            values = [_scrub(str(error[field]), secrets) for error in readable if error.get(field)]
-            if values:
-                problem[key] = values
-    meta = body.get("meta")
-    if isinstance(meta, Mapping) and isinstance(meta.get("request_id"), str):
-        problem["request_id"] = meta["request_id"]
+    for field, key in (("type", "types"), ("code", "codes"), ("title", "titles"), ("message", "messages")):
+        values = [scrub(getattr(error, field), secrets) for error in errors if getattr(error, field)]
+        if values:
+            problem[key] = values
+    if body.meta is not None and body.meta.request_id is not None:
+        problem["request_id"] = body.meta.request_id
     return problem
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """Upstream echoes are logged; none may carry the access token into our logs."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -361,168 +363,132 @@ def offer_request_body(
     return body
 
 
-def _offer_request_id(created: Mapping[str, Any]) -> str:
-    data = created.get("data")
-    offer_request_id = data.get("id") if isinstance(data, Mapping) else None
-    if not isinstance(offer_request_id, str) or not offer_request_id:
-        raise UpstreamError(f"{_OFFER_REQUEST} answered without an id.", code="upstream_bad_response")
-    return offer_request_id
+# -- answers ---------------------------------------------------------------------------------------
+# The parts of Duffel's answers that Farewatch reads (API v2: offer requests, offers, errors).
 
 
-def _page_offers(page: Mapping[str, Any]) -> list[Any]:
-    data = page.get("data")
-    if not isinstance(data, list):
-        raise UpstreamError(f"{_OFFERS} answered without a data list.", code="upstream_bad_response")
-    return data
+class DuffelError(Answer):
+    type: Tolerated[str] = None
+    code: Tolerated[str] = None
+    title: Tolerated[str] = None
+    message: Tolerated[str] = None
 
 
-def _next_cursor(page: Mapping[str, Any]) -> str | None:
-    meta = page.get("meta")
-    after = meta.get("after") if isinstance(meta, Mapping) else None
-    return after if isinstance(after, str) and after else None
+class DuffelErrorMeta(Answer):
+    request_id: Tolerated[str] = None
 
 
-# -- normalisation -----------------------------------------------------------------------------------
+class DuffelErrors(Answer):
+    errors: Tolerated[ReadableItems[DuffelError]] = None
+    meta: Tolerated[DuffelErrorMeta] = None
+
+
+class DuffelOfferRequest(Answer):
+    id: Text
+
+
+class DuffelCreatedOfferRequest(Answer):
+    data: DuffelOfferRequest
+
+
+class DuffelPageMeta(Answer):
+    after: Tolerated[Text] = None  # the next page's cursor; absent on the last page
+
+
+class DuffelOfferPage(Answer):
+    data: list[Any]  # the offers, read one by one
+    meta: Tolerated[DuffelPageMeta] = None
+
+
+class DuffelPlace(Answer):
+    iata_code: Tolerated[Text] = None
+    time_zone: Tolerated[TimeZone] = None
+
+
+class DuffelCarrier(Answer):
+    iata_code: Text
+
+
+class DuffelOwner(Answer):
+    iata_code: Tolerated[Text] = None
+
+
+class DuffelSegment(Answer):
+    origin: Tolerated[DuffelPlace] = None
+    destination: Tolerated[DuffelPlace] = None
+    # Only the first departure and the last arrival are read; `to_offer` insists on those.
+    departing_at: NaiveLocalDateTime | None = None
+    arriving_at: NaiveLocalDateTime | None = None
+    marketing_carrier: DuffelCarrier
+    marketing_carrier_flight_number: Text
+    stops: Tolerated[list[Any]] = None  # technical stops inside the segment
+
+
+class DuffelSlice(Answer):
+    origin: Tolerated[DuffelPlace] = None
+    destination: Tolerated[DuffelPlace] = None
+    duration: OptionalDurationMinutes = None  # Duffel may leave it null
+    segments: NonEmpty[DuffelSegment]
+
+
+class DuffelOffer(UpstreamOffer):
+    id: Text
+    total_amount: Amount
+    total_currency: Text
+    owner: Tolerated[DuffelOwner] = None  # the airline that sells (validates) the offer
+    slices: OnlyOne[DuffelSlice]  # one-way: one slice
+
+    def to_offer(self) -> Offer:
+        (journey,) = self.slices
+        first, last = journey.segments[0], journey.segments[-1]
+        if first.departing_at is None or last.arriving_at is None:
+            raise UnreadableOffer("the slice has no departure or no arrival time")
+        origin = _iata_code(first.origin) or _iata_code(journey.origin)
+        destination = _iata_code(last.destination) or _iata_code(journey.destination)
+        if origin is None or destination is None:
+            raise UnreadableOffer("the slice has no origin or no destination")
+        owner = self.owner.iata_code if self.owner is not None else None
+        return Offer(
+            id=self.id,
+            price=self.total_amount,
+            currency=self.total_currency,
+            carrier=owner or first.marketing_carrier.iata_code,
+            flight_numbers=[
+                segment.marketing_carrier.iata_code + segment.marketing_carrier_flight_number
+                for segment in journey.segments
+            ],
+            stops=(len(journey.segments) - 1) + sum(len(segment.stops or []) for segment in journey.segments),
+            departure_at=first.departing_at,
+            arrival_at=last.arriving_at,
+            origin=origin,
+            destination=destination,
+            duration_minutes=_slice_minutes(journey, first, last),
+        )
+
+
+def _iata_code(place: DuffelPlace | None) -> str | None:
+    return place.iata_code if place is not None else None
+
+
+def _slice_minutes(journey: DuffelSlice, first: DuffelSegment, last: DuffelSegment) -> int:
+    """The slice's own duration; when Duffel leaves it null, the local times are compared in the
+    airports' time zones (which Duffel gives with every place)."""
+    if journey.duration is not None:
+        return journey.duration
+    departs_in = first.origin.time_zone if first.origin is not None else None
+    arrives_in = last.destination.time_zone if last.destination is not None else None
+    if departs_in is None or arrives_in is None or first.departing_at is None or last.arriving_at is None:
+        raise UnreadableOffer("slice has no duration and its places no time zone")
+    return minutes_between(first.departing_at, departs_in, last.arriving_at, arrives_in)
 
 
 def normalise_offers(raw_offers: list[Any], query: FareQuery) -> list[Offer]:
     """Duffel offers as `Offer`s, in upstream order, only those priced in the query's currency.
 
-    Duffel has no currency parameter: an airline prices in its own selling currency. Farewatch has
-    no exchange rates, and a price in another currency can be neither compared nor stored in the
-    query's history series, so such offers are dropped (and counted in a warning). When offers came
-    back but none is in the asked currency, the answer is a 502 `upstream_currency_unavailable`
-    rather than "no offers" (that would be a lie, and it would be cached). An offer that cannot be
-    read is skipped; if none can, the reply is a 502 `upstream_bad_response`, as for Amadeus.
+    Duffel has no currency parameter: an airline prices in its own selling currency, so offers in
+    another currency are dropped, and a reply of only such offers is a 502
+    `upstream_currency_unavailable` (`fares.answers.in_currency`). An offer that cannot be read is
+    skipped; if none can, the reply is a 502 `upstream_bad_response`, as for Amadeus.
     """
-    readable = read_offers(raw_offers, _offer, query, source="Duffel", answered_by=_OFFERS)
-    offers = [offer for offer in readable if offer.currency == query.currency]
-    if len(offers) < len(readable):
-        logger.warning(
-            "Dropping Duffel offers priced in another currency",
-            extra={
-                "fare_query": query.cache_key,
-                "dropped": len(readable) - len(offers),
-                "currencies": sorted({offer.currency for offer in readable} - {query.currency}),
-            },
-        )
-    if readable and not offers:
-        raise UpstreamError(
-            f"The fare source prices this route in {readable[0].currency}, not {query.currency}.",
-            code="upstream_currency_unavailable",
-        )
-    return offers
-
-
-def _offer(raw: Any) -> Offer:
-    offer = required_mapping(raw, "offer")
-    slices = required_list(offer.get("slices"), "slices")
-    if len(slices) != 1:
-        raise UnreadableOffer(f"expected one slice (one-way), got {len(slices)}")
-    journey = required_mapping(slices[0], "slice")
-    raw_segments = required_list(journey.get("segments"), "segments")
-    segments = [required_mapping(segment, "segment") for segment in raw_segments]
-    if not segments:
-        raise UnreadableOffer("slice has no segments")
-    first, last = segments[0], segments[-1]
-    departure_at = _local_time(first.get("departing_at"), "departing_at")
-    arrival_at = _local_time(last.get("arriving_at"), "arriving_at")
-    origin = _place(first.get("origin")) or _place(journey.get("origin"))
-    destination = _place(last.get("destination")) or _place(journey.get("destination"))
-    return Offer(
-        id=required_text(offer.get("id"), "id"),
-        price=_amount(offer.get("total_amount")),
-        currency=required_text(offer.get("total_currency"), "total_currency"),
-        carrier=_carrier(offer, first),
-        flight_numbers=[_flight_number(segment) for segment in segments],
-        stops=(len(segments) - 1) + sum(_technical_stops(segment) for segment in segments),
-        departure_at=departure_at,
-        arrival_at=arrival_at,
-        origin=required_text(origin, "origin.iata_code"),
-        destination=required_text(destination, "destination.iata_code"),
-        duration_minutes=_slice_minutes(journey, first, last, departure_at, arrival_at),
-    )
-
-
-def _place(value: Any) -> str | None:
-    code = value.get("iata_code") if isinstance(value, Mapping) else None
-    return code if isinstance(code, str) and code else None
-
-
-def _carrier(offer: Mapping[str, Any], first_segment: Mapping[str, Any]) -> str:
-    """The offer's owner is the airline that sells (validates) it; else the first marketing carrier."""
-    owner = offer.get("owner")
-    code = owner.get("iata_code") if isinstance(owner, Mapping) else None
-    if isinstance(code, str) and code:
-        return code
-    marketing = required_mapping(first_segment.get("marketing_carrier"), "marketing_carrier")
-    return required_text(marketing.get("iata_code"), "marketing_carrier.iata_code")
-
-
-def _flight_number(segment: Mapping[str, Any]) -> str:
-    marketing = required_mapping(segment.get("marketing_carrier"), "marketing_carrier")
-    return required_text(marketing.get("iata_code"), "marketing_carrier.iata_code") + required_text(
-        segment.get("marketing_carrier_flight_number"), "marketing_carrier_flight_number"
-    )
-
-
-def _technical_stops(segment: Mapping[str, Any]) -> int:
-    stops = segment.get("stops")
-    return len(stops) if isinstance(stops, list) else 0
-
-
-def _slice_minutes(
-    journey: Mapping[str, Any],
-    first: Mapping[str, Any],
-    last: Mapping[str, Any],
-    departure_at: str,
-    arrival_at: str,
-) -> int:
-    """The slice's own duration; Duffel may leave it null, and then the local times are compared in
-    the airports' time zones (which Duffel gives with every place)."""
-    duration = journey.get("duration")
-    if isinstance(duration, str) and duration:
-        try:
-            return duration_minutes(duration)
-        except ValueError as exc:
-            raise UnreadableOffer(str(exc)) from exc
-    departs = _zoned(departure_at, first.get("origin"))
-    arrives = _zoned(arrival_at, last.get("destination"))
-    minutes = int((arrives - departs).total_seconds() // 60)
-    if minutes < 0:
-        raise UnreadableOffer("the slice arrives before it departs")
-    return minutes
-
-
-def _zoned(local_time: str, place: Any) -> datetime:
-    zone_name = place.get("time_zone") if isinstance(place, Mapping) else None
-    if not isinstance(zone_name, str) or not zone_name:
-        raise UnreadableOffer("slice has no duration and its places no time zone")
-    try:
-        return datetime.fromisoformat(local_time).replace(tzinfo=ZoneInfo(zone_name))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UnreadableOffer(f"unknown time zone {zone_name!r}") from exc
-
-
-def _amount(value: Any) -> Decimal:
-    if not isinstance(value, str) or not value:
-        raise UnreadableOffer("offer has no total_amount")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise UnreadableOffer(f"total_amount {value!r} is not a number") from exc
-    if not amount.is_finite() or amount < 0:
-        raise UnreadableOffer(f"total_amount {value!r} is not a usable amount")
-    return amount
-
-
-def _local_time(value: Any, what: str) -> str:
-    """Duffel writes local times without an offset, exactly what `Offer` stores."""
-    text = required_text(value, what)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UnreadableOffer(f"{what} {text!r} is not an ISO 8601 date-time") from exc
-    if moment.tzinfo is not None:
-        raise UnreadableOffer(f"{what} {text!r} carries an offset; a local time was expected")
-    return text
+    readable = read_offers(raw_offers, DuffelOffer, query, source="Duffel", answered_by=_OFFERS)
+    return in_currency(readable, query, source="Duffel")

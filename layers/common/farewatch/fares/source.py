@@ -1,11 +1,21 @@
-"""The fare-source interface. Amadeus is the first implementation; a second live provider will follow."""
+"""The fare-source interface, implemented by `amadeus` and `duffel`.
+
+A source is one module: its client (transport and retries through `fares.http`), its answers declared
+as pydantic models on `fares.answers`, and a `search` that turns them into `Offer`s.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from aws_lambda_powertools import Logger
+
+from farewatch.errors import FarewatchError
 from farewatch.fare_query import FareQuery
 from farewatch.offers import Offer
+
+logger = Logger(child=True)
 
 
 class FareSource(Protocol):
@@ -21,3 +31,13 @@ class FareSource(Protocol):
 
     def warm_up(self) -> None:
         """Prepare for the first search (e.g. get an access token) at cold start; never raises."""
+
+
+def warm_up_quietly(prepare: Callable[[], object], *, failure: str) -> None:
+    """Run a source's cold-start step; a failure is logged (`failure`, with its code) and left for the
+    first search to meet, because a cold start must never fail on upstream trouble."""
+    try:
+        prepare()
+    except Exception as exc:
+        code = exc.code if isinstance(exc, FarewatchError) else type(exc).__name__
+        logger.warning(failure, extra={"code": code})

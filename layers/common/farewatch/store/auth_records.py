@@ -17,7 +17,6 @@ AuthTable (pk)                         TTL attribute: purge_at (every item expir
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -28,6 +27,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from farewatch.accounts.values import FailureKind, FailureWindow, StoredRefreshToken, TokenFamily
 from farewatch.settings import get_settings
 from farewatch.store.conditions import cancellation_codes, update_unless_condition_failed
 from farewatch.store.models import TableMeta
@@ -105,30 +105,44 @@ AUTH_MODELS: tuple[type[Model], ...] = (
 RotationOutcome = Literal["rotated", "already_rotated", "family_revoked"]
 
 
-@dataclass(frozen=True)
-class FailureWindow:
-    count: int
-    window_started: float
+_REFRESH_PREFIX = "refresh#"
+_FAMILY_PREFIX = "family#"
 
 
 def refresh_key(token_hash: str) -> str:
-    return f"refresh#{token_hash}"
+    return f"{_REFRESH_PREFIX}{token_hash}"
 
 
 def family_key(family_id: str) -> str:
-    return f"family#{family_id}"
+    return f"{_FAMILY_PREFIX}{family_id}"
 
 
-def email_failures_key(email: str) -> str:
-    return f"login_failures#email#{email}"
-
-
-def ip_failures_key(source_ip: str) -> str:
-    return f"login_failures#ip#{source_ip}"
+def failures_key(kind: FailureKind, subject: str) -> str:
+    """`login_failures#email#<address>` or `login_failures#ip#<source ip>`."""
+    return f"login_failures#{kind}#{subject}"
 
 
 def _at(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC)
+
+
+def _token_of(record: RefreshTokenRecord) -> StoredRefreshToken:
+    return StoredRefreshToken(
+        token_hash=record.pk.removeprefix(_REFRESH_PREFIX),
+        family_id=record.family_id,
+        user_id=record.user_id,
+        expires_at=float(record.expires_at),
+        rotated=bool(record.rotated),
+    )
+
+
+def _family_of(record: TokenFamilyRecord) -> TokenFamily:
+    return TokenFamily(
+        id=record.pk.removeprefix(_FAMILY_PREFIX),
+        user_id=record.user_id,
+        expires_at=float(record.expires_at),
+        revoked=bool(record.revoked),
+    )
 
 
 class AuthRecordStore:
@@ -156,19 +170,19 @@ class AuthRecordStore:
             transaction.save(family, condition=TokenFamilyRecord.pk.does_not_exist())
             transaction.save(token, condition=RefreshTokenRecord.pk.does_not_exist())
 
-    def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
+    def find_token(self, token_hash: str) -> StoredRefreshToken | None:
         try:
-            return RefreshTokenRecord.get(refresh_key(token_hash), consistent_read=True)
+            return _token_of(RefreshTokenRecord.get(refresh_key(token_hash), consistent_read=True))
         except DoesNotExist:
             return None
 
-    def get_family(self, family_id: str) -> TokenFamilyRecord | None:
+    def get_family(self, family_id: str) -> TokenFamily | None:
         try:
-            return TokenFamilyRecord.get(family_key(family_id), consistent_read=True)
+            return _family_of(TokenFamilyRecord.get(family_key(family_id), consistent_read=True))
         except DoesNotExist:
             return None
 
-    def rotate(self, presented: RefreshTokenRecord, *, new_hash: str, now: float) -> RotationOutcome:
+    def rotate(self, presented: StoredRefreshToken, *, new_hash: str, now: float) -> RotationOutcome:
         """Retire `presented` and store its successor atomically; only one concurrent caller wins."""
         successor = self._token(
             family_id=presented.family_id,
@@ -185,7 +199,7 @@ class AuthRecordStore:
                     condition=TokenFamilyRecord.pk.exists() & (TokenFamilyRecord.revoked == False),  # noqa: E712
                 )
                 transaction.update(
-                    presented,
+                    RefreshTokenRecord(refresh_key(presented.token_hash)),
                     actions=[RefreshTokenRecord.rotated.set(True)],
                     condition=RefreshTokenRecord.pk.exists() & (RefreshTokenRecord.rotated == False),  # noqa: E712
                 )
@@ -224,21 +238,27 @@ class AuthRecordStore:
 
     # -- failed-login counters ---------------------------------------------------------------------
 
-    def read_failures(self, key: str) -> FailureWindow | None:
+    def read_failures(self, kind: FailureKind, subject: str) -> FailureWindow | None:
         try:
-            counter = LoginFailureCounter.get(key, consistent_read=True)
+            counter = LoginFailureCounter.get(failures_key(kind, subject), consistent_read=True)
         except DoesNotExist:
             return None
         return FailureWindow(count=int(counter.failures), window_started=float(counter.window_started))
 
     def add_failure(
-        self, key: str, *, now: float, window_seconds: float, user_id: str | None = None
+        self,
+        kind: FailureKind,
+        subject: str,
+        *,
+        now: float,
+        window_seconds: float,
+        user_id: str | None = None,
     ) -> FailureWindow:
         """Count one failure in the open window, or open a new window if the last one has passed."""
         window_open_since = now - window_seconds
         owner = [LoginFailureCounter.user_id.set(user_id)] if user_id else []
         for _ in range(_WINDOW_ATTEMPTS):
-            counter = LoginFailureCounter(key)
+            counter = LoginFailureCounter(failures_key(kind, subject))
             if update_unless_condition_failed(
                 counter,
                 actions=[LoginFailureCounter.failures.add(1), *owner],
@@ -262,8 +282,8 @@ class AuthRecordStore:
             # Another request opened the new window between our two writes: count in that one.
         raise RuntimeError("could not count a failed login")  # only under pathological contention
 
-    def clear_failures(self, key: str) -> None:
-        LoginFailureCounter(key).delete()
+    def clear_failures(self, kind: FailureKind, subject: str) -> None:
+        LoginFailureCounter(failures_key(kind, subject)).delete()
 
     # -- account deletion --------------------------------------------------------------------------
 

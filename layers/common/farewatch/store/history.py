@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from farewatch.clock import utc_datetime
+from farewatch.clock import sortable_utc, utc_datetime
 from farewatch.settings import get_settings
 from farewatch.store.models import PriceObservation
 
@@ -25,16 +25,13 @@ class PriceHistoryStore:
         self._retention = timedelta(days=days)
 
     def append(self, series: str, *, amount: Decimal, currency: str, source: str, observed_at: float) -> None:
-        # Microseconds keep two observations of one series apart; the sort key orders them in time.
-        observed = utc_datetime(observed_at)
-        stamp = observed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         PriceObservation(
             series,
-            stamp,
+            sortable_utc(observed_at),
             amount=str(amount),
             currency=currency,
             source=source,
-            purge_at=observed + self._retention,
+            purge_at=utc_datetime(observed_at) + self._retention,
         ).save()
 
     def observations(self, series: str) -> list[Observation]:

@@ -35,9 +35,6 @@ AlertsTable (user_id, alert_id)          no TTL (alerts are kept until the accou
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -51,13 +48,13 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from farewatch.clock import utc_datetime
-from farewatch.errors import Conflict, InvalidRequest, NotFound
+from farewatch.clock import sortable_utc
+from farewatch.errors import Conflict, NotFound
 from farewatch.fare_query import FareQuery
 from farewatch.settings import get_settings
 from farewatch.store.conditions import (
@@ -67,6 +64,7 @@ from farewatch.store.conditions import (
     update_unless_condition_failed,
 )
 from farewatch.store.models import TableMeta
+from farewatch.store.pages import decode_cursor, encode_cursor, first_page, invalid_cursor, start_key_checked
 from farewatch.tracking.stats import WatchedCount
 from farewatch.tracking.values import Alert, PricePoint, StoredTracker
 
@@ -75,7 +73,6 @@ _settings = get_settings()
 COUNTER_ID = "#active"
 ROUTE_SHARD = "all"
 TRACKER_PREFIX = "trk_"
-_MAX_CURSOR_CHARS = 512
 _ALERT_ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -272,11 +269,10 @@ def _alert_of(item: PriceDropAlert) -> Alert:
 
 
 def _alert_item(alert: Alert) -> PriceDropAlert:
-    stamp = utc_datetime(alert.observed_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return PriceDropAlert(
         alert.user_id,
         alert.id,
-        listed_at=f"{stamp}#{alert.id}",
+        listed_at=f"{sortable_utc(alert.observed_at)}#{alert.id}",
         tracker_id=alert.tracker_id,
         route_key=alert.route_key,
         kind=alert.kind,
@@ -562,25 +558,22 @@ class AlertStore:
         """Newest first, `limit` a page; the filter runs in DynamoDB, so pages are read until full."""
         start_key = _decode_alert_cursor(cursor, user_id) if cursor is not None else None
         condition = PriceDropAlert.acked_at.does_not_exist() if unacked_only else None
-        try:
-            results = PriceDropAlert.newest_first.query(
-                user_id,
-                scan_index_forward=False,
-                filter_condition=condition,
-                last_evaluated_key=start_key,
-                page_size=limit + 1,
+        with start_key_checked(start_key):
+            page, last = first_page(
+                PriceDropAlert.newest_first.query(
+                    user_id,
+                    scan_index_forward=False,
+                    filter_condition=condition,
+                    last_evaluated_key=start_key,
+                    page_size=limit + 1,
+                ),
+                limit,
             )
-            found: list[PriceDropAlert] = []
-            for item in results:
-                found.append(item)
-                if len(found) > limit:
-                    break
-        except QueryError as error:
-            if start_key is not None and getattr(error, "cause_response_code", None) == "ValidationException":
-                raise _invalid_cursor() from None
-            raise
-        page = found[:limit]
-        next_cursor = _encode_alert_cursor(page[-1]) if len(found) > limit else None
+        next_cursor = (
+            encode_cursor({"alert_id": last.alert_id, "listed_at": last.listed_at})
+            if last is not None
+            else None
+        )
         return [_alert_of(item) for item in page], next_cursor
 
     def unpublished_of_route(self, route_key: str) -> list[Alert]:
@@ -603,31 +596,9 @@ class AlertStore:
                 batch.delete(alert)
 
 
-def _encode_alert_cursor(last: PriceDropAlert) -> str:
-    raw = json.dumps({"alert_id": last.alert_id, "listed_at": last.listed_at}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
 def _decode_alert_cursor(cursor: str, user_id: str) -> dict[str, Any]:
-    if not cursor or len(cursor) > _MAX_CURSOR_CHARS:
-        raise _invalid_cursor()
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise _invalid_cursor() from None
-    if not isinstance(key, dict) or set(key) != {"alert_id", "listed_at"}:
-        raise _invalid_cursor()
+    key = decode_cursor(cursor, ("alert_id", "listed_at"))
     alert_id, listed = key["alert_id"], key["listed_at"]
-    if not isinstance(alert_id, str) or not isinstance(listed, str) or not _ALERT_ID.fullmatch(alert_id):
-        raise _invalid_cursor()
-    if not listed.endswith(f"#{alert_id}") or len(listed) > 100:
-        raise _invalid_cursor()
+    if not _ALERT_ID.fullmatch(alert_id) or not listed.endswith(f"#{alert_id}") or len(listed) > 100:
+        raise invalid_cursor()
     return {"user_id": {"S": user_id}, "alert_id": {"S": alert_id}, "listed_at": {"S": listed}}
-
-
-def _invalid_cursor() -> InvalidRequest:
-    return InvalidRequest(
-        "The cursor is not one this API issued; start again without it.",
-        code="invalid_cursor",
-        details=[{"field": "cursor", "issue": "not a cursor from a previous page"}],
-    )

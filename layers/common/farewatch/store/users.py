@@ -18,23 +18,21 @@ Deleting a user removes the record and the claim in one transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, QueryError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from farewatch.accounts.values import Account, User
+from farewatch.clock import sortable_utc
 from farewatch.errors import Conflict, InvalidRequest
 from farewatch.settings import get_settings
 from farewatch.store.conditions import (
@@ -43,13 +41,13 @@ from farewatch.store.conditions import (
     update_unless_condition_failed,
 )
 from farewatch.store.models import TableMeta
+from farewatch.store.pages import decode_cursor, encode_cursor, first_page, invalid_cursor, start_key_checked
 
 _settings = get_settings()
 
 USER_KIND = "user"
 ROLES = ("user", "admin")
 MAX_PAGE_SIZE = 100
-_MAX_CURSOR_CHARS = 512
 _USER_ID = re.compile(r"[0-9a-f]{32}")
 _LISTED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}")
 
@@ -105,12 +103,21 @@ def email_key(email: str) -> str:
 
 def listed_at(created_at: float, user_id: str) -> str:
     """Sorts by creation time; the id breaks ties between users created in the same microsecond."""
-    stamp = datetime.fromtimestamp(created_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return f"{stamp}#{user_id}"
+    return f"{sortable_utc(created_at)}#{user_id}"
 
 
 def new_user_id() -> str:
     return uuid.uuid4().hex
+
+
+def _user_of(record: UserRecord) -> User:
+    return User(
+        id=record.user_id,
+        email=record.email,
+        role=record.role,
+        created_at=float(record.created_at),
+        updated_at=float(record.updated_at),
+    )
 
 
 class UserStore:
@@ -119,7 +126,7 @@ class UserStore:
     def __init__(self) -> None:
         self._connection = Connection(region=_settings.aws_region, host=_settings.aws_endpoint_url)
 
-    def create(self, *, user_id: str, email: str, role: str, password_hash: str, now: float) -> UserRecord:
+    def create(self, *, user_id: str, email: str, role: str, password_hash: str, now: float) -> User:
         """Write the user and its email claim together; Conflict `email_taken` if the address is claimed."""
         record = UserRecord(
             user_key(user_id),
@@ -139,9 +146,22 @@ class UserStore:
                 "An account with this email already exists.", code="email_taken"
             ),
         )
-        return record
+        return _user_of(record)
 
-    def get(self, user_id: str) -> UserRecord | None:
+    def get(self, user_id: str) -> User | None:
+        record = self._record(user_id)
+        return _user_of(record) if record is not None else None
+
+    def find_by_email(self, email: str) -> Account | None:
+        """The account that owns the (normalised) address, with its password hash for sign-in."""
+        try:
+            claim = EmailClaim.get(email_key(email), consistent_read=True)
+        except DoesNotExist:
+            return None
+        record = self._record(claim.user_id)
+        return Account(_user_of(record), password_hash=record.password_hash) if record is not None else None
+
+    def _record(self, user_id: str) -> UserRecord | None:
         if not user_id or len(user_id) > 200:
             return None
         try:
@@ -149,16 +169,9 @@ class UserStore:
         except DoesNotExist:
             return None
 
-    def find_by_email(self, email: str) -> UserRecord | None:
-        try:
-            claim = EmailClaim.get(email_key(email), consistent_read=True)
-        except DoesNotExist:
-            return None
-        return self.get(claim.user_id)
-
     def delete(self, user_id: str) -> bool:
         """Remove the user and its email claim in one transaction; False if there was no such user."""
-        record = self.get(user_id)
+        record = self._record(user_id)
         if record is None:
             return False
         claim = EmailClaim(email_key(record.email), user_id=user_id)
@@ -171,7 +184,7 @@ class UserStore:
             return False
         return True
 
-    def set_role(self, user_id: str, role: str, *, now: float) -> UserRecord | None:
+    def set_role(self, user_id: str, role: str, *, now: float) -> User | None:
         """Conditional update: never creates a user; None if the user does not exist."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
@@ -181,9 +194,9 @@ class UserStore:
             actions=[UserRecord.role.set(role), UserRecord.updated_at.set(now)],
             condition=UserRecord.pk.exists(),
         )
-        return record if applied else None
+        return _user_of(record) if applied else None
 
-    def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
+    def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         """Newest first. Reads one extra user to know whether another page exists (no empty last page)."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(
@@ -191,24 +204,22 @@ class UserStore:
                 code="invalid_parameter",
                 details=[{"field": "limit", "issue": f"must be between 1 and {MAX_PAGE_SIZE}"}],
             )
-        start_key = decode_cursor(cursor) if cursor is not None else None
-        try:
-            found = list(
+        start_key = _decode_user_cursor(cursor) if cursor is not None else None
+        with start_key_checked(start_key):
+            page, last = first_page(
                 UserRecord.by_kind.query(
                     USER_KIND,
                     scan_index_forward=False,
                     limit=limit + 1,
                     page_size=limit + 1,
                     last_evaluated_key=start_key,
-                )
+                ),
+                limit,
             )
-        except QueryError as error:
-            if start_key is not None and getattr(error, "cause_response_code", None) == "ValidationException":
-                raise _invalid_cursor() from None
-            raise
-        page = found[:limit]
-        next_cursor = encode_cursor(page[-1]) if len(found) > limit else None
-        return page, next_cursor
+        next_cursor = (
+            encode_cursor({"pk": last.pk, "listed_at": last.listed_at}) if last is not None else None
+        )
+        return [_user_of(record) for record in page], next_cursor
 
     def _transact(
         self,
@@ -237,38 +248,13 @@ class _Vanished(Exception):
     """The user was deleted by someone else between our read and our delete."""
 
 
-def encode_cursor(last: UserRecord) -> str:
-    """The index key of the last user of a page, as urlsafe base64 JSON (opaque to clients)."""
-    key = {"pk": last.pk, "listed_at": last.listed_at}
-    raw = json.dumps(key, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
+def _decode_user_cursor(cursor: str) -> dict[str, Any]:
     """The ExclusiveStartKey a cursor stands for; anything we did not issue is a 400 `invalid_cursor`."""
-    if not cursor or len(cursor) > _MAX_CURSOR_CHARS:
-        raise _invalid_cursor()
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise _invalid_cursor() from None
-    if not isinstance(key, dict) or set(key) != {"pk", "listed_at"}:
-        raise _invalid_cursor()
+    key = decode_cursor(cursor, ("pk", "listed_at"))
     pk, listed = key["pk"], key["listed_at"]
-    if not isinstance(pk, str) or not isinstance(listed, str):
-        raise _invalid_cursor()
     user_id = pk.removeprefix("user#")
     if pk == user_id or not _USER_ID.fullmatch(user_id) or not _LISTED_AT.fullmatch(listed):
-        raise _invalid_cursor()
+        raise invalid_cursor()
     if not listed.endswith(f"#{user_id}"):
-        raise _invalid_cursor()
+        raise invalid_cursor()
     return {"pk": {"S": pk}, "kind": {"S": USER_KIND}, "listed_at": {"S": listed}}
-
-
-def _invalid_cursor() -> InvalidRequest:
-    return InvalidRequest(
-        "The cursor is not one this API issued; start again without it.",
-        code="invalid_cursor",
-        details=[{"field": "cursor", "issue": "not a cursor from a previous page"}],
-    )

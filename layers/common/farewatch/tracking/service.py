@@ -21,7 +21,7 @@ from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tracking import TRACKER_PREFIX, AlertStore, TrackingStore, version_conflict
-from farewatch.tracking.stats import RouteReport, Searches, route_report
+from farewatch.tracking.stats import History, RouteReport, Searches, route_report
 from farewatch.tracking.values import Alert, StoredTracker
 
 ACTIVE = "active"
@@ -34,26 +34,12 @@ class Fares(Protocol):
     ) -> FareResult: ...
 
 
-class History(Protocol):
-    def observations(self, series: str) -> list[Observation]: ...
-
-
 @dataclass(frozen=True)
 class Tracker:
     """A tracker as its owner sees it: what is stored, whether it is still active, and its history."""
 
-    id: str
-    user_id: str
-    query: FareQuery
-    target_price: Decimal | None
-    notify_on_any_drop: bool
-    current_price: Decimal | None
-    lowest_price: Decimal | None
-    last_checked_at: float | None
+    stored: StoredTracker
     status: str
-    version: int
-    created_at: float
-    updated_at: float
     history: list[Observation] = field(default_factory=list)
 
 
@@ -171,18 +157,8 @@ class TrackingService:
 
     def _view(self, tracker: StoredTracker, *, with_history: bool) -> Tracker:
         return Tracker(
-            id=tracker.id,
-            user_id=tracker.user_id,
-            query=tracker.query,
-            target_price=tracker.target_price,
-            notify_on_any_drop=tracker.notify_on_any_drop,
-            current_price=tracker.current_price,
-            lowest_price=tracker.lowest_price,
-            last_checked_at=tracker.last_checked_at,
+            stored=tracker,
             status=EXPIRED if is_departed(tracker.query, self._clock) else ACTIVE,
-            version=tracker.version,
-            created_at=tracker.created_at,
-            updated_at=tracker.updated_at,
             history=self._history.observations(tracker.route_key) if with_history else [],
         )
 
