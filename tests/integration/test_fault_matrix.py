@@ -39,8 +39,9 @@ UPSTREAM_FAULTS = {
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Any]:
-    # The timeout fault holds the answer longer than the client's read timeout below.
-    server = start(Simulator(rate_limit_tps=0, timeout_fault_seconds=0.6), port=0)
+    # The timeout fault holds the answer longer than the client's read timeout below, which is well
+    # above a normal answer's time even on a loaded two-core machine.
+    server = start(Simulator(rate_limit_tps=0, timeout_fault_seconds=2.5), port=0)
     yield server
     server.stop()
 
@@ -86,7 +87,7 @@ def stack(aws, simulator, monkeypatch) -> Iterator[Stack]:
     monkeypatch.setenv("AMADEUS_CLIENT_SECRET", "farewatch-local-secret")
     monkeypatch.setenv("UPSTREAM_BACKOFF_BASE_SECONDS", "0")
     monkeypatch.setenv("UPSTREAM_BACKOFF_CAP_SECONDS", "0")
-    monkeypatch.setenv("UPSTREAM_READ_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("UPSTREAM_READ_TIMEOUT_SECONDS", "1.5")
     monkeypatch.setenv("UPSTREAM_MAX_ATTEMPTS", "3")
     _clear_caches()
     requests.post(f"{simulator.url}/__sim/reset", timeout=5).raise_for_status()
