@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin dev test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
+.PHONY: grant-admin dev dev-reset test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -28,8 +28,13 @@ $(CHECKS_VENV)/.installed: requirements-checks.txt
 	$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
 	@touch $@
 
+# The whole stack in the foreground; its data is kept in .farewatch/ (FAREWATCH_DATA_DIR) across restarts.
 dev: $(VENV)/.installed
 	@$(PY) -m farewatch_local
+
+# The same, starting from empty: forgets the tables, queues and secrets `make dev` kept.
+dev-reset: $(VENV)/.installed
+	@$(PY) -m farewatch_local --reset
 
 # Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
 grant-admin: $(VENV)/.installed
