@@ -113,6 +113,7 @@ class FunctionPool:
         self._numbers = 0
         self._available = threading.Condition()
         self._stopped = False
+        self.served_by = threading.local()  # `.name`: the instance of this thread's last invocation
 
     def _take(self) -> _Instance:
         with self._available:
@@ -162,6 +163,7 @@ class FunctionPool:
         `within` cuts the wait short of the function's Timeout (API Gateway stops waiting at 29 s).
         """
         instance = self._take()
+        self.served_by.name = f"{self.function.logical_id}#{instance.number}"
         limit = min(self.function.timeout, within or self.function.timeout)
         request = {
             "event": event,

@@ -314,7 +314,7 @@ class LocalGateway:
             logger.error("%s returned a malformed Lambda proxy result: %s", name, malformed)
             response = self._own("INTEGRATION_FAILURE")
         response.headers["x-amzn-RequestId"] = request_id
-        return response, f" {name}"
+        return response, f" {getattr(self.functions[name].served_by, 'name', name)}"
 
     def _own(self, response_type: str) -> Response:
         """API Gateway's own answer of that type: the template's gateway response if it declares one

@@ -461,7 +461,7 @@ def test_each_request_is_logged_on_one_line(probe):
     probe.client.get("/missing")
 
     lines = [line for line in probe.request_log if "cold start" not in line]
-    assert re.fullmatch(r"GET /items/7\?currency=EUR 200 \d+\.\dms ProbeFunction", lines[0])
+    assert re.fullmatch(r"GET /items/7\?currency=EUR 200 \d+\.\dms ProbeFunction#\d", lines[0])
     assert re.fullmatch(r"GET /missing 404 \d+\.\dms", lines[1])
 
 
