@@ -103,7 +103,7 @@ def test_a_change_is_on_disk_within_seconds_without_a_stop(state_file: Path) -> 
         while time.time() < deadline and saved["saved_at"] <= written_at:
             time.sleep(0.2)
             if state_file.exists():
-                saved = pickle.loads(state_file.read_bytes())  # noqa: S301
+                saved = pickle.loads(state_file.read_bytes())
     finally:
         aws._stopping.set()  # a crash: the periodic snapshot was the last one written
     new_process()
