@@ -18,9 +18,8 @@ import requests
 from tests.conftest import TEST_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(
-    str(ROOT / part) for part in ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
-)
+PARTS = ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
+PYTHONPATH = os.pathsep.join(str(ROOT / part) for part in PARTS)
 
 
 def free_port() -> int:

@@ -130,7 +130,7 @@ def test_an_unreadable_state_file_is_one_clear_error_and_is_kept(state_file: Pat
 def test_a_state_file_of_another_moto_version_is_refused(state_file: Path) -> None:
     state_file.write_bytes(pickle.dumps({"moto": "0.0.1", "saved_at": 0, "backends": {}}))
 
-    with pytest.raises(AwsStateError, match="saved by moto 0.0.1"):
+    with pytest.raises(AwsStateError, match=r"saved by moto 0\.0\.1"):
         EmbeddedAws("127.0.0.1", 0, state_file).start()
 
 

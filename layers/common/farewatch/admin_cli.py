@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     target = grant.add_mutually_exclusive_group()
     target.add_argument("--local", action="store_true", help="the `make dev` stack")
     target.add_argument("--stack", help="a deployed CloudFormation stack name")
-    grant.add_argument("--endpoint", help="with --local: the embedded AWS endpoint (default: the running stack's)")
+    grant.add_argument(
+        "--endpoint", help="with --local: the embedded AWS endpoint (default: the running one)"
+    )
     grant.add_argument("--region", help="with --stack: the stack's region (default: your AWS config)")
     return parser
 
