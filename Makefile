@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/local
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: grant-admin dev dev-reset test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
+.PHONY: grant-admin dev dev-reset sam-local-test test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
@@ -79,6 +79,12 @@ sam-validate: $(SAM_VENV)/.installed
 # No container: SAM's python builder needs a python3.11 on PATH, which the project venv provides.
 sam-build: $(SAM_VENV)/.installed $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
+
+# `sam local` for real: the functions in Lambda containers (Docker inside a network namespace the test
+# makes) against the local stack's AWS and simulator through env.json, and a smoke suite through them.
+# Needs root; installs docker.io and debootstrap from Debian if they are missing.
+sam-local-test: sam-build
+	@$(PY) -m tests.sam_local
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
