@@ -34,7 +34,8 @@ def developer_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_", "FAREWATCH_")) and key not in TEST_ENVIRONMENT
+        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_", "FAREWATCH_", "MAKE", "MFLAGS"))
+        and key not in TEST_ENVIRONMENT
     }
     env.update(
         FAREWATCH_PORT=str(free_port()),
