@@ -17,32 +17,21 @@ from typing import Any
 
 from cfnlint.decode import decode_str
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
-STACK_NAME = "farewatch-local"
+REGION, ACCOUNT_ID, STACK_NAME = "us-east-1", "123456789012", "farewatch-local"
 IMPLICIT_API = "ServerlessRestApi"  # what SAM creates for Api events without a RestApiId
-PSEUDO_PARAMETERS = {
-    "AWS::Region": REGION,
-    "AWS::AccountId": ACCOUNT_ID,
-    "AWS::StackName": STACK_NAME,
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-}
-# Resource types that exist in AWS only: nothing of them to run or provision locally.
+PSEUDO_PARAMETERS = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": STACK_NAME}
+PSEUDO_PARAMETERS.update({"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+# What exists in AWS only: nothing of it to run or provision locally.
 NOT_EMULATED = {
     "AWS::IAM::Role",
     "AWS::Logs::LogGroup",
     "AWS::ApiGateway::Account",
     "AWS::Lambda::Permission",
-    "AWS::CloudWatch::Alarm",
 }
-_NAME_PROPERTY = {
-    "AWS::Serverless::Function": "FunctionName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SQS::Queue": "QueueName",
-    "AWS::SecretsManager::Secret": "Name",
-}
-_EMULATED = {*_NAME_PROPERTY, "AWS::Serverless::Api", "AWS::Serverless::LayerVersion"}
+NOT_EMULATED |= {"AWS::CloudWatch::Alarm"}
+_FUNCTION, _LAYER, _API = "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"
+_TABLE, _QUEUE, _SECRET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
+_NAME_PROPERTY = {_FUNCTION: "FunctionName", _TABLE: "TableName", _QUEUE: "QueueName", _SECRET: "Name"}
 _NO_VALUE = object()  # AWS::NoValue: the property disappears
 
 
@@ -101,8 +90,7 @@ class FunctionSpec:
     layers: tuple[Path, ...] = ()  # folders importable like /opt/python
     events: tuple[ApiEvent | ScheduleEvent | SqsEvent, ...] = ()
     reserved_concurrency: int | None = None
-    # Variables whose value is a template parameter: the ones a person may set locally by exporting them.
-    parameter_variables: frozenset[str] = frozenset()
+    parameter_variables: frozenset[str] = frozenset()  # set from a parameter: a person may export them
 
     @property
     def handler_module(self) -> str:
@@ -185,11 +173,6 @@ class QueueSpec:
     def arn(self) -> str:
         return arn("sqs", self.name)
 
-    @property
-    def message_retention_seconds(self) -> int | None:
-        retention = self.attributes.get("MessageRetentionPeriod")
-        return None if retention is None else int(retention)
-
 
 @dataclass(frozen=True)
 class ApiSpec:
@@ -220,17 +203,23 @@ class Template:
             raise TemplateError(f"expected one REST API, found {len(self.apis)}: {', '.join(self.apis)}")
         return next(iter(self.apis.values()))
 
+    def _find(self, specs: list[Any], logical_id: str) -> Any:
+        found = next((spec for spec in specs if spec.logical_id == logical_id), None)
+        if found is None:
+            raise KeyError(f"template.yaml has no resource {logical_id!r} of that kind")
+        return found
+
     def function(self, logical_id: str) -> FunctionSpec:
-        return _find(self.functions, logical_id)
+        return self._find(self.functions, logical_id)
 
     def table(self, logical_id: str) -> TableSpec:
-        return _find(self.tables, logical_id)
+        return self._find(self.tables, logical_id)
 
     def secret(self, logical_id: str) -> SecretSpec:
-        return _find(self.secrets, logical_id)
+        return self._find(self.secrets, logical_id)
 
     def queue(self, logical_id: str) -> QueueSpec:
-        return _find(self.queues, logical_id)
+        return self._find(self.queues, logical_id)
 
     @property
     def routes(self) -> list[tuple[FunctionSpec, ApiEvent]]:
@@ -245,18 +234,9 @@ class Template:
         return [(function, event) for function in self.functions for event in function.sqs_events]
 
 
-def _find(specs: list[Any], logical_id: str) -> Any:
-    found = next((spec for spec in specs if spec.logical_id == logical_id), None)
-    if found is None:
-        raise KeyError(f"template.yaml has no resource {logical_id!r} of that kind")
-    return found
-
-
-# --------------------------------------------------------------------------------------------------
-# Resolving intrinsic functions.
-
-
 class _Resolver:
+    """Evaluates what the local stack supports of the intrinsic functions; `where` names the place."""
+
     def __init__(self, document: Mapping[str, Any], parameters: Mapping[str, str | None]) -> None:
         self.resources: Mapping[str, Any] = document.get("Resources") or {}
         self._condition_definitions: Mapping[str, Any] = document.get("Conditions") or {}
@@ -265,14 +245,16 @@ class _Resolver:
 
     def __call__(self, value: Any, where: str) -> Any:
         if isinstance(value, dict):
-            if len(value) == 1:
-                ((key, argument),) = value.items()
-                if key in ("Ref", "Condition") or key.startswith("Fn::"):
-                    function = self._FUNCTIONS.get(key)
-                    if function is None:
-                        supported = ", ".join(self._FUNCTIONS)
-                        raise TemplateError(f"{where}: {key} is not supported locally (only {supported})")
-                    return function(self, argument, f"{where}.{key}")
+            key = next(iter(value), None)
+            if (
+                len(value) == 1
+                and isinstance(key, str)
+                and (key in ("Ref", "Condition") or key.startswith("Fn::"))
+            ):
+                if key not in self._FUNCTIONS:
+                    supported = ", ".join(self._FUNCTIONS)
+                    raise TemplateError(f"{where}: {key} is not supported locally (only {supported})")
+                return self._FUNCTIONS[key](self, value[key], f"{where}.{key}")
             resolved = {key: self(item, f"{where}.{key}") for key, item in value.items()}
             return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
         if isinstance(value, list):
@@ -289,10 +271,8 @@ class _Resolver:
         raise TemplateError(f"{where}: expected a string, got {value!r}")
 
     def number(self, value: Any, where: str, default: int) -> int:
-        if value is None:
-            return default
         try:
-            return int(float(self.text(value, where)))
+            return default if value is None else int(float(self.text(value, where)))
         except ValueError:
             raise TemplateError(f"{where} must be a number") from None
 
@@ -308,61 +288,49 @@ class _Resolver:
             if not isinstance(value, bool):
                 raise TemplateError(f"Conditions.{name} does not evaluate to true or false")
             self._conditions[name] = value
-        value = self._conditions[name]
-        if value is None:
+        if (value := self._conditions[name]) is None:
             raise TemplateError(f"Conditions.{name} depends on itself")
         return value
 
-    def included(self, logical_id: str) -> bool:
-        condition = self.resources[logical_id].get("Condition")
-        return condition is None or self.condition(str(condition), f"Resources.{logical_id}.Condition")
-
     def type_of(self, logical_id: str, where: str) -> str:
         if logical_id == IMPLICIT_API:
-            return "AWS::Serverless::Api"
-        resource = self.resources.get(logical_id)
-        if not isinstance(resource, dict):
+            return _API
+        if not isinstance(resource := self.resources.get(logical_id), dict):
             raise TemplateError(f"{where}: no parameter or resource named {logical_id!r}")
         return str(resource.get("Type"))
 
     def name_of(self, logical_id: str, where: str) -> str:
         """The physical name: the resource's name property if it sets one, else its logical id."""
-        name_property = _NAME_PROPERTY.get(self.type_of(logical_id, where))
-        raw = (self.resources.get(logical_id, {}).get("Properties") or {}).get(name_property or "")
+        name_property = _NAME_PROPERTY.get(self.type_of(logical_id, where), "")
+        raw = (self.resources.get(logical_id, {}).get("Properties") or {}).get(name_property)
         return (
             logical_id
             if raw is None
             else self.text(raw, f"Resources.{logical_id}.Properties.{name_property}")
         )
 
-    def _ref(self, name: Any, where: str) -> Any:
+    def _ref(self, name: str, where: str) -> Any:
         if name == "AWS::NoValue":
             return _NO_VALUE
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
         if name in self.parameters:
-            value = self.parameters[name]
-            if value is None:
+            if (value := self.parameters[name]) is None:
                 raise TemplateError(f"{where}: parameter {name} has no Default; pass it as an override")
             return value
-        kind = self.type_of(str(name), where)
-        if kind == "AWS::Serverless::Api":
-            return api_id(str(name))
-        if kind == "AWS::Serverless::LayerVersion":
-            return arn("lambda", f"layer:{name}:1")
-        if kind == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self.name_of(str(name), where)}"
-        # Tables, functions, secrets (whose ARN suffix moto makes up): the name, accepted wherever an
-        # ARN would be.
-        return self.name_of(str(name), where)
+        kind, physical = self.type_of(name, where), self.name_of(name, where)
+        if kind == _QUEUE:
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+        # Tables, functions, secrets (whose ARN suffix moto makes up): the name, taken wherever an ARN is.
+        return {_API: api_id(name), _LAYER: arn("lambda", f"layer:{name}:1")}.get(kind, physical)
 
     def _get_att(self, argument: Any, where: str) -> str:
         logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
         kind, name = self.type_of(logical_id, where), self.name_of(logical_id, where)
         attributes = {
-            "AWS::SQS::Queue": {"Arn": arn("sqs", name), "QueueName": name},
-            "AWS::DynamoDB::Table": {"Arn": arn("dynamodb", f"table/{name}")},
-            "AWS::Serverless::Function": {"Arn": arn("lambda", f"function:{name}")},
+            _QUEUE: {"Arn": arn("sqs", name), "QueueName": name},
+            _TABLE: {"Arn": arn("dynamodb", f"table/{name}")},
+            _FUNCTION: {"Arn": arn("lambda", f"function:{name}")},
         }.get(kind, {})
         if attribute not in attributes:
             raise TemplateError(f"{where}: {logical_id}.{attribute} ({kind}) is not supported locally")
@@ -383,10 +351,6 @@ class _Resolver:
 
         return re.sub(r"\$\{([^}]*)\}", substitute, str(text))
 
-    def _if(self, argument: Any, where: str) -> Any:
-        name, if_true, if_false = argument
-        return self(if_true if self.condition(str(name), where) else if_false, where)
-
     def _booleans(self, argument: Any, where: str) -> list[bool]:
         values = [self(item, where) for item in argument]
         if not all(isinstance(value, bool) for value in values):
@@ -397,59 +361,45 @@ class _Resolver:
         "Ref": _ref,
         "Fn::GetAtt": _get_att,
         "Fn::Sub": _sub,
-        "Fn::If": _if,
-        "Fn::Equals": lambda self, argument, where: (
-            self.text(argument[0], where) == self.text(argument[1], where)
+        "Fn::If": lambda self, arg, where: self(
+            arg[1] if self.condition(str(arg[0]), where) else arg[2], where
         ),
-        "Fn::Not": lambda self, argument, where: not self._booleans(argument, where)[0],
-        "Fn::And": lambda self, argument, where: all(self._booleans(argument, where)),
-        "Fn::Or": lambda self, argument, where: any(self._booleans(argument, where)),
-        "Condition": lambda self, argument, where: self.condition(str(argument), where),
+        "Fn::Equals": lambda self, arg, where: self.text(arg[0], where) == self.text(arg[1], where),
+        "Fn::Not": lambda self, arg, where: not self._booleans(arg, where)[0],
+        "Fn::And": lambda self, arg, where: all(self._booleans(arg, where)),
+        "Fn::Or": lambda self, arg, where: any(self._booleans(arg, where)),
+        "Condition": lambda self, arg, where: self.condition(str(arg), where),
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading the document.
 
 
 def _parameters(
     document: Mapping[str, Any], overrides: Mapping[str, str], defaults: Mapping[str, str]
 ) -> dict[str, str | None]:
+    """Every declared parameter's value (None: no Default), the overrides checked as CloudFormation would."""
     declared: Mapping[str, Any] = document.get("Parameters") or {}
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
+    if unknown := sorted(set(overrides) - set(declared)):
         raise TemplateError(f"the template declares no parameters named {', '.join(unknown)}")
-    overrides = {**{name: value for name, value in defaults.items() if name in declared}, **overrides}
-    values: dict[str, str | None] = {}
-    for name, declaration in declared.items():
-        value = overrides.get(name, declaration.get("Default"))
-        values[name] = None if value is None else str(value)
-        if name in overrides:
-            _check_parameter(name, declaration, str(value))
+    given = {**{name: value for name, value in defaults.items() if name in declared}, **overrides}
+    values: dict[str, str | None] = {
+        name: None if "Default" not in spec else str(spec["Default"]) for name, spec in declared.items()
+    }
+    for name, value in given.items():
+        spec, values[name] = declared[name], value
+        number = float(value) if re.fullmatch(r"-?\d+(\.\d+)?", value) else None
+        if (
+            ("AllowedValues" in spec and value not in [str(choice) for choice in spec["AllowedValues"]])
+            or ("AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value))
+            or not int(spec.get("MinLength", 0)) <= len(value) <= int(spec.get("MaxLength", len(value)))
+            or (spec.get("Type") == "Number" and number is None)
+            or (
+                number is not None
+                and not float(spec.get("MinValue", number)) <= number <= float(spec.get("MaxValue", number))
+            )
+        ):
+            raise TemplateError(
+                f"parameter {name} does not accept {value!r} (see its declaration in the template)"
+            )
     return values
-
-
-def _check_parameter(name: str, declaration: Mapping[str, Any], value: str) -> None:
-    allowed = declaration.get("AllowedValues")
-    problems = [
-        allowed is not None and value not in [str(choice) for choice in allowed],
-        "AllowedPattern" in declaration and not re.fullmatch(str(declaration["AllowedPattern"]), value),
-        "MinLength" in declaration and len(value) < int(declaration["MinLength"]),
-        "MaxLength" in declaration and len(value) > int(declaration["MaxLength"]),
-    ]
-    if declaration.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            raise TemplateError(f"parameter {name} must be a number, got {value!r}") from None
-        problems += [
-            "MinValue" in declaration and number < float(declaration["MinValue"]),
-            "MaxValue" in declaration and number > float(declaration["MaxValue"]),
-        ]
-    if any(problems):
-        raise TemplateError(
-            f"parameter {name} does not accept {value!r} (see its declaration in the template)"
-        )
 
 
 def _merge_globals(global_value: Any, local_value: Any) -> Any:
@@ -473,10 +423,8 @@ def load_template(
     *,
     defaults: Mapping[str, str] | None = None,
 ) -> Template:
-    """Read template.yaml (or any SAM template of the same kind) into the model the local stack runs.
-
-    `parameter_overrides` must name declared parameters; `defaults` apply to those declared only.
-    """
+    """Read template.yaml (or any SAM template of its kind) into the model the local stack runs.
+    `parameter_overrides` must name declared parameters; `defaults` apply to the declared ones only."""
     path = Path(path).resolve()
     try:
         document, problems = decode_str(path.read_text(encoding="utf-8"))
@@ -486,77 +434,64 @@ def load_template(
         reasons = "; ".join(f"line {p.linenumber}: {p.message}" for p in problems) or "no Resources section"
         raise TemplateError(f"{path} cannot be read: {reasons}")
     parameters = _parameters(document, parameter_overrides or {}, defaults or {})
-    resolve = _Resolver(document, parameters)
-    globals_ = document.get("Globals") or {}
-    resources: dict[str, tuple[str, dict[str, Any]]] = {}
+    resolve, root = _Resolver(document, parameters), path.parent
+    by_type: dict[str, list[tuple[str, dict[str, Any], str]]] = {}
     for logical_id, resource in document["Resources"].items():
         kind = str(resource.get("Type"))
-        if kind not in _EMULATED | NOT_EMULATED:
+        if kind not in {*_NAME_PROPERTY, _API, _LAYER, *NOT_EMULATED}:
             line = getattr(resource, "start_mark", None)
             at = f" (line {line.line + 1})" if line else ""
             raise TemplateError(f"Resources.{logical_id}{at}: the local stack cannot run {kind}")
-        if kind in _EMULATED and resolve.included(logical_id):
-            section = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api"}.get(kind, "")
-            properties = _merge_globals(globals_.get(section) or {}, resource.get("Properties") or {})
-            resources[logical_id] = (kind, properties)
-
-    def of_type(kind: str) -> list[tuple[str, dict[str, Any], str]]:
-        return [
-            (lid, props, f"Resources.{lid}.Properties") for lid, (k, props) in resources.items() if k == kind
-        ]
-
-    root = path.parent
+        condition = resource.get("Condition")
+        if condition is None or resolve.condition(str(condition), f"Resources.{logical_id}.Condition"):
+            section = {_FUNCTION: "Function", _API: "Api"}.get(kind, "")
+            properties = _merge_globals(
+                (document.get("Globals") or {}).get(section) or {}, resource.get("Properties") or {}
+            )
+            by_type.setdefault(kind, []).append(
+                (logical_id, properties, f"Resources.{logical_id}.Properties")
+            )
     layers = {}
-    for logical_id, properties, where in of_type("AWS::Serverless::LayerVersion"):
+    for logical_id, properties, where in by_type.get(_LAYER, []):
         folder = (root / resolve.text(properties.get("ContentUri"), f"{where}.ContentUri")).resolve()
         layers[logical_id] = folder / "python" if (folder / "python").is_dir() else folder
-    queues = [_queue(resolve, *item) for item in of_type("AWS::SQS::Queue")]
-    functions = [
-        _function(resolve, root, layers, queues, *item) for item in of_type("AWS::Serverless::Function")
-    ]
-    apis = {
-        logical_id: ApiSpec(
-            logical_id,
-            resolve.text(properties.get("StageName"), f"{where}.StageName"),
-            tuple(resolve(properties.get("BinaryMediaTypes") or [], f"{where}.BinaryMediaTypes")),
-            {
-                kind: (
-                    None if "StatusCode" not in spec else int(resolve.text(spec["StatusCode"], where)),
-                    (resolve(spec.get("ResponseTemplates") or {}, where)).get("application/json"),
-                )
-                for kind, spec in (properties.get("GatewayResponses") or {}).items()
-            },
+    queues = [_queue(resolve, *item) for item in by_type.get(_QUEUE, [])]
+    functions = [_function(resolve, root, layers, queues, *item) for item in by_type.get(_FUNCTION, [])]
+    apis = {}
+    for logical_id, properties, where in by_type.get(_API, []):
+        responses = {
+            kind: (
+                None if "StatusCode" not in spec else int(resolve.text(spec["StatusCode"], where)),
+                resolve(spec.get("ResponseTemplates") or {}, where).get("application/json"),
+            )
+            for kind, spec in (properties.get("GatewayResponses") or {}).items()
+        }
+        binary = tuple(resolve(properties.get("BinaryMediaTypes") or [], where))
+        apis[logical_id] = ApiSpec(
+            logical_id, resolve.text(properties.get("StageName"), where), binary, responses
         )
-        for logical_id, properties, where in of_type("AWS::Serverless::Api")
-    }
-    if any(event.rest_api_id == IMPLICIT_API for function in functions for event in function.api_events):
-        apis.setdefault(IMPLICIT_API, ApiSpec(IMPLICIT_API, "Prod"))
     for function in functions:
         for event in function.api_events:
+            if event.rest_api_id == IMPLICIT_API:
+                apis.setdefault(IMPLICIT_API, ApiSpec(IMPLICIT_API, "Prod"))
             if event.rest_api_id not in apis:
                 raise TemplateError(
                     f"{function.logical_id}.{event.name}: RestApiId {event.rest_api_id} is no API"
                 )
-    return Template(
-        path=path,
-        parameters={name: value for name, value in parameters.items() if value is not None},
-        functions=functions,
-        tables=[_table(resolve, *item) for item in of_type("AWS::DynamoDB::Table")],
-        secrets=[
-            SecretSpec(
-                logical_id,
-                resolve.name_of(logical_id, where),
-                None if "SecretString" not in properties else resolve.text(properties["SecretString"], where),
-                resolve(properties["GenerateSecretString"], where)
-                if "GenerateSecretString" in properties
-                else None,
-                None if "Description" not in properties else resolve.text(properties["Description"], where),
-            )
-            for logical_id, properties, where in of_type("AWS::SecretsManager::Secret")
-        ],
-        queues=queues,
-        apis=apis,
-    )
+    secrets = [
+        SecretSpec(
+            logical_id,
+            resolve.name_of(logical_id, where),
+            *(
+                resolve(properties[key], where) if key in properties else None
+                for key in ("SecretString", "GenerateSecretString", "Description")
+            ),
+        )
+        for logical_id, properties, where in by_type.get(_SECRET, [])
+    ]
+    tables = [_table(resolve, *item) for item in by_type.get(_TABLE, [])]
+    defined = {name: value for name, value in parameters.items() if value is not None}
+    return Template(path, defined, functions, tables, secrets, queues, apis)
 
 
 def _function(
@@ -568,10 +503,8 @@ def _function(
     properties: dict[str, Any],
     where: str,
 ) -> FunctionSpec:
-    code_uri = properties.get("CodeUri")
-    if not isinstance(code_uri, str):
+    if not isinstance(code_uri := properties.get("CodeUri"), str):
         raise TemplateError(f"{where}.CodeUri must be a local folder to run {logical_id} locally")
-    handler = resolve.text(properties.get("Handler"), f"{where}.Handler")
     raw_environment = (properties.get("Environment") or {}).get("Variables") or {}
     at = f"{where}.Environment.Variables"
     environment = {
@@ -585,26 +518,21 @@ def _function(
             rest_api = spec.get("RestApiId", {"Ref": IMPLICIT_API})
             if not isinstance(rest_api, dict) or "Ref" not in rest_api:
                 raise TemplateError(f"{at}.RestApiId must be !Ref to an API of this template")
-            path = resolve.text(spec.get("Path"), f"{at}.Path")
+            method = resolve.text(spec.get("Method"), f"{at}.Method").upper()
             events.append(
-                ApiEvent(name, path, resolve.text(spec.get("Method"), at).upper(), str(rest_api["Ref"]))
+                ApiEvent(name, resolve.text(spec.get("Path"), f"{at}.Path"), method, str(rest_api["Ref"]))
             )
         elif kind in ("Schedule", "ScheduleV2"):
-            expression = spec.get("Schedule" if kind == "Schedule" else "ScheduleExpression")
-            state = resolve.text(spec.get("State", "ENABLED"), at).upper() == "ENABLED"
-            raw_input = spec.get("Input")
-            events.append(
-                ScheduleEvent(
-                    name,
-                    resolve.text(expression, f"{at}.Schedule"),
-                    state and resolve.flag(spec.get("Enabled"), f"{at}.Enabled", True),
-                    None if raw_input is None else resolve.text(raw_input, f"{at}.Input"),
-                )
+            expression = resolve.text(
+                spec.get("Schedule" if kind == "Schedule" else "ScheduleExpression"), at
             )
+            enabled = resolve.text(spec.get("State", "ENABLED"), at).upper() == "ENABLED"
+            enabled = enabled and resolve.flag(spec.get("Enabled"), f"{at}.Enabled", True)
+            event_input = None if spec.get("Input") is None else resolve.text(spec["Input"], f"{at}.Input")
+            events.append(ScheduleEvent(name, expression, enabled, event_input))
         elif kind == "SQS":
             queue_arn = resolve.text(spec.get("Queue"), f"{at}.Queue")
-            queue = next((queue for queue in queues if queue.arn == queue_arn), None)
-            if queue is None:
+            if (queue := next((queue for queue in queues if queue.arn == queue_arn), None)) is None:
                 raise TemplateError(f"{at}.Queue must be the Arn of a queue of this template")
             concurrency = (spec.get("ScalingConfig") or {}).get("MaximumConcurrency")
             events.append(
@@ -620,103 +548,68 @@ def _function(
         else:
             raise TemplateError(f"{at}: the local stack cannot deliver {kind} events")
     reserved = properties.get("ReservedConcurrentExecutions")
+    from_parameters = (name for name, value in raw_environment.items() if isinstance(value, dict))
     return FunctionSpec(
-        logical_id=logical_id,
-        name=resolve.name_of(logical_id, where),
-        code_uri=(root / code_uri).resolve(),
-        handler=handler,
-        environment=environment,
-        timeout=resolve.number(properties.get("Timeout"), f"{where}.Timeout", 3),
-        memory=resolve.number(properties.get("MemorySize"), f"{where}.MemorySize", 128),
-        layers=tuple(
-            folder
-            for layer_id, folder in layers.items()
-            if arn("lambda", f"layer:{layer_id}:1") in layer_arns
-        ),
-        events=tuple(events),
-        reserved_concurrency=None if reserved is None else resolve.number(reserved, where, 0),
-        parameter_variables=frozenset(
-            name
-            for name, value in raw_environment.items()
-            if isinstance(value, dict) and value.get("Ref") in resolve.parameters
-        ),
+        logical_id,
+        resolve.name_of(logical_id, where),
+        (root / code_uri).resolve(),
+        resolve.text(properties.get("Handler"), f"{where}.Handler"),
+        environment,
+        resolve.number(properties.get("Timeout"), f"{where}.Timeout", 3),
+        resolve.number(properties.get("MemorySize"), f"{where}.MemorySize", 128),
+        tuple(folder for layer, folder in layers.items() if arn("lambda", f"layer:{layer}:1") in layer_arns),
+        tuple(events),
+        None if reserved is None else resolve.number(reserved, where, 0),
+        frozenset(name for name in from_parameters if raw_environment[name].get("Ref") in resolve.parameters),
     )
 
 
 def _table(resolve: _Resolver, logical_id: str, properties: dict[str, Any], where: str) -> TableSpec:
+    names = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
     spec = resolve(
-        {
-            key: properties.get(key)
-            for key in (
-                "AttributeDefinitions",
-                "KeySchema",
-                "GlobalSecondaryIndexes",
-                "LocalSecondaryIndexes",
-                "TimeToLiveSpecification",
-            )
-        },
-        where,
+        {key: properties[key] for key in (*names, "TimeToLiveSpecification") if key in properties}, where
     )
 
     def keys(raw: Any) -> tuple[KeyElement, ...]:
         return tuple(KeyElement(str(key["AttributeName"]), str(key["KeyType"])) for key in raw or [])
 
     def indexes(raw: Any) -> tuple[IndexSpec, ...]:
+        default = {"ProjectionType": "ALL"}
         return tuple(
-            IndexSpec(
-                str(index["IndexName"]),
-                keys(index["KeySchema"]),
-                dict(index.get("Projection") or {"ProjectionType": "ALL"}),
-            )
-            for index in raw or []
+            IndexSpec(str(i["IndexName"]), keys(i["KeySchema"]), i.get("Projection") or default)
+            for i in raw or []
         )
 
+    attributes = [
+        (str(a["AttributeName"]), str(a["AttributeType"])) for a in spec.get("AttributeDefinitions") or []
+    ]
     ttl = spec.get("TimeToLiveSpecification") or {}
     return TableSpec(
-        logical_id=logical_id,
-        name=resolve.name_of(logical_id, where),
-        attribute_definitions=tuple(
-            AttributeDefinition(str(item["AttributeName"]), str(item["AttributeType"]))
-            for item in spec.get("AttributeDefinitions") or []
-        ),
-        key_schema=keys(spec.get("KeySchema")),
-        global_secondary_indexes=indexes(spec.get("GlobalSecondaryIndexes")),
-        local_secondary_indexes=indexes(spec.get("LocalSecondaryIndexes")),
-        ttl_attribute=str(ttl["AttributeName"]) if str(ttl.get("Enabled", "")).lower() == "true" else None,
+        logical_id,
+        resolve.name_of(logical_id, where),
+        tuple(AttributeDefinition(*attribute) for attribute in attributes),
+        keys(spec.get("KeySchema")),
+        indexes(spec.get("GlobalSecondaryIndexes")),
+        indexes(spec.get("LocalSecondaryIndexes")),
+        str(ttl["AttributeName"]) if str(ttl.get("Enabled", "")).lower() == "true" else None,
     )
 
 
 def _queue(resolve: _Resolver, logical_id: str, properties: dict[str, Any], where: str) -> QueueSpec:
-    attributes: dict[str, str] = {
-        key: resolve.text(properties[key], f"{where}.{key}")
-        for key in (
-            "MessageRetentionPeriod",
-            "DelaySeconds",
-            "ReceiveMessageWaitTimeSeconds",
-            "FifoQueue",
-            "ContentBasedDeduplication",
-        )
-        if key in properties
-    }
+    names = ["MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "FifoQueue"]
+    names.append("ContentBasedDeduplication")
+    attributes = {key: resolve.text(properties[key], f"{where}.{key}") for key in names if key in properties}
     redrive = resolve(properties.get("RedrivePolicy") or {}, f"{where}.RedrivePolicy")
-    target = str(redrive.get("deadLetterTargetArn", ""))
-    dead_letter_queue = next(
-        (
-            lid
-            for lid, resource in resolve.resources.items()
-            if resource.get("Type") == "AWS::SQS::Queue" and arn("sqs", resolve.name_of(lid, where)) == target
-        ),
-        None,
-    )
-    if redrive and dead_letter_queue is None:
+    queues = [lid for lid, resource in resolve.resources.items() if resource.get("Type") == _QUEUE]
+    target_arn = redrive.get("deadLetterTargetArn")
+    target = next((lid for lid in queues if arn("sqs", resolve.name_of(lid, where)) == target_arn), None)
+    if redrive and target is None:
         raise TemplateError(f"{where}.RedrivePolicy.deadLetterTargetArn is not a queue of this template")
     return QueueSpec(
-        logical_id=logical_id,
-        name=resolve.name_of(logical_id, where),
-        visibility_timeout=resolve.number(
-            properties.get("VisibilityTimeout"), f"{where}.VisibilityTimeout", 30
-        ),
-        attributes=attributes,
-        dead_letter_queue=dead_letter_queue,
-        max_receive_count=resolve.number(redrive.get("maxReceiveCount"), where, 10) if redrive else None,
+        logical_id,
+        resolve.name_of(logical_id, where),
+        resolve.number(properties.get("VisibilityTimeout"), f"{where}.VisibilityTimeout", 30),
+        attributes,
+        target,
+        resolve.number(redrive.get("maxReceiveCount"), where, 10) if redrive else None,
     )

@@ -406,7 +406,7 @@ def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
         "RefreshDeadLetters",
         3,
     )
-    assert template.queue("RefreshDeadLetters").message_retention_seconds == 1209600
+    assert template.queue("RefreshDeadLetters").attributes == {"MessageRetentionPeriod": "1209600"}
     queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/farewatch-local-refresh"
     assert template.function("Worker").environment["QUEUE"] == queue_url  # Ref of a queue is its URL
     (event,) = template.function("Worker").sqs_events
