@@ -11,21 +11,28 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: grant-admin dev dev-reset sam-local-test test lint typecheck unit integration e2e bench load security sam-validate sam-build clean
 
+# Each virtualenv is made once, then again only when its requirements change; each step says what it does.
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
+	@echo "setup: $(VENV): the project's pinned packages (requirements-dev.txt; about a minute the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	@$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@echo "setup: $(VENV) is ready ($$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages)"
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "setup: $(SAM_VENV): the SAM CLI, in a virtualenv of its own (requirements-sam.txt)"
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@echo "setup: $(SAM_VENV) is ready"
 	@touch $@
 
 $(CHECKS_VENV)/.installed: requirements-checks.txt
+	@echo "setup: $(CHECKS_VENV): checkov and bandit, in a virtualenv of their own (requirements-checks.txt)"
 	@test -x $(CHECKS_VENV)/bin/python || $(PYTHON) -m venv $(CHECKS_VENV)
-	$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
+	@$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
+	@echo "setup: $(CHECKS_VENV) is ready"
 	@touch $@
 
 # The whole stack in the foreground; its data is kept in .farewatch/ (FAREWATCH_DATA_DIR) across restarts.
