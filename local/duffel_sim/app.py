@@ -75,38 +75,41 @@ UNLIMITED = 1_000_000  # what the rate-limit headers announce when the limit is 
 logger = logging.getLogger(__name__)
 
 
-class RequestRejected(Exception):
-    """One or more problems, each (status, type, code, title, message, source), answered at once."""
+Problem = tuple[int, str, str, str, str, dict[str, str] | None]  # status, type, code, title, message, source
 
-    def __init__(self, *problems: tuple[int, str, str, str, str, dict[str, str] | None]) -> None:
+
+class RequestRejected(Exception):
+    """One or more problems, answered at once."""
+
+    def __init__(self, *problems: Problem) -> None:
         super().__init__("; ".join(problem[4] for problem in problems))
         self.problems = problems
 
 
-def _errors(*problems: tuple[int, str, str, str, str, dict[str, str] | None], **headers: str) -> Response:
+def _errors(*problems: Problem, **headers: str) -> Response:
     entries = [
         {
             "type": kind,
             "code": code,
             "title": title,
             "message": message,
-            "documentation_url": "https://duffel.com/docs/api/overview/errors",
             **({"source": source} if source else {}),
         }
         for _, kind, code, title, message, source in problems
     ]
-    body = {
-        "errors": entries,
-        "meta": {"status": problems[0][0], "request_id": "req_" + uuid.uuid4().hex[:20]},
-    }
-    return Response(json.dumps(body), status=problems[0][0], content_type=JSON_TYPE, headers=headers)
+    for entry in entries:
+        entry["documentation_url"] = "https://duffel.com/docs/api/overview/errors"
+    meta = {"status": problems[0][0], "request_id": "req_" + uuid.uuid4().hex[:20]}
+    return Response(
+        json.dumps({"errors": entries, "meta": meta}), problems[0][0], headers, content_type=JSON_TYPE
+    )
 
 
-def _invalid(pointer: str, message: str) -> tuple[int, str, str, str, str, dict[str, str]]:
+def _invalid(pointer: str, message: str) -> Problem:
     return (422, "validation_error", "invalid_data", "Invalid data", message, {"pointer": pointer})
 
 
-def _required(pointer: str) -> tuple[int, str, str, str, str, dict[str, str]]:
+def _required(pointer: str) -> Problem:
     return (
         422,
         "validation_error",
@@ -117,58 +120,37 @@ def _required(pointer: str) -> tuple[int, str, str, str, str, dict[str, str]]:
     )
 
 
-def _bad_parameter(parameter: str, message: str) -> tuple[int, str, str, str, str, dict[str, str]]:
+def _bad_parameter(parameter: str, message: str) -> Problem:
     return (400, "invalid_request_error", "bad_request", "Bad request", message, {"parameter": parameter})
 
 
-MISSING_AUTHORIZATION = (
-    401,
-    "authentication_error",
-    "missing_authorization_header",
-    "Missing authorization header",
+def _problem(status: int, kind: str, code: str, title: str, message: str) -> Problem:
+    return (status, kind, code, title, message, None)
+
+
+MISSING_AUTHORIZATION = _problem(
+    401, "authentication_error", "missing_authorization_header", "Missing authorization header",
     "The Authorization header is missing; send 'Authorization: Bearer <access token>'.",
-    None,
-)
-ACCESS_TOKEN_NOT_FOUND = (
-    401,
-    "authentication_error",
-    "access_token_not_found",
-    "Access token not found",
+)  # fmt: skip
+ACCESS_TOKEN_NOT_FOUND = _problem(
+    401, "authentication_error", "access_token_not_found", "Access token not found",
     "The access token was not recognised; it may have been revoked.",
-    None,
-)
-UNSUPPORTED_VERSION = (
-    400,
-    "invalid_request_error",
-    "unsupported_version",
-    "Unsupported API version",
+)  # fmt: skip
+UNSUPPORTED_VERSION = _problem(
+    400, "invalid_request_error", "unsupported_version", "Unsupported API version",
     "The Duffel-Version header is missing or names a version this API does not support; send v2.",
-    None,
-)
-RATE_LIMIT_EXCEEDED = (
-    429,
-    "rate_limit_error",
-    "rate_limit_exceeded",
-    "Rate limit exceeded",
+)  # fmt: skip
+RATE_LIMIT_EXCEEDED = _problem(
+    429, "rate_limit_error", "rate_limit_exceeded", "Rate limit exceeded",
     "Too many requests; wait until the time in the ratelimit-reset header.",
-    None,
-)
-INTERNAL_SERVER_ERROR = (
-    500,
-    "api_error",
-    "internal_server_error",
-    "Internal server error",
+)  # fmt: skip
+INTERNAL_SERVER_ERROR = _problem(
+    500, "api_error", "internal_server_error", "Internal server error",
     "Something went wrong on our side; contact support with the request_id. Do not retry.",
-    None,
-)
-NOT_FOUND = (404, "invalid_request_error", "not_found", "Not found", "The resource does not exist.", None)
-MALFORMED_BODY = (
-    400,
-    "invalid_request_error",
-    "malformed_json",
-    "Malformed JSON",
-    "The request body is not valid JSON.",
-    None,
+)  # fmt: skip
+NOT_FOUND = _problem(404, "invalid_request_error", "not_found", "Not found", "The resource does not exist.")
+MALFORMED_BODY = _problem(
+    400, "invalid_request_error", "malformed_json", "Malformed JSON", "The request body is not valid JSON."
 )
 
 
