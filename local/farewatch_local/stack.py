@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import requests
 
+from amadeus_sim.server import start
 from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, provision
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import GatewayRequestHandler, LocalGateway, print_line
@@ -63,7 +64,6 @@ DuffelSimulatorStarter = Callable[[str, int, str], RunningServer]  # (host, port
 
 def start_amadeus_simulator(host: str, port: int, client_id: str, client_secret: str) -> RunningServer:
     from amadeus_sim.app import Simulator
-    from amadeus_sim.server import start
 
     return start(
         Simulator(client_id=client_id, client_secret=client_secret),
@@ -74,7 +74,6 @@ def start_amadeus_simulator(host: str, port: int, client_id: str, client_secret:
 
 
 def start_duffel_simulator(host: str, port: int, access_token: str) -> RunningServer:
-    from amadeus_sim.server import start
     from duffel_sim.app import Simulator
 
     return start(Simulator(access_token=access_token), host, port, service="the Duffel simulator")
@@ -196,7 +195,6 @@ class LocalStack:
         self._aws: EmbeddedAws | None = None
         self._poller: Poller | None = None
         self._api: RunningServer | None = None
-        self._lock: Any = None
         self.warm_up_failures: list[str] = []
 
     def __enter__(self) -> LocalStack:
@@ -224,9 +222,7 @@ class LocalStack:
             except Exception:
                 logger.exception("%s did not stop cleanly", type(service).__name__)
 
-    def _run(self, service: Any, start: Callable[[], Any] | None = None) -> Any:
-        if start is not None:
-            start()
+    def _run(self, service: Any) -> Any:
         self.services.append(service)
         return service
 
@@ -310,17 +306,8 @@ class LocalStack:
         gateway = LocalGateway(
             template, functions, local_routes={("POST", "/__local/poll"): self._poller.poll_route}
         )
-        from amadeus_sim.server import start
-
-        self._api = self._run(
-            start(
-                gateway,
-                config.host,
-                config.api_port,
-                service="the API gateway",
-                request_handler=GatewayRequestHandler,
-            )
-        )
+        serving = {"service": "the API gateway", "request_handler": GatewayRequestHandler}
+        self._api = self._run(start(gateway, config.host, config.api_port, **serving))  # type: ignore[arg-type]
         if config.data_dir is not None:
             endpoints = {"pid": os.getpid(), **self.urls, "started_at": time.time()}
             (config.data_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
