@@ -36,8 +36,14 @@ class PortInUse(CannotListen):
 
 
 class QuietRequestHandler(WSGIRequestHandler):
+    """No access lines, and no `Server` header naming the software."""
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
 
 def url_for(host: str, port: int) -> str:

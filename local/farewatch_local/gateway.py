@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
+from amadeus_sim.server import QuietRequestHandler
 from farewatch_local.functions import FunctionError, FunctionPools
 from farewatch_local.template import ACCOUNT_ID, ApiSpec, FunctionSpec, Template
 
@@ -327,7 +327,7 @@ class LocalGateway:
         return Response(text, status=custom_status or status, content_type="application/json")
 
 
-class GatewayRequestHandler(WSGIRequestHandler):
+class GatewayRequestHandler(QuietRequestHandler):
     """werkzeug's handler: header names kept as received, no Server header, its own errors in JSON."""
 
     def make_environ(self) -> dict[str, Any]:
@@ -343,10 +343,6 @@ class GatewayRequestHandler(WSGIRequestHandler):
             return False
         return True
 
-    def send_response(self, code: int, message: str | None = None) -> None:
-        self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
-
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         codes = {414: ("uri_too_long", f"The URL is longer than {MAX_URL_LENGTH} characters.")}
         error, text = codes.get(code, ("bad_request", "The request is not valid HTTP."))
@@ -359,6 +355,3 @@ class GatewayRequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200:
             self.wfile.write(body)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass

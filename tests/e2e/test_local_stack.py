@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pickle
 import re
 import signal
@@ -343,3 +344,18 @@ def test_concurrent_uses_of_one_refresh_token_never_both_succeed(dev_stack: DevS
         )
 
         assert statuses.count(200) <= 1 and set(statuses) <= {200, 401}
+
+
+def test_each_functions_log_lines_carry_its_own_name(dev_stack: DevStack) -> None:
+    date = day(120)
+    token = register_and_sign_in(dev_stack, f"logs-{uuid.uuid4().hex[:8]}@example.com")
+    track(dev_stack, token, "SEA", "BOS", date, notify_on_any_drop=True)  # UsersFunction fetches the fare
+    dev_stack.get("/flights/price", origin="SEA", destination="BOS", date=date, nocache="1")  # PriceFunction
+
+    searched = [
+        json.loads(line)
+        for line in dev_stack.log_text().splitlines()
+        if line.startswith("{") and f'"fare_query":"SEA#BOS#{date}#1#USD"' in line
+    ]
+
+    assert [line["function_name"] for line in searched] == ["UsersFunction", "PriceFunction"]

@@ -356,3 +356,18 @@ def test_the_command_explains_a_taken_port_in_one_line_and_exits_1(stack_project
         f"farewatch-local: the API gateway cannot listen on 127.0.0.1:{port}: the port is already in use"
     ]
     assert "Traceback" not in stdout
+
+
+def test_no_local_server_names_its_software(aws_url):
+    from amadeus_sim.app import Simulator
+
+    simulator = start(Simulator(), port=0)
+    try:
+        answers = [
+            requests.get(f"{aws_url}/moto-api/data.json", timeout=10),
+            requests.get(simulator.url, timeout=10),
+        ]
+    finally:
+        simulator.stop()
+
+    assert [("Server" in answer.headers) for answer in answers] == [False, False]
