@@ -12,16 +12,16 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, DevStack, developer_environment
+from tests.support.parallel import side_by_side
 
 pytestmark = pytest.mark.e2e
 
@@ -212,22 +212,6 @@ def test_a_pinned_price_change_becomes_an_alert_without_a_manual_poll(ticking: D
 
 
 # -- functions in processes ------------------------------------------------------------------------
-
-
-def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def both_instances_warm(stack: DevStack, function: str, path: str) -> None:

@@ -7,7 +7,6 @@ import base64
 import json
 import re
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from amadeus_sim.server import start
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import RAW_HEADERS_ENVIRON_KEY, GatewayRequestHandler, LocalGateway
 from farewatch_local.template import load_template
+from tests.support.parallel import side_by_side
 
 PROBE_HANDLER = '''
 """A handler that shows the gateway what it received, and misbehaves on request."""
@@ -405,22 +405,8 @@ def test_single_and_multi_value_headers_are_merged_with_multi_values_winning(pro
     assert response.headers["Content-Type"] == "application/json"  # API Gateway's default
 
 
-def concurrently(*calls) -> list:
-    results: list = [None] * len(calls)
-
-    def run(index: int) -> None:
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_each_instance_runs_one_request_at_a_time_and_the_pool_runs_two(probe):
-    seen = concurrently(*[lambda: probe.seen("/slow", query_string="seconds=0.3")] * 4)
+    seen = side_by_side(*[lambda: probe.seen("/slow", query_string="seconds=0.3")] * 4)
 
     assert {answer["most_running"] for answer in seen} == {1}  # never two events in one process
     assert len({answer["pid"] for answer in seen}) == 2  # the pool's two instances both worked
@@ -439,7 +425,7 @@ def test_a_slow_function_does_not_hold_up_another_one(probe):
         assert answer["log_name"] == answer["context"]["function_name"] == "OtherFunction"
         return time.monotonic() - started
 
-    slow_one, slow_two, other_seconds = concurrently(slow, slow, other)
+    slow_one, slow_two, other_seconds = side_by_side(slow, slow, other)
 
     assert min(slow_one, slow_two) >= 2
     assert other_seconds < 1
