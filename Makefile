@@ -18,23 +18,30 @@ CHROMIUM ?= /usr/bin/chromium
 APT_GET := apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3
 SCREENSHOTS_SAID := if ls tests/browser/out/*.png >/dev/null 2>&1; then echo "browser screenshots: $(CURDIR)/tests/browser/out"; fi
 
-.PHONY: grant-admin openapi dev test lint typecheck unit integration e2e browser bench load security template-check sam-validate sam-build clean web web-check chromium
+.PHONY: grant-admin openapi dev dev-reset sam-local-test test lint typecheck unit integration e2e browser bench load security template-check sam-validate sam-build clean web web-check chromium
 
+# Each virtualenv is made once, then again only when its requirements change; each step says what it does.
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
+	@echo "setup: $(VENV): the project's pinned packages (requirements-dev.txt; about a minute the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	@$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@echo "setup: $(VENV) is ready ($$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages)"
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "setup: $(SAM_VENV): the SAM CLI, in a virtualenv of its own (requirements-sam.txt)"
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@$(SAM_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-sam.txt
+	@echo "setup: $(SAM_VENV) is ready"
 	@touch $@
 
 $(CHECKS_VENV)/.installed: requirements-checks.txt
+	@echo "setup: $(CHECKS_VENV): checkov and bandit, in a virtualenv of their own (requirements-checks.txt)"
 	@test -x $(CHECKS_VENV)/bin/python || $(PYTHON) -m venv $(CHECKS_VENV)
-	$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
+	@$(CHECKS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-checks.txt
+	@echo "setup: $(CHECKS_VENV) is ready"
 	@touch $@
 
 web/node_modules/.installed: web/package.json web/package-lock.json
@@ -62,8 +69,13 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium >/dev/null; \
 	else echo "make: $(CHROMIUM) is missing and only root can install it: the browser tests will skip"; fi
 
+# The whole stack in the foreground; its data is kept in .farewatch/ (FAREWATCH_DATA_DIR) across restarts.
 dev: $(VENV)/.installed web
 	@$(PY) -m farewatch_local
+
+# The same, starting from empty: forgets the tables, queues and secrets `make dev` kept.
+dev-reset: $(VENV)/.installed
+	@$(PY) -m farewatch_local --reset
 
 # Operator command: the only way to make someone an admin. Local stack by default; STACK=<name> for AWS.
 grant-admin: $(VENV)/.installed
@@ -125,6 +137,12 @@ sam-validate: $(SAM_VENV)/.installed
 # No container: SAM's python builder needs a python3.11 on PATH, which the project venv provides.
 sam-build: $(SAM_VENV)/.installed $(VENV)/.installed web
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
+
+# `sam local` for real: the functions in Lambda containers (Docker inside a network namespace the test
+# makes) against the local stack's AWS and simulator through env.json, and a smoke suite through them.
+# Needs root; installs docker.io and debootstrap from Debian if they are missing.
+sam-local-test: sam-build
+	@$(PY) -m tests.sam_local
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache $(WEB_PUBLIC) web/.test-build tests/browser/out

@@ -6,7 +6,8 @@
 
 It lives outside the layer on purpose: no function ships it, so no deployed code can grant a role.
 
---local talks to the `make dev` stack (tables named by their logical ids, dummy credentials);
+--local talks to the running `make dev` stack (tables named by their logical ids, dummy credentials),
+found through the endpoints file it writes into its data folder (FAREWATCH_DATA_DIR, .farewatch);
 --stack finds the deployed UsersTable through CloudFormation with the caller's AWS credentials.
 Without either, the environment decides (USERS_TABLE, AWS_REGION, FAREWATCH_AWS_ENDPOINT).
 """
@@ -14,9 +15,11 @@ Without either, the environment decides (USERS_TABLE, AWS_REGION, FAREWATCH_AWS_
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import MutableMapping, Sequence
+from pathlib import Path
 
 LOCAL_REGION = "us-east-1"
 USERS_TABLE_LOGICAL_ID = "UsersTable"
@@ -37,6 +40,15 @@ def local_environment(endpoint: str) -> dict[str, str]:
 
 def default_local_endpoint(environ: MutableMapping[str, str]) -> str:
     return f"http://127.0.0.1:{environ.get('FAREWATCH_AWS_PORT') or '4566'}"
+
+
+def running_stack_endpoint(environ: MutableMapping[str, str]) -> str | None:
+    """The embedded AWS of the `make dev` stack running on this data folder, if one is."""
+    endpoints = Path(environ.get("FAREWATCH_DATA_DIR") or ".farewatch") / "stack.json"
+    try:
+        return str(json.loads(endpoints.read_text(encoding="utf-8"))["aws"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def deployed_users_table(stack: str, region: str | None) -> str:
@@ -60,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     target = grant.add_mutually_exclusive_group()
     target.add_argument("--local", action="store_true", help="the `make dev` stack")
     target.add_argument("--stack", help="a deployed CloudFormation stack name")
-    grant.add_argument("--endpoint", help="with --local: the embedded AWS endpoint (default 127.0.0.1:4566)")
+    grant.add_argument(
+        "--endpoint", help="with --local: the embedded AWS endpoint (default: the running one)"
+    )
     grant.add_argument("--region", help="with --stack: the stack's region (default: your AWS config)")
     return parser
 
@@ -102,7 +116,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
 
 def _point_at(args: argparse.Namespace, environ: MutableMapping[str, str]) -> None:
     if args.local:
-        environ.update(local_environment(args.endpoint or default_local_endpoint(environ)))
+        endpoint = args.endpoint or running_stack_endpoint(environ) or default_local_endpoint(environ)
+        environ.update(local_environment(endpoint))
     elif args.stack:
         environ["USERS_TABLE"] = deployed_users_table(args.stack, args.region)
         if args.region:

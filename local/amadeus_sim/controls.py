@@ -1,7 +1,8 @@
-"""The operator's levers (not part of Amadeus): injected faults and price pins, and reading their input.
+"""The operator's levers every simulator offers (not part of any fare API): injected faults and price
+pins, as in-process methods and as the `/__sim/faults` and `/__sim/prices/...` control routes.
 
-Faults make the next flight-offers requests fail the ways the real API fails; pins fix what a
-route/day costs (or that it has no offers) so a test or a demo can predict the cheapest fare.
+Faults make the next fare requests fail the ways the real APIs fail; pins fix what a route/day costs (or
+that it has no offers) so a test or a demo can predict the cheapest fare.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from amadeus_sim import money
 from amadeus_sim.offers import NoOffersPin, Pin, PricePin, RouteDay
+from amadeus_sim.world import PER_US_DOLLAR, amount_text, to_cents
 
 MAX_PIN_AMOUNT = Decimal("1000000")
-_LOCATION_CODE = re.compile(r"[A-Z]{3}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ControlInputError(ValueError):
@@ -30,54 +28,22 @@ class ControlInputError(ValueError):
 
 class FaultMode(enum.Enum):
     NONE = "none"
-    HTTP500 = "http500"  # 500, code 141
-    HTTP429 = "http429"  # 429, code 38194
+    HTTP500 = "http500"  # 500 (Amadeus code 141)
+    HTTP429 = "http429"  # 429 (Amadeus code 38194)
     TIMEOUT = "timeout"  # sleeps, then answers normally
-    # 401, code 38192, and the presented token really expires
-    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - a mode name, not a secret
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - a mode name: 401, and the presented token really expires
     MALFORMED = "malformed"  # 200 with the body cut short
-
-
-@dataclass
-class FaultPlan:
-    """The fault applied to upcoming flight-offers requests."""
-
-    mode: FaultMode = FaultMode.NONE
-    remaining: int | None = None  # requests still to fault; None = until the mode is set to none
-
-    def set(self, mode: FaultMode, count: int | None) -> None:
-        self.mode, self.remaining = mode, None if mode is FaultMode.NONE else count
-
-    def take(self) -> FaultMode:
-        """The fault for the request being handled, using up one of the remaining count."""
-        mode = self.mode
-        if mode is not FaultMode.NONE and self.remaining is not None:
-            self.remaining -= 1
-            if self.remaining <= 0:
-                self.set(FaultMode.NONE, None)
-        return mode
-
-    def as_json(self) -> dict[str, Any]:
-        return {"mode": self.mode.value, "count": self.remaining}
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ControlInputError("the request body must be a JSON object")
-    return body
 
 
 def read_fault(body: Any) -> tuple[FaultMode, int | None]:
     """`{"mode": "http500", "count": 2}`; without count the fault lasts until mode "none"."""
     fields = _object(body)
-    unknown = set(fields) - {"mode", "count"}
-    if unknown:
-        raise ControlInputError(f"unknown fields: {', '.join(sorted(unknown))}")
+    if set(fields) - {"mode", "count"}:
+        raise ControlInputError(f"unknown fields: {', '.join(sorted(set(fields) - {'mode', 'count'}))}")
     try:
         mode = FaultMode(fields.get("mode"))
     except ValueError:
-        choices = "|".join(mode.value for mode in FaultMode)
-        raise ControlInputError(f"mode must be one of {choices}") from None
+        raise ControlInputError(f"mode must be one of {'|'.join(mode.value for mode in FaultMode)}") from None
     count = fields.get("count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ControlInputError("count must be a whole number of at least 1")
@@ -85,15 +51,14 @@ def read_fault(body: Any) -> tuple[FaultMode, int | None]:
 
 
 def read_route_day(origin: str, destination: str, departure_date: str) -> RouteDay:
-    if not _LOCATION_CODE.fullmatch(origin) or not _LOCATION_CODE.fullmatch(destination):
+    if not re.fullmatch(r"[A-Z]{3}", origin) or not re.fullmatch(r"[A-Z]{3}", destination):
         raise ControlInputError("origin and destination must be 3-letter IATA codes, e.g. JFK")
     try:
-        if not _DATE.fullmatch(departure_date):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", departure_date):
             raise ValueError(departure_date)
-        day = dt.date.fromisoformat(departure_date)
+        return RouteDay(origin, destination, dt.date.fromisoformat(departure_date))
     except ValueError:
         raise ControlInputError("the date must be YYYY-MM-DD") from None
-    return RouteDay(origin, destination, day)
 
 
 def read_pin(body: Any) -> Pin:
@@ -103,44 +68,35 @@ def read_pin(body: Any) -> Pin:
         if set(fields) != {"offers"} or fields["offers"] != 0 or isinstance(fields["offers"], bool):
             raise ControlInputError('to pin "no offers" send exactly {"offers": 0}')
         return NoOffersPin()
-    unknown = set(fields) - {"amount", "currency"}
-    if unknown:
-        raise ControlInputError(f"unknown fields: {', '.join(sorted(unknown))}")
+    if set(fields) - {"amount", "currency"}:
+        raise ControlInputError(f"unknown fields: {', '.join(sorted(set(fields) - {'amount', 'currency'}))}")
     return price_pin(fields.get("amount"), fields.get("currency", "USD"))
 
 
 def price_pin(amount: Any, currency: Any) -> PricePin:
-    if isinstance(amount, bool) or not isinstance(amount, int | float | str | Decimal):
-        raise ControlInputError("amount must be a number, e.g. 123.45")
     try:
+        if isinstance(amount, bool) or not isinstance(amount, int | float | str | Decimal):
+            raise InvalidOperation
         value = Decimal(str(amount))
     except InvalidOperation:
         raise ControlInputError("amount must be a number, e.g. 123.45") from None
     if not value.is_finite() or not 0 < value < MAX_PIN_AMOUNT:
         raise ControlInputError(f"amount must be above 0 and below {MAX_PIN_AMOUNT}")
-    if value != money.to_cents(value):
+    if value != to_cents(value):
         raise ControlInputError("amount must have at most 2 decimals")
-    if not isinstance(currency, str) or not money.is_known_currency(currency):
-        raise ControlInputError(f"currency must be one of {', '.join(money.CURRENCIES)}")
-    return PricePin(money.to_cents(value), currency)
+    if not isinstance(currency, str) or currency not in PER_US_DOLLAR:
+        raise ControlInputError(f"currency must be one of {', '.join(PER_US_DOLLAR)}")
+    return PricePin(to_cents(value), currency)
 
 
-def pin_as_json(route: RouteDay, pin: Pin | None) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "origin": route.origin,
-        "destination": route.destination,
-        "departureDate": route.day.isoformat(),
-    }
-    if isinstance(pin, NoOffersPin):
-        described["offers"] = 0
-    elif pin is not None:
-        described.update(amount=money.amount_text(pin.amount), currency=pin.currency)
-    return described
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ControlInputError("the request body must be a JSON object")
+    return body
 
 
 def _control_json(raw: bytes) -> Any:
-    """A control request's body as JSON, whatever Content-Type the caller sent (curl -d sends a form
-    type)."""
+    """A control request's body as JSON, whatever Content-Type was sent (curl -d sends a form type)."""
     try:
         return json.loads(raw or b"null")
     except ValueError:
@@ -148,24 +104,18 @@ def _control_json(raw: bytes) -> Any:
 
 
 class Levers:
-    """Price pins and the fault plan, the levers every simulator offers, behind the simulator's lock.
-
-    A simulator inherits them and guards its own state (counts, tokens, rate limit) with `_lock` too.
-    The public methods are the in-process levers; `_fault_control` and `_pin_control` do the work of
-    the `/__sim/faults` and `/__sim/prices/...` control routes and answer their JSON.
-    """
+    """Price pins and the fault plan, behind the simulator's lock (which guards its own state too)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._faults = FaultPlan()
+        self._fault: tuple[FaultMode, int | None] = (FaultMode.NONE, None)  # mode, requests still to fault
         self._pins: dict[RouteDay, Pin] = {}
 
     def pin_price(
         self, origin: str, destination: str, departure_date: str | dt.date, amount: Any, currency: str = "USD"
     ) -> None:
         """Make the cheapest one-adult fare on the route/day exactly `amount` in `currency`."""
-        route = read_route_day(origin, destination, str(departure_date))
-        pin = price_pin(amount, currency)
+        route, pin = read_route_day(origin, destination, str(departure_date)), price_pin(amount, currency)
         with self._lock:
             self._pins[route] = pin
 
@@ -181,40 +131,54 @@ class Levers:
 
     def set_fault(self, mode: str, count: int | None = None) -> None:
         """Fault the next `count` fare requests (all of them until mode "none" if count is None)."""
-        fault_mode, fault_count = read_fault(
-            {"mode": mode} if count is None else {"mode": mode, "count": count}
-        )
+        fault = read_fault({"mode": mode} if count is None else {"mode": mode, "count": count})
         with self._lock:
-            self._faults.set(fault_mode, fault_count)
+            self._set_fault(*fault)
 
     def fault(self) -> dict[str, Any]:
         with self._lock:
-            return self._faults.as_json()
+            return {"mode": self._fault[0].value, "count": self._fault[1]}
+
+    def _set_fault(self, mode: FaultMode, count: int | None) -> None:
+        self._fault = (mode, None if mode is FaultMode.NONE else count)
+
+    def _take_fault(self) -> FaultMode:
+        """The fault for the request being handled, using up one of its count; the caller holds `_lock`."""
+        mode, remaining = self._fault
+        if mode is not FaultMode.NONE and remaining is not None:
+            self._set_fault(mode if remaining > 1 else FaultMode.NONE, remaining - 1)
+        return mode
 
     def _clear_levers(self) -> None:
-        """No pins and no fault; the caller holds `_lock`."""
         self._pins.clear()
-        self._faults.set(FaultMode.NONE, None)
+        self._set_fault(FaultMode.NONE, None)
 
     def _fault_control(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
         """`GET /__sim/faults` (no body) or `POST` with the JSON `body()` as the new fault."""
         if body is not None:
-            mode, count = read_fault(_control_json(body()))
+            fault = read_fault(_control_json(body()))
             with self._lock:
-                self._faults.set(mode, count)
+                self._set_fault(*fault)
         return self.fault()
 
     def _pin_control(
         self, origin: str, destination: str, departure_date: str, body: Callable[[], bytes] | None
     ) -> dict[str, Any]:
-        """`PUT /__sim/prices/...` with the JSON `body()` as the pin (read once the path is known to
-        be good), or `DELETE` (no body)."""
+        """`PUT /__sim/prices/...` with the JSON `body()` as the pin (read once the path is known to be
+        good), or `DELETE` (no body)."""
         route = read_route_day(origin, destination, departure_date)
+        described: dict[str, Any] = {
+            "origin": origin,
+            "destination": destination,
+            "departureDate": departure_date,
+        }
         if body is None:
             with self._lock:
                 removed = self._pins.pop(route, None)
-            return {**pin_as_json(route, None), "pinned": False, "was_pinned": removed is not None}
+            return {**described, "pinned": False, "was_pinned": removed is not None}
         pin = read_pin(_control_json(body()))
         with self._lock:
             self._pins[route] = pin
-        return {**pin_as_json(route, pin), "pinned": True}
+        if isinstance(pin, NoOffersPin):
+            return {**described, "offers": 0, "pinned": True}
+        return {**described, "amount": amount_text(pin.amount), "currency": pin.currency, "pinned": True}

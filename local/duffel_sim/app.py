@@ -1,28 +1,23 @@
-"""The simulator as a WSGI app: Duffel's offer requests and offers, plus the `/__sim` control routes.
+"""The Duffel simulator as a WSGI app: offer requests and offers in Duffel's v2 shapes, plus `/__sim`.
 
-Duffel routes (the subset Farewatch uses, in Duffel's v2 shapes):
+Duffel routes (the subset Farewatch uses):
 - `POST /air/offer_requests[?return_offers=false]` — `{"data": {slices, passengers, cabin_class?,
-  max_connections?}}` → 201 with the offer request (`orq_…`), its offers inline unless
-  `return_offers=false`.
+  max_connections?}}` → 201 with the offer request (`orq_…`), its offers inline unless return_offers=false.
+- `GET /air/offer_requests/{id}` — the request again, with its offers.
 - `GET /air/offers?offer_request_id=…[&sort=total_amount|-total_amount|total_duration][&limit=1..200]
   [&after=…|&before=…]` — one page of that request's offers, `meta.after` naming the next page.
 
-Every Duffel request is handled in this order: the rate limit (a fixed window per presented token;
-every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`), the bearer
+Every Duffel request is handled in this order: the rate limit (a fixed window per presented token; every
+answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset`, an HTTP-date), the bearer
 token (401 `authentication_error`), the `Duffel-Version: v2` header (400 `unsupported_version`), an
-injected fault, then validation (422 `validation_error`, every problem at once) and the answer.
-Errors use Duffel's `{"errors": [...], "meta": {"status", "request_id"}}` body.
+injected fault (the next `count` Duffel requests of either kind; `expired_token` answers 401 as a revoked
+token would, Duffel tokens do not expire), then validation (422 `validation_error`, every problem at
+once) and the answer, in Duffel's `{"errors": [...], "meta": {"status", "request_id"}}` error body.
 
-Test-mode quirks, as a Duffel test account shows them: one route has no offers at all
-(`NO_OFFERS_ROUTE`), and one route's offer requests take `slow_route_seconds` to answer
-(`SLOW_ROUTE`), longer than Farewatch's read timeout, so that the timeout path can be exercised.
-
-Control routes (`/__sim/...`, JSON, the same paths and bodies as the Amadeus simulator's, SPEC §6):
-`GET /__sim/stats` → `{"token_requests": 0, "search_requests": n, "offer_list_requests": n}` (Duffel
-has no token endpoint; a search is one offer request); `POST /__sim/reset`; `PUT|DELETE
-/__sim/prices/{origin}/{destination}/{date}`; `GET|POST /__sim/faults` with `{"mode", "count"}`. A
-fault applies to the next `count` Duffel requests of either kind; `expired_token` answers 401 as a
-revoked token would (Duffel tokens do not expire).
+Offers are snapshots, priced once when the request is made from the Amadeus simulator's timetable,
+drift and pins (a pin fixes the cheapest one-adult fare and its currency), totals for all passengers.
+Test-mode quirks: one route has no offers (`NO_OFFERS_ROUTE`) and one takes `slow_route_seconds` to
+answer (`SLOW_ROUTE`), longer than Farewatch waits. Control routes: as the Amadeus simulator's (SPEC §6).
 """
 
 from __future__ import annotations
@@ -30,69 +25,297 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import hmac
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.controls import (
-    ControlInputError,
-    FaultMode,
-    Levers,
+from amadeus_sim.app import ControlRoutes, bearer_token, control_routes
+from amadeus_sim.controls import FaultMode
+from amadeus_sim.offers import (
+    FlightSearch,
+    NoOffersPin,
+    PricedOffer,
+    PricePin,
+    RouteDay,
+    find_offers,
+    iso_duration,
 )
-from amadeus_sim.offers import NoOffersPin
-from duffel_sim import errors
-from duffel_sim.errors import DuffelError, RequestRejected
-from duffel_sim.offers import OfferRequest, price_offer_request, read_offer_request
-from duffel_sim.rate_limit import Admission, WindowRateLimiter
+from amadeus_sim.world import AIRCRAFT, CARRIERS, Airport, Flight, amount_text, to_cents
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-OFFER_REQUESTS_PATH = "/air/offer_requests"
-OFFERS_PATH = "/air/offers"
-CONTROL_PREFIX = "/__sim/"
-API_VERSION = "v2"
 JSON_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_ACCESS_TOKEN = "duffel_test_farewatch-local"  # noqa: S105 - the published local default
 NO_OFFERS_ROUTE = ("JNB", "AKL")
 SLOW_ROUTE = ("JNB", "MNL")
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 KEPT_OFFER_REQUESTS = 1000  # older ones are forgotten, like expired offers
 SORTS = ("total_amount", "-total_amount", "total_duration")
+OFFER_LIFETIME_SECONDS = 30 * 60
+BOOKING_HORIZON_DAYS, MAX_PASSENGERS, MAX_OFFERS_PER_REQUEST = 365, 9, 250
+CABIN_CLASSES = ("economy", "premium_economy", "business", "first")
+UNLIMITED = 1_000_000  # what the rate-limit headers announce when the limit is switched off
 
 logger = logging.getLogger(__name__)
 
 
-def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, content_type=JSON_TYPE, headers=headers)
+Problem = tuple[int, str, str, str, str, dict[str, str] | None]  # status, type, code, title, message, source
 
 
-def _duffel_error(*problems: DuffelError, headers: dict[str, str] | None = None) -> Response:
-    return _json_response(problems[0].status, errors.errors_body(*problems), headers)
+class RequestRejected(Exception):
+    """One or more problems, answered at once."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(problem[4] for problem in problems))
+        self.problems = problems
 
 
-def _control_error(status: int, message: str) -> Response:
-    return _json_response(status, {"error": message})
+def _errors(*problems: Problem, **headers: str) -> Response:
+    entries = [
+        {
+            "type": kind,
+            "code": code,
+            "title": title,
+            "message": message,
+            **({"source": source} if source else {}),
+        }
+        for _, kind, code, title, message, source in problems
+    ]
+    for entry in entries:
+        entry["documentation_url"] = "https://duffel.com/docs/api/overview/errors"
+    meta = {"status": problems[0][0], "request_id": "req_" + uuid.uuid4().hex[:20]}
+    return Response(
+        json.dumps({"errors": entries, "meta": meta}), problems[0][0], headers, content_type=JSON_TYPE
+    )
 
 
-def _bearer_token(header: str | None) -> str | None:
-    if header is None:
+def _invalid(pointer: str, message: str) -> Problem:
+    return (422, "validation_error", "invalid_data", "Invalid data", message, {"pointer": pointer})
+
+
+def _required(pointer: str) -> Problem:
+    return (
+        422,
+        "validation_error",
+        "validation_required",
+        "Field is required",
+        f"{pointer} is required",
+        {"pointer": pointer},
+    )
+
+
+def _bad_parameter(parameter: str, message: str) -> Problem:
+    return (400, "invalid_request_error", "bad_request", "Bad request", message, {"parameter": parameter})
+
+
+def _problem(status: int, kind: str, code: str, title: str, message: str) -> Problem:
+    return (status, kind, code, title, message, None)
+
+
+MISSING_AUTHORIZATION = _problem(
+    401, "authentication_error", "missing_authorization_header", "Missing authorization header",
+    "The Authorization header is missing; send 'Authorization: Bearer <access token>'.",
+)  # fmt: skip
+ACCESS_TOKEN_NOT_FOUND = _problem(
+    401, "authentication_error", "access_token_not_found", "Access token not found",
+    "The access token was not recognised; it may have been revoked.",
+)  # fmt: skip
+UNSUPPORTED_VERSION = _problem(
+    400, "invalid_request_error", "unsupported_version", "Unsupported API version",
+    "The Duffel-Version header is missing or names a version this API does not support; send v2.",
+)  # fmt: skip
+RATE_LIMIT_EXCEEDED = _problem(
+    429, "rate_limit_error", "rate_limit_exceeded", "Rate limit exceeded",
+    "Too many requests; wait until the time in the ratelimit-reset header.",
+)  # fmt: skip
+INTERNAL_SERVER_ERROR = _problem(
+    500, "api_error", "internal_server_error", "Internal server error",
+    "Something went wrong on our side; contact support with the request_id. Do not retry.",
+)  # fmt: skip
+NOT_FOUND = _problem(404, "invalid_request_error", "not_found", "Not found", "The resource does not exist.")
+MALFORMED_BODY = _problem(
+    400, "invalid_request_error", "malformed_json", "Malformed JSON", "The request body is not valid JSON."
+)
+
+
+def timestamp(epoch_seconds: float) -> str:
+    """Duffel's timestamps: UTC with milliseconds, e.g. `2026-11-23T12:00:00.000Z`."""
+    moment = dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def short_id(prefix: str, *subject: object) -> str:
+    """A Duffel-looking id (`off_0000A…`) that is a pure function of what it names."""
+    return f"{prefix}_{hashlib.sha256('|'.join(str(part) for part in subject).encode()).hexdigest()[:26]}"
+
+
+def rate_limit_headers(limit: int, remaining: int, reset_at: float) -> dict[str, str]:
+    reset = format_datetime(dt.datetime.fromtimestamp(reset_at, tz=dt.UTC), usegmt=True)
+    return {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining), "ratelimit-reset": reset}
+
+
+def read_offer_request(body: Any, *, today: dt.date) -> tuple[RouteDay, int, str | None, int | None]:
+    """(route/day, adults, cabin class, max connections) from `{"data": {...}}`, every problem at once."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+        raise RequestRejected(_required("/data"))
+    data, problems = body["data"], []
+    route: RouteDay | None = None
+    slices = data.get("slices")
+    if not isinstance(slices, list) or not slices:
+        problems.append(_required("/data/slices"))
+    elif len(slices) != 1 or not isinstance(slices[0], Mapping):
+        problems.append(_invalid("/data/slices", "the simulator searches one-way journeys (one slice)"))
+    else:
+        codes = []
+        for name in ("origin", "destination"):
+            code, pointer = slices[0].get(name), f"/data/slices/0/{name}"
+            if code is None:
+                problems.append(_required(pointer))
+            elif not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+                problems.append(_invalid(pointer, f"{name} must be an IATA code"))
+            else:
+                codes.append(code)
+        day = _departure_date(slices[0].get("departure_date"), today, problems)
+        if len(codes) == 2 and codes[0] == codes[1]:
+            problems.append(_invalid("/data/slices/0/destination", "destination must differ from origin"))
+        elif len(codes) == 2 and day is not None:
+            route = RouteDay(codes[0], codes[1], day)
+    passengers, adults = data.get("passengers"), None
+    if not isinstance(passengers, list) or not passengers:
+        problems.append(_required("/data/passengers"))
+    elif len(passengers) > MAX_PASSENGERS:
+        problems.append(_invalid("/data/passengers", f"at most {MAX_PASSENGERS} passengers"))
+    elif not all(isinstance(p, Mapping) and p.get("type") == "adult" for p in passengers):
+        problems.append(_invalid("/data/passengers", 'the simulator prices {"type": "adult"} passengers'))
+    else:
+        adults = len(passengers)
+    cabin_class, connections = data.get("cabin_class"), data.get("max_connections")
+    if cabin_class is not None and cabin_class not in CABIN_CLASSES:
+        problems.append(_invalid("/data/cabin_class", f"cabin_class must be one of {CABIN_CLASSES}"))
+    if connections is not None and (
+        isinstance(connections, bool) or not isinstance(connections, int) or connections < 0
+    ):
+        problems.append(_invalid("/data/max_connections", "max_connections must be 0 or more"))
+    if problems or route is None or adults is None:
+        raise RequestRejected(*problems)
+    return route, adults, cabin_class, connections
+
+
+def _departure_date(raw: Any, today: dt.date, problems: list[Any]) -> dt.date | None:
+    pointer = "/data/slices/0/departure_date"
+    if raw is None:
+        problems.append(_required(pointer))
         return None
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token and " " not in token else None
+    try:
+        day = (
+            dt.date.fromisoformat(raw)
+            if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw)
+            else None
+        )
+    except ValueError:
+        day = None
+    if day is None:
+        problems.append(_invalid(pointer, "departure_date must be a date, YYYY-MM-DD"))
+    elif day < today:
+        problems.append(_invalid(pointer, "departure_date must be today or later"))
+    elif (day - today).days > BOOKING_HORIZON_DAYS:
+        problems.append(_invalid(pointer, f"departure_date must be within {BOOKING_HORIZON_DAYS} days"))
+    else:
+        return day
+    return None
+
+
+def _place(airport: Airport | str) -> dict[str, Any]:
+    if isinstance(airport, str):
+        return {"type": "airport", "iata_code": airport}
+    return {
+        "type": "airport",
+        "iata_code": airport.code,
+        "iata_city_code": airport.city,
+        "iata_country_code": airport.country,
+        "name": f"{airport.code} Airport",
+    }
+
+
+def _carrier(code: str) -> dict[str, Any]:
+    return {"id": short_id("arl", code), "iata_code": code, "name": CARRIERS[code][0].title()}
+
+
+def _passengers(request_id: str, adults: int) -> list[dict[str, Any]]:
+    return [{"id": short_id("pas", request_id, n), "type": "adult"} for n in range(adults)]
+
+
+def _segment(request_id: str, key: str, number: int, flight: Flight, cabin: str) -> dict[str, Any]:
+    return {
+        "id": short_id("seg", request_id, key, number),
+        "origin": _place(flight.departure),
+        "destination": _place(flight.arrival),
+        "departing_at": flight.departs_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        "arriving_at": flight.arrives_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        "duration": iso_duration(flight.minutes),
+        "marketing_carrier": _carrier(flight.carrier),
+        "marketing_carrier_flight_number": flight.number,
+        "operating_carrier": _carrier(flight.operating_carrier),
+        "operating_carrier_flight_number": flight.number,
+        "aircraft": {"iata_code": flight.aircraft, "name": AIRCRAFT[flight.aircraft].title()},
+        "stops": [],
+        "passengers": [{"cabin_class": cabin, "cabin_class_marketing_name": cabin.replace("_", " ").title()}],
+    }
+
+
+def _offer(request_id: str, offer: PricedOffer, search: FlightSearch, now: float) -> dict[str, Any]:
+    itinerary, cabin, currency = offer.itineraries[0], offer.cabin.lower(), search.currency
+    total = to_cents(offer.adult_total * search.adults)
+    base = to_cents(total * offer.base_share)
+    return {
+        "id": short_id("off", request_id, offer.key),
+        "live_mode": False,
+        "created_at": timestamp(now),
+        "updated_at": timestamp(now),
+        "expires_at": timestamp(now + OFFER_LIFETIME_SECONDS),
+        "total_amount": amount_text(total),
+        "total_currency": currency,
+        "base_amount": amount_text(base),
+        "base_currency": currency,
+        "tax_amount": amount_text(total - base),
+        "tax_currency": currency,
+        "total_emissions_kg": str(int(itinerary.minutes * Decimal("1.6"))),
+        "owner": _carrier(itinerary.flights[0].carrier),
+        "slices": [
+            {
+                "id": short_id("sli", request_id, offer.key),
+                "origin_type": "airport",
+                "origin": _place(itinerary.flights[0].departure),
+                "destination_type": "airport",
+                "destination": _place(itinerary.flights[-1].arrival),
+                "duration": iso_duration(itinerary.minutes),
+                "fare_brand_name": "Basic" if offer.premium < Decimal("0.2") else "Standard",
+                "segments": [
+                    _segment(request_id, offer.key, n, flight, cabin)
+                    for n, flight in enumerate(itinerary.flights)
+                ],
+            }
+        ],
+        "passengers": _passengers(request_id, search.adults),
+        "payment_requirements": {"requires_instant_payment": False},
+        "conditions": {"refund_before_departure": None, "change_before_departure": None},
+    }
 
 
 def _cursor(request_id: str, offset: int) -> str:
@@ -109,19 +332,7 @@ def _offset(cursor: str, request_id: str) -> int | None:
     return int(offset) if owner == request_id and offset.isdigit() else None
 
 
-def _sorted(offers: Iterable[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
-    if sort is None:
-        return list(offers)
-
-    def amount(offer: dict[str, Any]) -> float:
-        return float(offer["total_amount"])
-
-    if sort == "total_duration":
-        return sorted(offers, key=lambda offer: (offer["slices"][0]["duration"], amount(offer)))
-    return sorted(offers, key=amount, reverse=sort.startswith("-"))
-
-
-class Simulator(Levers):
+class Simulator(ControlRoutes):
     """A WSGI app standing in for Duffel's flight search; safe to serve from many threads at once."""
 
     def __init__(
@@ -137,55 +348,37 @@ class Simulator(Levers):
         no_offers_routes: Iterable[tuple[str, str]] = (NO_OFFERS_ROUTE,),
         slow_routes: Iterable[tuple[str, str]] = (SLOW_ROUTE,),
     ) -> None:
-        self.access_token = access_token  # a local stand-in's token, readable by tests
-        self._clock = clock or time.time
-        self._sleep = sleep or time.sleep
-        self.timeout_fault_seconds = timeout_fault_seconds
-        self.slow_route_seconds = slow_route_seconds
-        self.no_offers_routes = frozenset(no_offers_routes)
-        self.slow_routes = frozenset(slow_routes)
         super().__init__()
-        self._rate_limiter = WindowRateLimiter(rate_limit, rate_limit_window_seconds)
-        self._offer_requests: OrderedDict[str, OfferRequest] = OrderedDict()
-        self._search_requests = 0
-        self._offer_list_requests = 0
+        self.access_token = access_token  # a local stand-in's token, readable by tests
+        self.rate_limit, self.rate_limit_window_seconds = rate_limit, rate_limit_window_seconds  # 0: no limit
+        self._clock, self._sleep = clock or time.time, sleep or time.sleep
+        self.timeout_fault_seconds, self.slow_route_seconds = timeout_fault_seconds, slow_route_seconds
+        self.no_offers_routes, self.slow_routes = frozenset(no_offers_routes), frozenset(slow_routes)
+        self._windows: dict[str, tuple[float, int]] = {}  # token -> (window start, requests in it)
+        self._offer_requests: OrderedDict[str, dict[str, Any]] = OrderedDict()  # id -> {request, offers}
+        self._counts = {"token_requests": 0, "search_requests": 0, "offer_list_requests": 0}
         self._routes = Map(
             [
-                Rule(OFFER_REQUESTS_PATH, endpoint="create_offer_request", methods=["POST"]),
-                Rule(f"{OFFER_REQUESTS_PATH}/<request_id>", endpoint="show_offer_request", methods=["GET"]),
-                Rule(OFFERS_PATH, endpoint="list_offers", methods=["GET"]),
-                Rule("/__sim/stats", endpoint="show_stats", methods=["GET"]),
-                Rule("/__sim/reset", endpoint="reset_all", methods=["POST"]),
-                Rule("/__sim/faults", endpoint="faults", methods=["GET", "POST"]),
-                Rule(
-                    "/__sim/prices/<origin>/<destination>/<departure_date>",
-                    endpoint="price_pin",
-                    methods=["PUT", "DELETE"],
-                ),
+                Rule("/air/offer_requests", endpoint="create", methods=["POST"]),
+                Rule("/air/offer_requests/<request_id>", endpoint="show", methods=["GET"]),
+                Rule("/air/offers", endpoint="offers", methods=["GET"]),
+                *control_routes(),
             ],
             merge_slashes=False,
         )
 
-    # --- In-process levers (the control routes call these too) ----------------------------------
-
     def stats(self) -> dict[str, int]:
         """Requests received on the Duffel endpoints, whatever their outcome."""
         with self._lock:
-            return {
-                "token_requests": 0,
-                "search_requests": self._search_requests,
-                "offer_list_requests": self._offer_list_requests,
-            }
+            return dict(self._counts)
 
     def reset(self) -> None:
         """Back to a fresh start: no counts, pins, fault, offer requests or rate-limit history."""
         with self._lock:
-            self._search_requests = self._offer_list_requests = 0
+            self._counts = dict.fromkeys(self._counts, 0)
             self._clear_levers()
             self._offer_requests.clear()
-            self._rate_limiter.clear()
-
-    # --- WSGI ------------------------------------------------------------------------------------
+            self._windows.clear()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -194,167 +387,173 @@ class Simulator(Levers):
             response = self._dispatch(request)
         except Exception:
             logger.exception("Duffel simulator failed on %s %s", request.method, request.path)
-            response = _duffel_error(errors.INTERNAL_SERVER_ERROR)
+            response = _errors(INTERNAL_SERVER_ERROR)
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        self._count(request)
-        if request.path.startswith(CONTROL_PREFIX):
-            return self._control(request)
-        admission = self._admit(request)
-        response = self._duffel(request, admission)
-        for name, value in admission.headers().items():
+        counted = {"/air/offer_requests": "search_requests", "/air/offers": "offer_list_requests"}.get(
+            request.path
+        )
+        with self._lock:
+            if counted:
+                self._counts[counted] += 1
+        if request.path.startswith("/__sim/"):
+            return self._control(request, self._routes)
+        admitted, headers = self._admit(bearer_token(request.headers.get("Authorization")) or "anonymous")
+        response = self._duffel(request) if admitted else _errors(RATE_LIMIT_EXCEEDED)
+        for name, value in headers.items():
             response.headers.setdefault(name, value)  # an injected 429 brings its own
         return response
 
-    def _count(self, request: Request) -> None:
+    def _admit(self, client: str) -> tuple[bool, dict[str, str]]:
+        """Whether the request fits in its fixed window, and the rate-limit headers to answer with."""
+        now = self._clock()
+        window_start = math.floor(now / self.rate_limit_window_seconds) * self.rate_limit_window_seconds
+        reset_at = float(math.ceil(window_start + self.rate_limit_window_seconds))
         with self._lock:
-            if request.path == OFFER_REQUESTS_PATH:
-                self._search_requests += 1
-            elif request.path == OFFERS_PATH:
-                self._offer_list_requests += 1
+            started, used = self._windows.get(client, (window_start, 0))
+            used = used if started == window_start else 0
+            if self.rate_limit > 0 and used >= self.rate_limit:
+                return False, rate_limit_headers(self.rate_limit, 0, reset_at)
+            self._windows[client] = (window_start, used + 1)
+        limit = self.rate_limit if self.rate_limit > 0 else UNLIMITED
+        return True, rate_limit_headers(limit, max(0, limit - used - 1), reset_at)
 
-    def _admit(self, request: Request) -> Admission:
-        client = _bearer_token(request.headers.get("Authorization")) or "anonymous"
-        with self._lock:
-            return self._rate_limiter.admit(client, self._clock())
-
-    def _duffel(self, request: Request, admission: Admission) -> Response:
-        if not admission.admitted:
-            return _duffel_error(errors.RATE_LIMIT_EXCEEDED)
-        presented = _bearer_token(request.headers.get("Authorization"))
+    def _duffel(self, request: Request) -> Response:
+        presented = bearer_token(request.headers.get("Authorization"))
         if presented is None:
-            return _duffel_error(errors.MISSING_AUTHORIZATION)
+            return _errors(MISSING_AUTHORIZATION)
         if not hmac.compare_digest(presented.encode(), self.access_token.encode()):
-            return _duffel_error(errors.ACCESS_TOKEN_NOT_FOUND)
-        if request.headers.get("Duffel-Version", "").strip() != API_VERSION:
-            return _duffel_error(errors.UNSUPPORTED_VERSION)
+            return _errors(ACCESS_TOKEN_NOT_FOUND)
+        if request.headers.get("Duffel-Version", "").strip() != "v2":
+            return _errors(UNSUPPORTED_VERSION)
         try:
             endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
         except HTTPException:
-            return _duffel_error(errors.NOT_FOUND)
+            return _errors(NOT_FOUND)
         with self._lock:
-            fault = self._faults.take()
+            fault = self._take_fault()
         if fault is FaultMode.HTTP500:
-            return _duffel_error(errors.INTERNAL_SERVER_ERROR)
+            return _errors(INTERNAL_SERVER_ERROR)
         if fault is FaultMode.HTTP429:
-            now = self._clock()
-            soon = Admission(False, admission.limit, 0, float(math.ceil(now)) + 1)
-            return _duffel_error(errors.RATE_LIMIT_EXCEEDED, headers=soon.headers())
+            limit = self.rate_limit if self.rate_limit > 0 else UNLIMITED
+            return _errors(
+                RATE_LIMIT_EXCEEDED, **rate_limit_headers(limit, 0, float(math.ceil(self._clock())) + 1)
+            )
         if fault is FaultMode.EXPIRED_TOKEN:
-            return _duffel_error(errors.ACCESS_TOKEN_NOT_FOUND)
+            return _errors(ACCESS_TOKEN_NOT_FOUND)
         if fault is FaultMode.TIMEOUT:
             self._sleep(self.timeout_fault_seconds)  # outside the lock: other requests carry on
-        handler: Callable[..., Response] = getattr(self, f"_route_{endpoint}")
         try:
+            handler: Callable[..., Response] = getattr(self, f"_{endpoint}")
             answer = handler(request, **arguments)
         except RequestRejected as rejected:
-            answer = _duffel_error(*rejected.problems)
+            answer = _errors(*rejected.problems)
         if fault is FaultMode.MALFORMED:
-            body = answer.get_data()
-            return Response(body[: len(body) // 2], status=answer.status_code, content_type=JSON_TYPE)
+            return Response(
+                answer.get_data()[: len(answer.get_data()) // 2],
+                status=answer.status_code,
+                content_type=JSON_TYPE,
+            )
         return answer
 
-    # --- Duffel ----------------------------------------------------------------------------------
-
-    def _route_create_offer_request(self, request: Request) -> Response:
+    def _create(self, request: Request) -> Response:
         try:
             body = json.loads(request.get_data(cache=True) or b"null")
         except ValueError:
-            return _duffel_error(errors.MALFORMED_BODY)
+            return _errors(MALFORMED_BODY)
         now = self._clock()
-        today = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
-        route, adults, cabin_class, max_connections = read_offer_request(body, today=today)
+        route, adults, cabin_class, connections = read_offer_request(
+            body, today=dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
+        )
         if (route.origin, route.destination) in self.slow_routes:
             self._sleep(self.slow_route_seconds)  # an airline that takes its time; outside the lock
             now = self._clock()
-        request_id = "orq_" + uuid.uuid4().hex[:26]
         with self._lock:
             pins = dict(self._pins)
         if (route.origin, route.destination) in self.no_offers_routes:
             pins[route] = NoOffersPin()
-        offer_request = price_offer_request(
-            request_id, route, adults, cabin_class, max_connections, now=now, pins=pins
+        pin = pins.get(route)
+        search = FlightSearch(
+            route.origin,
+            route.destination,
+            route.day,
+            adults=adults,
+            travel_class=cabin_class.upper() if cabin_class else None,
+            non_stop=connections == 0,
+            currency=pin.currency if isinstance(pin, PricePin) else "USD",  # the account sells in US dollars
+            max_offers=MAX_OFFERS_PER_REQUEST,
         )
+        request_id = "orq_" + uuid.uuid4().hex[:26]
+        offer_request = {
+            "id": request_id,
+            "live_mode": False,
+            "created_at": timestamp(now),
+            "cabin_class": cabin_class,
+            "client_key": None,
+            "slices": [
+                {
+                    "origin_type": "airport",
+                    "origin": _place(route.origin),
+                    "destination_type": "airport",
+                    "destination": _place(route.destination),
+                    "departure_date": route.day.isoformat(),
+                }
+            ],
+            "passengers": _passengers(request_id, adults),
+            "offers": [
+                _offer(request_id, offer, search, now) for offer in find_offers(search, now=now, pins=pins)
+            ],
+        }
         with self._lock:
             self._offer_requests[request_id] = offer_request
             while len(self._offer_requests) > KEPT_OFFER_REQUESTS:
                 self._offer_requests.popitem(last=False)
-        with_offers = request.args.get("return_offers", "true").lower() != "false"
-        return _json_response(201, {"data": offer_request.as_json(with_offers=with_offers)})
+        if request.args.get("return_offers", "true").lower() == "false":
+            offer_request = {key: value for key, value in offer_request.items() if key != "offers"}
+        return Response(json.dumps({"data": offer_request}), status=201, content_type=JSON_TYPE)
 
-    def _route_show_offer_request(self, request: Request, request_id: str) -> Response:
+    def _show(self, request: Request, request_id: str) -> Response:
         with self._lock:
             offer_request = self._offer_requests.get(request_id)
         if offer_request is None:
-            return _duffel_error(errors.NOT_FOUND)
-        return _json_response(200, {"data": offer_request.as_json(with_offers=True)})
+            return _errors(NOT_FOUND)
+        return Response(json.dumps({"data": offer_request}), content_type=JSON_TYPE)
 
-    def _route_list_offers(self, request: Request) -> Response:
+    def _offers(self, request: Request) -> Response:
         args = request.args
         request_id = args.get("offer_request_id")
         if not request_id:
-            raise RequestRejected(
-                [errors.invalid_parameter("offer_request_id", "offer_request_id is required")]
-            )
+            raise RequestRejected(_bad_parameter("offer_request_id", "offer_request_id is required"))
         problems = []
         sort = args.get("sort") or None
         if sort is not None and sort not in SORTS:
-            problems.append(errors.invalid_parameter("sort", f"sort must be one of {', '.join(SORTS)}"))
+            problems.append(_bad_parameter("sort", f"sort must be one of {', '.join(SORTS)}"))
         raw_limit = args.get("limit", str(DEFAULT_PAGE_SIZE))
         limit = int(raw_limit) if raw_limit.isdigit() else 0
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            problems.append(errors.invalid_parameter("limit", f"limit must be from 1 to {MAX_PAGE_SIZE}"))
+            problems.append(_bad_parameter("limit", f"limit must be from 1 to {MAX_PAGE_SIZE}"))
         with self._lock:
             offer_request = self._offer_requests.get(request_id)
         if offer_request is None:
-            return _duffel_error(errors.NOT_FOUND)
+            return _errors(NOT_FOUND)
         offset = 0
         for name in ("after", "before"):
-            cursor = args.get(name)
-            if cursor is None:
-                continue
-            read = _offset(cursor, request_id)
-            if read is None:
-                problems.append(errors.invalid_parameter(name, f"{name} is not a cursor of this list"))
-            else:
-                offset = read if name == "after" else max(0, read - limit)
+            if (cursor := args.get(name)) is not None:
+                read = _offset(cursor, request_id)
+                if read is None:
+                    problems.append(_bad_parameter(name, f"{name} is not a cursor of this list"))
+                else:
+                    offset = read if name == "after" else max(0, read - limit)
         if problems:
-            raise RequestRejected(problems)
-        offers = _sorted(offer_request.offers, sort)
-        page = offers[offset : offset + limit]
+            raise RequestRejected(*problems)
+        offers = list(offer_request["offers"])
+        if sort == "total_duration":
+            offers.sort(key=lambda offer: (offer["slices"][0]["duration"], float(offer["total_amount"])))
+        elif sort is not None:
+            offers.sort(key=lambda offer: float(offer["total_amount"]), reverse=sort.startswith("-"))
         after = _cursor(request_id, offset + limit) if offset + limit < len(offers) else None
-        before = _cursor(request_id, offset) if offset > 0 else None
-        return _json_response(200, {"data": page, "meta": {"limit": limit, "after": after, "before": before}})
-
-    # --- Control routes (not part of Duffel) ---------------------------------------------------------
-
-    def _control(self, request: Request) -> Response:
-        try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
-        except (NotFound, MethodNotAllowed) as refused:
-            return _control_error(refused.code or 404, refused.description or "not found")
-        except HTTPException as refused:
-            return _control_error(refused.code or 400, refused.description or "bad request")
-        handler: Callable[..., Response] = getattr(self, f"_route_{endpoint}")
-        try:
-            return handler(request, **arguments)
-        except ControlInputError as bad_input:
-            return _control_error(400, str(bad_input))
-
-    def _route_show_stats(self, request: Request) -> Response:
-        return _json_response(200, self.stats())
-
-    def _route_reset_all(self, request: Request) -> Response:
-        self.reset()
-        return _json_response(200, {"reset": True, **self.stats()})
-
-    def _route_faults(self, request: Request) -> Response:
-        body = request.get_data if request.method == "POST" else None
-        return _json_response(200, self._fault_control(body))
-
-    def _route_price_pin(
-        self, request: Request, origin: str, destination: str, departure_date: str
-    ) -> Response:
-        body = request.get_data if request.method == "PUT" else None
-        return _json_response(200, self._pin_control(origin, destination, departure_date, body))
+        meta = {"limit": limit, "after": after, "before": _cursor(request_id, offset) if offset > 0 else None}
+        return Response(
+            json.dumps({"data": offers[offset : offset + limit], "meta": meta}), content_type=JSON_TYPE
+        )

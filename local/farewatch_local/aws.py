@@ -1,235 +1,282 @@
-"""Embedded AWS: a moto server in this process, and the tables, secrets and queues of template.yaml in it.
+"""Embedded AWS: moto's server in this process, the resources of template.yaml in it, and its state on disk.
 
-Owns starting and stopping the moto server and provisioning every resource the template declares,
-through boto3, the way CloudFormation would create them (DLQs before the queues that redrive to them).
+moto answers one request at a time. DynamoDB applies each write and transaction atomically; moto does
+not across threads, and the function processes call it concurrently. The same lock makes a snapshot
+consistent: every moto backend in use (tables, queues, secrets, and whatever the functions create,
+SES mail for instance) is pickled between two requests, every SNAPSHOT_SECONDS while something
+changed and once more at stop, and put back before the first request of the next start.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import socket
-from dataclasses import dataclass
+import logging
+import os
+import pickle  # nosec B403  # the stack's own snapshots, in the developer's own data folder
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
+import moto
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
+from moto.backends import get_backend
+from moto.core.base_backend import BackendDict
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from farewatch_local.template import QueueSpec, TableSpec, Template, TemplateError
+from amadeus_sim.server import RunningServer, start
+from farewatch_local.template import REGION, QueueSpec, TableSpec, Template
 
-LOCAL_REGION = "us-east-1"
-LOCAL_CREDENTIALS = {"aws_access_key_id": "farewatch-local", "aws_secret_access_key": "farewatch-local"}
+logger = logging.getLogger(__name__)
 
-
-class CannotListen(Exception):
-    """A server of the local stack cannot bind its address; the message says which and why."""
-
-    def __init__(self, service: str, host: str, port: int, reason: str) -> None:
-        super().__init__(f"{service} cannot listen on {host}:{port}: {reason}")
-        self.service, self.host, self.port = service, host, port
+LOCAL_KEY = "farewatch-local"  # the embedded AWS takes any credentials; these say where a call came from
+SNAPSHOT_SECONDS = 2.0  # what a kill -9 can lose at most
+_LOCKS = (type(threading.Lock()), type(threading.RLock()), threading.Condition, threading.Event)
 
 
-class PortInUse(CannotListen):
-    """A port the local stack needs is taken by another program."""
-
-    def __init__(self, service: str, host: str, port: int) -> None:
-        super().__init__(service, host, port, "the port is already in use")
+class AwsStateError(Exception):
+    """The saved state cannot be used; the message says why and how to start empty."""
 
 
-def bind_listener(service: str, host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (0: a free port), or CannotListen / PortInUse saying why not."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        if error.errno == errno.EADDRINUSE:
-            raise PortInUse(service, host, port) from None
-        raise CannotListen(service, host, port, error.strerror or str(error)) from None
-    return listener
+def client(service: str, endpoint_url: str | None) -> Any:
+    """A boto3 client of the embedded AWS (endpoint None: moto's in-process mock inside mock_aws())."""
+    credentials = {"aws_access_key_id": LOCAL_KEY, "aws_secret_access_key": LOCAL_KEY} if endpoint_url else {}
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, **credentials)
 
 
-def ensure_can_listen(service: str, host: str, port: int) -> None:
-    """Fail with CannotListen before a server library would print its own error and exit the process."""
-    bind_listener(service, host, port).close()
+class _Pickler(pickle.Pickler):
+    """moto keeps locks and conditions in some backends (SQS queues): saved as new, unlocked ones."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCKS):
+            return (
+                type(obj) if isinstance(obj, threading.Condition | threading.Event) else _new_lock(obj),
+                (),
+            )
+        return NotImplemented
 
 
-def url_for(host: str, port: int) -> str:
-    """The URL a client on this machine uses for a server bound to host:port."""
-    if host in ("", "0.0.0.0"):  # noqa: S104  # nosec B104  # a wildcard bind is reached through loopback
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def _new_lock(lock: Any) -> Any:
+    return threading.RLock if isinstance(lock, type(threading.RLock())) else threading.Lock
 
 
-class _EmbeddedMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer that reports a failed bind instead of leaving start() waiting forever."""
+class EmbeddedAws:
+    """moto's server, one request at a time, with its state kept in `state_file` (None: kept nowhere)."""
 
-    startup_failure: BaseException | None = None
+    def __init__(self, host: str, port: int, state_file: Path | None = None) -> None:
+        self._host, self._port, self.state_file = host, port, state_file
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._lock = threading.Lock()
+        self._changed = False
+        self._stopping = threading.Event()
+        self._server: RunningServer | None = None
+        self._snapshots: threading.Thread | None = None
+        self.restored_from: float | None = None  # when the restored snapshot was taken
 
-    def _server_entry(self) -> None:
-        try:
-            super()._server_entry()
-        except BaseException as failure:  # werkzeug exits (SystemExit) when it cannot bind
-            if self._server is not None:
-                raise
-            self.startup_failure = failure
-            self._server_ready_event.set()
-
-
-@dataclass
-class MotoHandle:
-    host: str
-    port: int
-    _server: ThreadedMotoServer
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._lock:
+            self._changed = True
+            return list(self._app(environ, start_response))
 
     @property
     def url(self) -> str:
-        return url_for(self.host, self.port)
+        if self._server is None:
+            raise RuntimeError("the embedded AWS is not running")
+        return self._server.url
+
+    def start(self) -> None:
+        if self.state_file is not None and self.state_file.exists():
+            self._restore(self.state_file)
+        self._server = start(self, self._host, self._port, service="the embedded AWS")
+        if self.state_file is not None:
+            self._snapshots = threading.Thread(
+                target=self._save_periodically, name="aws snapshots", daemon=True
+            )
+            self._snapshots.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        self._stopping.set()
+        if self._snapshots is not None:
+            self._snapshots.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self.state_file is not None:
+            self.save()
+
+    def _save_periodically(self) -> None:
+        while not self._stopping.wait(SNAPSHOT_SECONDS):
+            try:
+                self.save()
+            except Exception:
+                logger.exception("could not save the embedded AWS to %s", self.state_file)
+
+    def save(self) -> None:
+        """Write every moto backend in use to the state file, if anything changed since the last time."""
+        assert self.state_file is not None
+        with self._lock:
+            if not self._changed and self.state_file.exists():
+                return
+            backends = {
+                backend_dict.service_name: {
+                    account: dict(regions) for account, regions in backend_dict.items()
+                }
+                for backend_dict in BackendDict._instances  # type: ignore[misc]
+            }
+            temporary = self.state_file.with_suffix(".tmp")
+            with temporary.open("wb") as file:
+                _Pickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(
+                    {"moto": moto.__version__, "saved_at": time.time(), "backends": backends}
+                )
+                file.flush()
+                os.fsync(file.fileno())
+            self._changed = False
+        os.replace(temporary, self.state_file)
+
+    def _restore(self, state_file: Path) -> None:
+        advice = "`make dev-reset` starts empty (it deletes that file)"
+        try:
+            with state_file.open("rb") as file:
+                saved = pickle.load(file)  # noqa: S301  # nosec B301  # written by save() above
+        except Exception as error:
+            raise AwsStateError(
+                f"{state_file} cannot be read ({type(error).__name__}: {error}); {advice}"
+            ) from None
+        if saved.get("moto") != moto.__version__:
+            raise AwsStateError(
+                f"{state_file} was saved by moto {saved.get('moto')}, not {moto.__version__}; {advice}"
+            )
+        for service, accounts in saved["backends"].items():
+            backend_dict = get_backend(service)
+            for account, regions in accounts.items():
+                for region, backend in regions.items():
+                    dict.__setitem__(backend_dict[account], region, backend)
+        self.restored_from = float(saved["saved_at"])
 
 
-def start_moto(host: str = "127.0.0.1", port: int = 4566) -> MotoHandle:
-    """Start moto's server on host:port (0 picks a free port) in a background thread."""
-    ensure_can_listen("the embedded AWS", host, port)
-    server = _EmbeddedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    if server.startup_failure is not None:
-        raise PortInUse("the embedded AWS", host, port)
-    _, bound_port = server.get_host_and_port()
-    return MotoHandle(host=host, port=int(bound_port), _server=server)
+# --------------------------------------------------------------------------------------------------
+# Provisioning, the way CloudFormation would create the resources.
 
 
-def provision(template: Template, endpoint_url: str | None, region: str = LOCAL_REGION) -> None:
-    """Create every table, secret and queue of the template at endpoint_url.
+def provision(template: Template, endpoint_url: str | None) -> None:
+    """Create every table, secret and queue of the template; those that exist are checked, not touched."""
+    dynamodb = client("dynamodb", endpoint_url)
+    for table in template.tables:
+        create_table(dynamodb, table)
+    secretsmanager = client("secretsmanager", endpoint_url)
+    for secret in template.secrets:
+        request: dict[str, Any] = {"Name": secret.name}
+        if secret.description:
+            request["Description"] = secret.description
+        if secret.generate is not None:
+            request["SecretString"] = generated_secret(secretsmanager, secret.generate)
+        elif secret.secret_string is not None:
+            request["SecretString"] = secret.secret_string
+        _unless_exists(lambda request=request: secretsmanager.create_secret(**request))
+    sqs = client("sqs", endpoint_url)
+    created: set[str] = set()
+    for queue in template.queues:
+        create_queue(sqs, queue, template.queues, created)
 
-    endpoint_url None means boto3's default endpoint, i.e. moto's in-process mock inside `mock_aws()`.
-    Resources that already exist are left as they are.
-    """
-    credentials: dict[str, Any] = LOCAL_CREDENTIALS if endpoint_url else {}
 
-    def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **credentials)
-
-    if template.tables:
-        dynamodb = client("dynamodb")
-        for table in template.tables:
-            create_table(dynamodb, table)
-    if template.secrets:
-        secretsmanager = client("secretsmanager")
-        for secret in template.secrets:
-            request: dict[str, Any] = {"Name": secret.name}
-            if secret.secret_string is not None:
-                request["SecretString"] = secret.secret_string
-            if secret.description:
-                request["Description"] = secret.description
-            _create_unless_exists(lambda request=request: secretsmanager.create_secret(**request))
-    if template.queues:
-        sqs = client("sqs")
-        arns: dict[str, str] = {}
-        for queue in queues_in_creation_order(template.queues):
-            arns[queue.logical_id] = create_queue(sqs, queue, arns)
+def generated_secret(secretsmanager: Any, options: Mapping[str, Any]) -> str:
+    """What GenerateSecretString makes: Secrets Manager's random password, in SecretStringTemplate if any."""
+    rules = {
+        key: value
+        for key, value in options.items()
+        if key not in ("SecretStringTemplate", "GenerateStringKey")
+    }
+    password = str(secretsmanager.get_random_password(**rules)["RandomPassword"])
+    if "SecretStringTemplate" not in options:
+        return password
+    return json.dumps({**json.loads(options["SecretStringTemplate"]), options["GenerateStringKey"]: password})
 
 
 def create_table(dynamodb: Any, table: TableSpec) -> None:
     """One table, always on demand locally (capacity means nothing to moto), then its TTL."""
+
+    def keys(schema: Iterable[Any]) -> list[dict[str, str]]:
+        return [{"AttributeName": key.name, "KeyType": key.key_type} for key in schema]
+
     request: dict[str, Any] = {
         "TableName": table.name,
         "AttributeDefinitions": [
-            {"AttributeName": attribute.name, "AttributeType": attribute.type}
-            for attribute in table.attribute_definitions
+            {"AttributeName": a.name, "AttributeType": a.type} for a in table.attribute_definitions
         ],
-        "KeySchema": [{"AttributeName": key.name, "KeyType": key.key_type} for key in table.key_schema],
+        "KeySchema": keys(table.key_schema),
         "BillingMode": "PAY_PER_REQUEST",
     }
-    for request_key, indexes in (
-        ("GlobalSecondaryIndexes", table.global_secondary_indexes),
-        ("LocalSecondaryIndexes", table.local_secondary_indexes),
+    for kind, indexes in (
+        ("Global", table.global_secondary_indexes),
+        ("Local", table.local_secondary_indexes),
     ):
         if indexes:
-            request[request_key] = [
+            request[f"{kind}SecondaryIndexes"] = [
                 {
                     "IndexName": index.name,
-                    "KeySchema": [
-                        {"AttributeName": key.name, "KeyType": key.key_type} for key in index.key_schema
-                    ],
+                    "KeySchema": keys(index.key_schema),
                     "Projection": dict(index.projection),
                 }
                 for index in indexes
             ]
-    if table.stream_view_type:
-        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
-    if not _create_unless_exists(lambda: dynamodb.create_table(**request)):
+    if _unless_exists(lambda: dynamodb.create_table(**request)):
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
         return
-    if table.ttl_attribute:
-        dynamodb.update_time_to_live(
-            TableName=table.name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+    existing = dynamodb.describe_table(TableName=table.name)["Table"]
+    declared = (
+        request["KeySchema"],
+        sorted(i.name for i in table.global_secondary_indexes + table.local_secondary_indexes),
+    )
+    found = (
+        existing["KeySchema"],
+        sorted(
+            i["IndexName"]
+            for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+            for i in existing.get(key, [])
+        ),
+    )
+    if declared != found:
+        raise AwsStateError(
+            f"the saved table {table.name} has other keys or indexes than template.yaml declares now; "
+            "`make dev-reset` starts empty"
         )
 
 
-def queues_in_creation_order(queues: list[QueueSpec]) -> list[QueueSpec]:
-    """Dead-letter queues before the queues that redrive to them."""
-    by_id = {queue.logical_id: queue for queue in queues}
-    ordered: list[QueueSpec] = []
-    visiting: set[str] = set()
-
-    def visit(queue: QueueSpec) -> None:
-        if queue in ordered:
-            return
-        if queue.logical_id in visiting:
-            raise TemplateError(f"queue {queue.logical_id} is part of a redrive cycle")
-        visiting.add(queue.logical_id)
-        if queue.dead_letter_queue:
-            visit(by_id[queue.dead_letter_queue])
-        visiting.discard(queue.logical_id)
-        ordered.append(queue)
-
-    for queue in queues:
-        visit(queue)
-    return ordered
-
-
-def create_queue(sqs: Any, queue: QueueSpec, created_arns: dict[str, str]) -> str:
-    """One queue with its attributes and redrive policy; returns its ARN as the server knows it."""
-    attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
-    optional = {
-        "MessageRetentionPeriod": queue.message_retention_seconds,
-        "DelaySeconds": queue.delay_seconds,
-        "ReceiveMessageWaitTimeSeconds": queue.receive_wait_seconds,
-    }
-    attributes.update({name: str(value) for name, value in optional.items() if value is not None})
-    if queue.fifo:
-        attributes["FifoQueue"] = "true"
-        if queue.content_based_deduplication:
-            attributes["ContentBasedDeduplication"] = "true"
+def create_queue(sqs: Any, queue: QueueSpec, queues: list[QueueSpec], created: set[str]) -> None:
+    """One queue with its attributes and redrive policy, dead-letter queue first."""
+    if queue.logical_id in created:
+        return
+    created.add(queue.logical_id)
+    attributes = {"VisibilityTimeout": str(queue.visibility_timeout), **queue.attributes}
     if queue.dead_letter_queue:
-        attributes["RedrivePolicy"] = json.dumps(
-            {
-                "deadLetterTargetArn": created_arns[queue.dead_letter_queue],
-                "maxReceiveCount": queue.max_receive_count,
-            }
-        )
-    queue_url = sqs.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
-    found = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    return str(found["Attributes"]["QueueArn"])
+        target = next(q for q in queues if q.logical_id == queue.dead_letter_queue)
+        create_queue(sqs, target, queues, created)
+        redrive = {"deadLetterTargetArn": target.arn, "maxReceiveCount": queue.max_receive_count}
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    try:
+        sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    except ClientError as error:  # a restored queue whose attributes the template has changed since
+        if error.response.get("Error", {}).get("Code") not in ("QueueAlreadyExists", "QueueNameExists"):
+            raise
+        url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
 
 
-_ALREADY_EXISTS = {"ResourceInUseException", "ResourceExistsException"}
-
-
-def _create_unless_exists(create: Any) -> bool:
+def _unless_exists(create: Any) -> bool:
     """Run a create call; False when the resource was already there."""
     try:
         create()
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _ALREADY_EXISTS:
+        if error.response.get("Error", {}).get("Code") in (
+            "ResourceInUseException",
+            "ResourceExistsException",
+        ):
             return False
         raise
     return True

@@ -1,17 +1,12 @@
-"""The poller on the local stack: template.yaml's Schedule events on a faster local clock, SQS
-deliveries to the subscribed functions with Lambda's batch semantics, and `POST /__local/poll`.
+"""The poller on the local stack: template.yaml's Schedule events on a faster local clock, SQS delivery
+to the subscribed functions with Lambda's batch semantics, and `POST /__local/poll`.
 
-Delivery works like Lambda's SQS event source mapping: up to BatchSize messages per invocation as real
-SQS event records; after the invocation the messages that succeeded are deleted, those named in
-`batchItemFailures` (or the whole batch when the function raised) are left in flight, reappear after
-the visibility timeout, and moto's redrive moves them to the dead-letter queue after maxReceiveCount.
-
-Local settings (FAREWATCH_*, read from the stack's configuration):
-- FAREWATCH_POLL_INTERVAL_SECONDS: how often each schedule fires locally (default 60; 0 = never,
-  only `POST /__local/poll`);
-- FAREWATCH_SQS_VISIBILITY_SECONDS: how long a failed message stays invisible locally (set on the
-  failed messages only), so it comes back in seconds rather than after the template's
-  VisibilityTimeout (default: the template's value).
+A cycle fires every schedule (locally every watched route is due at each tick: the local clock is
+compressed), then delivers until no message is visible, up to the consumer's pool size batches at a
+time, like the event source mapping: up to BatchSize messages per invocation; those that succeeded are
+deleted, those in `batchItemFailures` (or the whole batch when the function failed) stay in flight,
+come back after the visibility timeout (FAREWATCH_SQS_VISIBILITY_SECONDS locally, if set) and move to
+the dead-letter queue after maxReceiveCount. Each cycle is logged in one line.
 """
 
 from __future__ import annotations
@@ -22,44 +17,34 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 from werkzeug.wrappers import Request, Response
 
-from farewatch_local.template import ACCOUNT_ID, REGION, FunctionSpec, QueueSpec, ScheduleEvent, SqsEvent
-
-if TYPE_CHECKING:
-    from farewatch_local.stack import LocalStack
+from farewatch_local.aws import client
+from farewatch_local.functions import FunctionError, FunctionPools
+from farewatch_local.template import (
+    ACCOUNT_ID,
+    REGION,
+    FunctionSpec,
+    QueueSpec,
+    ScheduleEvent,
+    SqsEvent,
+    Template,
+)
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_POLL_INTERVAL_SECONDS = 60
-# Long-poll wait of the background delivery: short, so Ctrl-C and /__local/poll never wait long.
-RECEIVE_WAIT_SECONDS = 1
 SUMMARY_KEYS = ("routes_polled", "upstream_calls", "alerts_created")
+RETRY_CHECK_SECONDS = 1.0  # how often, between ticks, failed messages that came back are delivered
 
 
-def _setting(stack: LocalStack, name: str, default: int | None) -> int | None:
-    raw = stack.config.exported.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise ValueError(f"{name} must be a whole number of seconds, got {raw!r}")
-    return int(raw)
-
-
-def scheduled_event(
-    function: FunctionSpec, schedule: ScheduleEvent, now: datetime, *, poll_now: bool = False
-) -> Any:
-    """What EventBridge sends the function: the rule's Input, else the Scheduled Event envelope.
-
-    `poll_now` (POST /__local/poll) marks the envelope's detail, so the dispatcher pulls the next
-    cycle forward instead of enqueueing only what is due this second.
-    """
+def scheduled_event(function: FunctionSpec, schedule: ScheduleEvent, *, poll_now: bool) -> Any:
+    """What EventBridge sends: the rule's Input, else the Scheduled Event envelope. `poll_now` marks
+    the local cycles, which pull every watched route forward instead of only those due this second."""
     if schedule.input is not None:
         return json.loads(schedule.input)
     return {
@@ -68,7 +53,7 @@ def scheduled_event(
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{function.logical_id}-{schedule.name}"],
         "detail": {"poll_now": True} if poll_now else {},
@@ -77,12 +62,11 @@ def scheduled_event(
 
 def sqs_record(message: Mapping[str, Any], queue: QueueSpec) -> dict[str, Any]:
     """One SQS message as the record Lambda's event source mapping puts in the event."""
-    attributes = dict(message.get("Attributes") or {})
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
-        "attributes": attributes,
+        "attributes": dict(message.get("Attributes") or {}),
         "messageAttributes": {
             name: {
                 "stringValue": value.get("StringValue"),
@@ -93,207 +77,194 @@ def sqs_record(message: Mapping[str, Any], queue: QueueSpec) -> dict[str, Any]:
             }
             for name, value in (message.get("MessageAttributes") or {}).items()
         },
-        "md5OfBody": message.get("MD5OfBody")
-        or hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
+        "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue.arn,
         "awsRegion": REGION,
     }
 
 
-@dataclass
-class DeliveryResult:
-    """One invocation: how many records it got, which failed, and the totals the worker reported."""
-
-    received: int
-    failed: int
-    summary: dict[str, int]
-
-
 class SqsDelivery:
-    """One SQS event of a function: receives batches from its queue and invokes the function."""
+    """One SQS event of a function: a batch from its queue, the invocation, then delete or leave in flight."""
 
-    def __init__(self, stack: LocalStack, function: FunctionSpec, event: SqsEvent) -> None:
-        assert stack.template is not None and stack.functions is not None
-        self.function, self.event = function, event
-        self.queue = stack.template.queue(event.queue)
-        self._functions = stack.functions
-        self._sqs = boto3.client("sqs", endpoint_url=stack.aws_url, region_name=REGION)
-        self.queue_url = self._sqs.get_queue_url(QueueName=self.queue.name)["QueueUrl"]
+    def __init__(
+        self,
+        functions: FunctionPools,
+        function: FunctionSpec,
+        event: SqsEvent,
+        queue: QueueSpec,
+        aws_url: str,
+    ):
+        self.function, self.event, self.queue = function, event, queue
+        self._functions = functions
+        self._sqs = client("sqs", aws_url)
+        self.queue_url = self._sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
 
-    def deliver_once(self, wait_seconds: int = 0, retry_after: int | None = None) -> DeliveryResult | None:
-        """Receive one batch and invoke the function with it; None when the queue had nothing visible."""
-        received = self._sqs.receive_message(
+    def deliver_once(self, retry_after: int | None) -> Counter[str] | None:
+        """One batch delivered; its totals, or None when no message was visible."""
+        messages = self._sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(self.event.batch_size, 10),
-            WaitTimeSeconds=wait_seconds,
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
-        )
-        messages = received.get("Messages") or []
+        ).get("Messages")
         if not messages:
             return None
         records = [sqs_record(message, self.queue) for message in messages]
-        failed_ids: set[str]
-        summary: dict[str, int] = {}
+        every = {record["messageId"] for record in records}
+        totals: Counter[str] = Counter()
         try:
             response = self._functions.invoke(self.function.logical_id, {"Records": records})
-        except Exception as error:
-            # Lambda retries the whole batch: every message stays in flight until its visibility ends.
-            # One line, as the handler's own log already tells why.
-            logger.warning(
-                "%s failed on a batch of %d (%s: %s); SQS retries it",
-                self.function.logical_id,
-                len(records),
-                type(error).__name__,
-                error,
-            )
-            failed_ids = {record["messageId"] for record in records}
+        except FunctionError as error:  # Lambda retries the whole batch
+            logger.warning("%s failed on a batch of %d; SQS retries it", error, len(records))
+            failed = every
         else:
-            failed_ids = self._failed_ids(response, records)
+            failed = set()
+            if self.event.reports_batch_item_failures and isinstance(response, dict):
+                ids = {str(item.get("itemIdentifier")) for item in response.get("batchItemFailures") or []}
+                failed = ids if ids <= every else every  # an unknown identifier fails the whole batch
             polled = response.get("polled") if isinstance(response, dict) else None
-            if isinstance(polled, dict):
-                summary = {key: int(polled.get(key, 0)) for key in SUMMARY_KEYS}
-        if retry_after is not None and failed_ids:
-            # The local override of the queue's VisibilityTimeout, for these messages only.
-            failed = [record for record in records if record["messageId"] in failed_ids]
+            totals.update(
+                {key: int(polled.get(key, 0)) for key in SUMMARY_KEYS} if isinstance(polled, dict) else {}
+            )
+        totals["delivered"] += len(every - failed)
+        handles = {record["messageId"]: record["receiptHandle"] for record in records}
+        if retry_after is not None and failed:
             self._sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(index), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": retry_after}
-                    for index, r in enumerate(failed)
+                    {"Id": str(n), "ReceiptHandle": handles[i], "VisibilityTimeout": retry_after}
+                    for n, i in enumerate(failed)
                 ],
             )
-        done = [record for record in records if record["messageId"] not in failed_ids]
-        for start in range(0, len(done), 10):
-            chunk = done[start : start + 10]
+        done = [handles[i] for i in every - failed]
+        if done:
             self._sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": r["receiptHandle"]} for index, r in enumerate(chunk)
-                ],
+                Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(done)],
             )
-        return DeliveryResult(received=len(records), failed=len(failed_ids), summary=summary)
-
-    def _failed_ids(self, response: Any, records: list[dict[str, Any]]) -> set[str]:
-        every = {record["messageId"] for record in records}
-        if not self.event.reports_batch_item_failures:
-            return set()
-        failures = response.get("batchItemFailures") if isinstance(response, dict) else None
-        if not failures:
-            return set()
-        ids = {str(item.get("itemIdentifier")) for item in failures if isinstance(item, dict)}
-        # Lambda treats an unknown or empty identifier as a failure of the whole batch.
-        return every if not ids <= every else ids
+        return totals
 
 
-class PollerService:
+class Poller:
     """Schedules and SQS deliveries of the template, and the synchronous `POST /__local/poll` cycle."""
 
-    name = "poller"
-
-    def __init__(self, stack: LocalStack) -> None:
-        assert stack.template is not None and stack.functions is not None and stack.gateway is not None
-        self._functions = stack.functions
-        self.interval = _setting(stack, "FAREWATCH_POLL_INTERVAL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS) or 0
-        self.visibility = _setting(stack, "FAREWATCH_SQS_VISIBILITY_SECONDS", None)
-        self.schedules = [(f, s) for f, s in stack.template.schedules if s.enabled]
+    def __init__(
+        self,
+        template: Template,
+        functions: FunctionPools,
+        aws_url: str,
+        *,
+        interval: int,
+        visibility: int | None = None,
+        upstream_calls: Callable[[], int | None] = lambda: None,
+        announce: Callable[[str], None] = print,
+    ) -> None:
+        self.interval, self.visibility = interval, visibility
+        self._functions, self._upstream_calls, self._announce = functions, upstream_calls, announce
+        self.schedules = [(function, event) for function, event in template.schedules if event.enabled]
         self.deliveries = [
-            SqsDelivery(stack, f, e) for f, e in stack.template.queue_subscriptions if e.enabled
+            SqsDelivery(functions, function, event, template.queue(event.queue), aws_url)
+            for function, event in template.queue_subscriptions
+            if event.enabled
         ]
-        # One cycle at a time: a scheduled tick, a background batch or /__local/poll.
-        self._cycle = threading.Lock()
+        self._cycle = threading.Lock()  # one cycle at a time: a tick, a retry check or /__local/poll
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-        stack.gateway.add_local_route("POST", "/__local/poll", self.poll_route)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.interval > 0:
-            for function, schedule in self.schedules:
-                self._spawn(f"schedule {function.logical_id}", self._schedule_loop, function, schedule)
-        for delivery in self.deliveries:
-            self._spawn(f"sqs {delivery.function.logical_id}", self._delivery_loop, delivery)
-
-    def _spawn(self, name: str, target: Any, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        if self.interval > 0 and (self.schedules or self.deliveries):
+            self._thread = threading.Thread(target=self._run, name="local poller", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=RECEIVE_WAIT_SECONDS + 5)
-        self._threads.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=90)
 
     def describe(self) -> list[str]:
         lines = []
         for function, schedule in self.schedules:
             every = f"every {self.interval} s locally" if self.interval > 0 else "only on POST /__local/poll"
             lines.append(
-                f"  {'Schedule':<13}{function.logical_id} {every} ({schedule.expression} deployed; "
-                "FAREWATCH_POLL_INTERVAL_SECONDS)"
+                f"  {'Schedule':<13}{function.logical_id} {every}, every watched route "
+                f"({schedule.expression} deployed; FAREWATCH_POLL_INTERVAL_SECONDS)"
             )
         for delivery in self.deliveries:
+            name = delivery.function.logical_id
             lines.append(
-                f"  {'SQS':<13}{delivery.queue.name} -> {delivery.function.logical_id} "
-                f"(batches of {delivery.event.batch_size})"
+                f"  {'SQS':<13}{delivery.queue.name} -> {name} "
+                f"(batches of {delivery.event.batch_size}, up to {self._functions[name].size} at a time)"
             )
         if self.schedules or self.deliveries:
             lines.append(f"  {'Poll now':<13}POST /__local/poll")
         return lines
 
-    # -- background ----------------------------------------------------------------------------------
-
-    def _schedule_loop(self, function: FunctionSpec, schedule: ScheduleEvent) -> None:
-        while not self._stopping.wait(self.interval):
-            with self._cycle:
-                self._fire(function, schedule)
-
-    def _fire(self, function: FunctionSpec, schedule: ScheduleEvent) -> None:
-        try:
-            self._functions.invoke(
-                function.logical_id, scheduled_event(function, schedule, datetime.now(UTC))
-            )
-        except Exception as error:
-            logger.warning(
-                "scheduled invocation of %s failed (%s: %s)", function.logical_id, type(error).__name__, error
-            )
-
-    def _delivery_loop(self, delivery: SqsDelivery) -> None:
-        while not self._stopping.is_set():
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self.interval
+        while not self._stopping.wait(RETRY_CHECK_SECONDS):
+            tick = time.monotonic() >= next_tick
+            if tick:
+                next_tick = time.monotonic() + self.interval
             try:
-                with self._cycle:
-                    result = delivery.deliver_once(wait_seconds=0, retry_after=self.visibility)
-                if result is None:
-                    self._stopping.wait(RECEIVE_WAIT_SECONDS)
+                self.cycle("schedule" if tick else "retries", dispatch=tick)
             except Exception:
-                if self._stopping.is_set():
-                    return
-                logger.exception("SQS delivery to %s failed", delivery.function.logical_id)
-                self._stopping.wait(RECEIVE_WAIT_SECONDS)
+                logger.exception("the local poll cycle failed")
 
-    # -- one synchronous cycle -----------------------------------------------------------------------
-
-    def poll_once(self) -> dict[str, int]:
-        """Fire every schedule once, then deliver until no message is visible; the workers' totals."""
-        totals = dict.fromkeys(SUMMARY_KEYS, 0)
+    def cycle(self, reason: str, *, dispatch: bool = True) -> dict[str, int]:
+        """Fire every schedule (if `dispatch`), then deliver until no message is visible; the totals."""
         with self._cycle:
-            for function, schedule in self.schedules:
-                self._functions.invoke(
-                    function.logical_id, scheduled_event(function, schedule, datetime.now(UTC), poll_now=True)
-                )
-            for delivery in self.deliveries:
+            started, upstream_before = time.monotonic(), self._upstream_calls()
+            for function, schedule in self.schedules if dispatch else []:
+                try:
+                    self._functions.invoke(
+                        function.logical_id, scheduled_event(function, schedule, poll_now=True)
+                    )
+                except FunctionError as error:
+                    logger.warning("the scheduled invocation failed: %s", error)
+            totals: Counter[str] = Counter()
+            lock = threading.Lock()
+
+            def drain(delivery: SqsDelivery) -> None:
                 while (
-                    result := delivery.deliver_once(wait_seconds=0, retry_after=self.visibility)
-                ) is not None:
-                    for key in SUMMARY_KEYS:
-                        totals[key] += result.summary.get(key, 0)
-        return totals
+                    not self._stopping.is_set()
+                    and (batch := delivery.deliver_once(self.visibility)) is not None
+                ):
+                    with lock:
+                        totals.update(batch)
+
+            threads = [
+                threading.Thread(target=drain, args=(delivery,))
+                for delivery in self.deliveries
+                for _ in range(self._functions[delivery.function.logical_id].size)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            upstream_after = self._upstream_calls()
+            summary = {
+                "routes_polled": totals["routes_polled"]
+                if "routes_polled" in totals
+                else totals["delivered"],
+                "upstream_calls": totals["upstream_calls"]
+                if "upstream_calls" in totals or upstream_before is None or upstream_after is None
+                else upstream_after - upstream_before,
+                "alerts_created": totals["alerts_created"],
+            }
+        if dispatch or totals["delivered"]:
+            self._announce(
+                f"poll cycle ({reason}): {summary['routes_polled']} routes polled, "
+                f"{summary['upstream_calls']} upstream calls, {summary['alerts_created']} alerts created "
+                f"in {time.monotonic() - started:.1f} s"
+            )
+        return summary
 
     def poll_route(self, request: Request) -> Response:
-        started = time.perf_counter()
+        """`POST /__local/poll`: one full cycle, synchronously."""
         try:
-            totals = self.poll_once()
+            totals = self.cycle("POST /__local/poll")
         except Exception:
             logger.exception("POST /__local/poll failed")
             body = {
@@ -304,9 +275,4 @@ class PollerService:
                 }
             }
             return Response(json.dumps(body), status=500, content_type="application/json")
-        logger.debug("poll cycle took %.2f s", time.perf_counter() - started)
-        return Response(json.dumps({"data": totals}), status=200, content_type="application/json")
-
-
-def poller_service(stack: LocalStack) -> PollerService:
-    return PollerService(stack)
+        return Response(json.dumps({"data": totals}), content_type="application/json")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import requests
 from tests.conftest import TEST_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
+PYTHONPATH = os.pathsep.join(str(ROOT / part) for part in PARTS)
 
 
 def free_port() -> int:
@@ -25,14 +28,83 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def developer_environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    """A developer's shell on free ports and its own data folder, not the environment the other
+    suites set for themselves."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_", "FAREWATCH_", "MAKE", "MFLAGS"))
+        and key not in TEST_ENVIRONMENT
+    }
+    env.update(
+        FAREWATCH_PORT=str(free_port()),
+        FAREWATCH_SIM_PORT=str(free_port()),
+        FAREWATCH_AWS_PORT=str(free_port()),
+        FAREWATCH_DATA_DIR=str(data_dir),
+        PYTHONPATH=PYTHONPATH,
+    )
+    env.update(extra)
+    return env
+
+
 @dataclass
 class DevStack:
-    api: str
-    sim: str
-    process: subprocess.Popen[str]
-    aws: str
-    log_path: Path
     env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[str] | None = None
+    logs: list[str] = field(default_factory=list)  # the output of earlier runs of this stack
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.env['FAREWATCH_PORT']}"
+
+    @property
+    def sim(self) -> str:
+        return f"http://127.0.0.1:{self.env['FAREWATCH_SIM_PORT']}"
+
+    @property
+    def aws(self) -> str:
+        return f"http://127.0.0.1:{self.env['FAREWATCH_AWS_PORT']}"
+
+    def start(self, *arguments: str) -> DevStack:
+        """`make dev` (or `make dev-reset` with --reset), then wait until the API answers."""
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "farewatch_local", *arguments],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        deadline = time.monotonic() + 90
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"make dev stack exited early:\n{self.log_text()}")
+            try:
+                if self.get("/flights/ping").status_code == 200 and "Ctrl-C stops" in self.log_text():
+                    return self
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                pytest.fail(f"make dev stack did not answer within 90 s:\n{self.log_text()}")
+            time.sleep(0.2)
+
+    def stop(self, how: signal.Signals = signal.SIGINT) -> str:
+        """Ctrl-C (or SIGKILL, SIGTERM); returns the run's output."""
+        assert self.process is not None
+        self.process.send_signal(how)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        output = self.log_text()
+        self.logs.append(output)
+        self.process = None
+        return output
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -90,67 +162,16 @@ def duffel_dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSt
 def run_dev_stack(
     tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str] | None = None
 ) -> Iterator[DevStack]:
-    """Start the stack on free ports, wait until it answers, yield it, stop it, check its log."""
-    ports = {
-        "FAREWATCH_PORT": free_port(),
-        "FAREWATCH_SIM_PORT": free_port(),
-        "FAREWATCH_AWS_PORT": free_port(),
-    }
-    # The stack gets a developer's environment, not the one the other suites set for themselves.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_"))
-        and key not in TEST_ENVIRONMENT
-        and key != "FAREWATCH_FARE_SOURCE"  # each fixture names its source
-    }
-    env.update({variable: str(port) for variable, port in ports.items()})
-    env.update(extra_env or {})
-    # Upstream counts are asserted exactly: polls run only when a test asks (POST /__local/poll).
-    env["FAREWATCH_POLL_INTERVAL_SECONDS"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / part)
-        for part in ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
+    """Start the stack, yield it, stop it, check its log. Upstream counts are asserted exactly, so
+    polls run only when a test asks (POST /__local/poll), and fares stay fresh the deployed 600 s."""
+    folder = tmp_path_factory.mktemp(name)
+    env = developer_environment(
+        folder / "data",
+        FAREWATCH_POLL_INTERVAL_SECONDS="0",
+        FAREWATCH_PARAMETER_OVERRIDES="FareCacheTtlSeconds=600",
+        **(extra_env or {}),
     )
-    log_path = tmp_path_factory.mktemp(name) / "stack.log"
-    log = log_path.open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "farewatch_local"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = DevStack(
-        f"http://127.0.0.1:{ports['FAREWATCH_PORT']}",
-        f"http://127.0.0.1:{ports['FAREWATCH_SIM_PORT']}",
-        process,
-        f"http://127.0.0.1:{ports['FAREWATCH_AWS_PORT']}",
-        log_path,
-        env,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"make dev stack exited early:\n{log.read()}")
-        try:
-            if stack.get("/flights/ping").status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            log.seek(0)
-            pytest.fail(f"make dev stack did not answer within 60 s:\n{log.read()}")
-        time.sleep(0.2)
+    stack = DevStack(env, folder / "stack.log").start()
     yield stack
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.seek(0)
-    output = log.read()
+    output = stack.stop(signal.SIGTERM)
     assert "Traceback" not in output, output

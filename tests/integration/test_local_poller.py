@@ -14,7 +14,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from farewatch_local.gateway import serve
+from amadeus_sim.server import start
 from farewatch_local.stack import LocalStack, StackConfig
 
 JOBS_HANDLER = '''
@@ -104,7 +104,7 @@ def stub_simulator(host: str, port: int, client_id: str, client_secret: str) -> 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         return Response(json.dumps({"path": Request(environ).path}))(environ, start_response)
 
-    return serve(app, host, port, service="the stub simulator")
+    return start(app, host, port, service="the stub simulator")
 
 
 @pytest.fixture
@@ -146,23 +146,34 @@ def test_local_poll_runs_one_cycle_and_answers_the_workers_totals(running: Local
     assert queue_depth(running, "JobsQueue") == (0, 1)  # only the failed message, in flight
 
 
-def test_a_failed_message_comes_back_then_lands_in_the_dead_letter_queue(running: LocalStack) -> None:
-    sqs = boto3.client("sqs", endpoint_url=running.aws_url, region_name="us-east-1")
-    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="JobsQueue")["QueueUrl"], MessageBody="bad")
+def test_a_failed_message_comes_back_then_lands_in_the_dead_letter_queue(project: Path) -> None:
+    config = StackConfig(
+        api_port=0,
+        simulator_port=0,
+        aws_port=0,
+        template_path=project / "template.yaml",
+        warm_up=False,
+        # No tick during the test: only the retry checks between ticks deliver.
+        exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "3600", "FAREWATCH_SQS_VISIBILITY_SECONDS": "1"},
+    )
+    with LocalStack(config, start_simulator=stub_simulator) as stack:
+        sqs = boto3.client("sqs", endpoint_url=stack.aws_url, region_name="us-east-1")
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="JobsQueue")["QueueUrl"], MessageBody="bad")
+        deadline = time.monotonic() + 20
+        while queue_depth(stack, "JobsDeadLetterQueue")[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        depths = queue_depth(stack, "JobsDeadLetterQueue"), queue_depth(stack, "JobsQueue")
+        requests.post(f"{stack.aws_url}/moto-api/reset", timeout=10)
 
-    deadline = time.monotonic() + 20
-    while queue_depth(running, "JobsDeadLetterQueue")[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.3)
-
-    assert queue_depth(running, "JobsDeadLetterQueue") == (1, 0)
-    assert queue_depth(running, "JobsQueue") == (0, 0)
+    assert depths == ((1, 0), (0, 0))
+    assert batches(project) == [["bad"], ["bad"]]  # received twice (maxReceiveCount 2), then moved
 
 
 def test_the_banner_names_the_local_interval_and_the_poll_route(running: LocalStack) -> None:
     banner = running.banner()
 
     assert "DispatchFunction only on POST /__local/poll" in banner
-    assert "JobsQueue -> WorkFunction (batches of 3)" in banner
+    assert "JobsQueue -> WorkFunction (batches of 3, up to 2 at a time)" in banner
 
 
 def test_the_schedule_fires_the_dispatcher_on_the_local_interval(project: Path) -> None:
@@ -174,12 +185,18 @@ def test_the_schedule_fires_the_dispatcher_on_the_local_interval(project: Path) 
         warm_up=False,
         exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "1"},
     )
+    lines: list[str] = []
     with LocalStack(config, start_simulator=stub_simulator) as stack:
+        stack._poller._announce = lines.append  # type: ignore[union-attr]
         deadline = time.monotonic() + 15
-        while len(batches(project)) == 0 and time.monotonic() < deadline:
+        while (
+            not any(line.startswith("poll cycle (schedule)") for line in lines)
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         banner = stack.banner()
         requests.post(f"{stack.aws_url}/moto-api/reset", timeout=10)
 
     assert "DispatchFunction every 1 s locally" in banner
     assert sorted(body for batch in batches(project) for body in batch)[:1] == ["bad"]
+    assert any(line.startswith("poll cycle (schedule): 4 routes polled, 4 upstream calls") for line in lines)

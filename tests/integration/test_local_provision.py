@@ -1,7 +1,7 @@
 """The embedded AWS gets template.yaml's tables, secrets and queues; the local stack runs on top of it.
 
 Everything here talks to real sockets on free loopback ports: moto's server, the local stack
-in-process, and `python -m farewatch_local` as a subprocess (with a stand-in simulator).
+in-process, and `python -m farewatch_local` as a subprocess.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from farewatch_local.aws import MotoHandle, PortInUse, provision, start_moto
-from farewatch_local.gateway import serve
+from amadeus_sim.server import PortInUse, start
+from farewatch_local.aws import EmbeddedAws, provision
 from farewatch_local.stack import LocalStack, StackConfig
 from farewatch_local.template import load_template
 
@@ -33,14 +33,15 @@ TEMPLATE = ROOT / "template.yaml"
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoHandle]:
-    handle = start_moto("127.0.0.1", 0)
-    yield handle
-    handle.stop()
+def moto_server() -> Iterator[EmbeddedAws]:
+    aws = EmbeddedAws("127.0.0.1", 0)
+    aws.start()
+    yield aws
+    aws.stop()
 
 
 @pytest.fixture
-def aws_url(moto_server: MotoHandle) -> str:
+def aws_url(moto_server: EmbeddedAws) -> str:
     requests.post(f"{moto_server.url}/moto-api/reset", timeout=5).raise_for_status()
     return moto_server.url
 
@@ -104,6 +105,14 @@ def test_provisioning_twice_leaves_the_resources_as_they_are(aws_url):
     assert json.loads(secret["SecretString"])["client_id"] == "set-by-operator"
 
 
+def test_a_generated_secret_is_made_by_secrets_manager_with_the_templates_rules(aws_url):
+    provision(load_template(TEMPLATE), aws_url)
+
+    key = client("secretsmanager", aws_url).get_secret_value(SecretId="JwtSigningKey")["SecretString"]
+
+    assert len(key) == 64 and key.isalnum()  # PasswordLength 64, ExcludePunctuation
+
+
 def test_queues_are_created_dead_letter_queue_first_with_their_redrive_policy(aws_url, tmp_path):
     (tmp_path / "template.yaml").write_text(
         textwrap.dedent(
@@ -136,8 +145,8 @@ def test_the_embedded_aws_refuses_a_port_that_is_taken():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
 
-        with pytest.raises(PortInUse, match="already in use"):
-            start_moto("127.0.0.1", taken.getsockname()[1])
+        with pytest.raises(PortInUse, match=r"the embedded AWS cannot listen .* already in use"):
+            EmbeddedAws("127.0.0.1", taken.getsockname()[1]).start()
 
 
 # -- the local stack on top of it ----------------------------------------------------------------
@@ -177,7 +186,10 @@ Resources:
     Type: AWS::Serverless::Api
     Properties: {StageName: !Ref Stage}
   StatsTable:
-    Type: AWS::Serverless::SimpleTable
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
   ProbeFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -188,43 +200,16 @@ Resources:
         Tables: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /tables, Method: get}}
 """
 
-SIMULATOR_APP = '''
-"""Stand-in for the Amadeus simulator: answers its stats route only."""
-import json
-
-
-class Simulator:
-    def __init__(self, client_id, client_secret):
-        self.client_id = client_id
-
-    def __call__(self, environ, start_response):
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [json.dumps({"token_requests": 0, "search_requests": 0}).encode()]
-'''
-
-SIMULATOR_SERVER = """
-from farewatch_local.gateway import serve
-
-
-def start(app, host, port):
-    return serve(app, host, port, service="the Amadeus simulator")
-"""
-
 
 @pytest.fixture(scope="module")
 def stack_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-function template, its handler, and a stand-in `amadeus_sim` package."""
+    """A one-function template and its handler."""
     root = tmp_path_factory.mktemp("stack")
     package = root / "probe" / "stack_probe_api"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(STACK_HANDLER)
     (root / "template.yaml").write_text(STACK_TEMPLATE)
-    simulator = root / "simulator" / "amadeus_sim"
-    simulator.mkdir(parents=True)
-    (simulator / "__init__.py").write_text("")
-    (simulator / "app.py").write_text(SIMULATOR_APP)
-    (simulator / "server.py").write_text(SIMULATOR_SERVER)
     return root
 
 
@@ -233,7 +218,7 @@ def stub_simulator(host: str, port: int, client_id: str, client_secret: str):
         body = {"client_id": client_id, "path": Request(environ).path}
         return Response(json.dumps(body), content_type="application/json")(environ, start_response)
 
-    return serve(app, host, port, service="the stub simulator")
+    return start(app, host, port, service="the stub simulator")
 
 
 def free_port() -> int:
@@ -248,7 +233,7 @@ def test_the_stack_serves_the_template_on_free_ports_and_stops_cleanly(stack_pro
     )
     before = dict(os.environ)
 
-    with LocalStack(config, start_simulator=stub_simulator, extensions=()) as stack:
+    with LocalStack(config, start_simulator=stub_simulator) as stack:
         urls = stack.urls
         answer = requests.get(f"{stack.api_url}/tables", timeout=10).json()
         simulator = requests.get(f"{stack.amadeus_url}/anything", timeout=5).json()
@@ -267,7 +252,7 @@ def test_the_stack_passes_header_names_as_the_client_sent_them(stack_project):
         api_port=0, simulator_port=0, aws_port=0, template_path=stack_project / "template.yaml"
     )
 
-    with LocalStack(config, start_simulator=stub_simulator, extensions=()) as stack:
+    with LocalStack(config, start_simulator=stub_simulator) as stack:
         connection = http.client.HTTPConnection(stack.api_url.removeprefix("http://"), timeout=10)
         connection.putrequest("GET", "/ping")
         connection.putheader("x-Fare-WATCH", "1")
@@ -289,7 +274,7 @@ def test_a_taken_port_stops_what_already_started(stack_project):
             aws_port=0,
             template_path=stack_project / "template.yaml",
         )
-        stack = LocalStack(config, start_simulator=stub_simulator, extensions=())
+        stack = LocalStack(config, start_simulator=stub_simulator)
 
         with pytest.raises(PortInUse, match="API gateway"):
             stack.start()
@@ -304,9 +289,8 @@ def run_stack(stack_project: Path, **variables: str) -> subprocess.Popen[str]:
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "AMADEUS_"))
     }
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(stack_project / "simulator"), str(ROOT / "local"), str(ROOT / "layers" / "common")]
-    )
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "local"), str(ROOT / "layers" / "common")])
+    environment["FAREWATCH_DATA_DIR"] = str(stack_project / "data")
     environment["FAREWATCH_TEMPLATE"] = str(stack_project / "template.yaml")
     environment.update(variables)
     return subprocess.Popen(
@@ -348,7 +332,7 @@ def test_the_command_prints_its_urls_logs_requests_and_exits_0_on_sigterm(stack_
     assert "StatsTable" in stdout
     assert f"curl http://127.0.0.1:{api_port}/ping" in stdout
     assert "GET /ping?from=test 200" in stdout
-    assert stdout.rstrip().endswith("farewatch-local: stopped")
+    assert stdout.rstrip().endswith(f"farewatch-local: stopped (data saved in {stack_project / 'data'})")
     assert "Traceback" not in stdout + stderr
 
 
@@ -374,3 +358,18 @@ def test_the_command_explains_a_taken_port_in_one_line_and_exits_1(stack_project
         f"farewatch-local: the API gateway cannot listen on 127.0.0.1:{port}: the port is already in use"
     ]
     assert "Traceback" not in stdout
+
+
+def test_no_local_server_names_its_software(aws_url):
+    from amadeus_sim.app import Simulator
+
+    simulator = start(Simulator(), port=0)
+    try:
+        answers = [
+            requests.get(f"{aws_url}/moto-api/data.json", timeout=10),
+            requests.get(simulator.url, timeout=10),
+        ]
+    finally:
+        simulator.stop()
+
+    assert [("Server" in answer.headers) for answer in answers] == [False, False]

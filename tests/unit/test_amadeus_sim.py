@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from amadeus_sim.app import FLIGHT_OFFERS_PATH, TOKEN_PATH, Simulator
-from amadeus_sim.testing import ManualClock, RecordingSleep, SimulatorClient
+from tests.support.simulators import ManualClock, RecordingSleep, SimulatorClient
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "amadeus"
 AMADEUS_JSON = "application/vnd.amadeus+json"

@@ -13,7 +13,7 @@ import pytest
 
 from amadeus_sim.app import Simulator
 from amadeus_sim.offers import RouteDay, base_fare_usd
-from amadeus_sim.testing import ManualClock, SimulatorClient
+from tests.support.simulators import ManualClock, SimulatorClient
 from tests.unit.test_amadeus_sim import published_schema
 
 SEARCH_SPEC = "FlightOffersSearch_v2_swagger_specification.json"

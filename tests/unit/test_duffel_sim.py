@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from werkzeug.test import Client, TestResponse
 
-from amadeus_sim.testing import ManualClock, RecordingSleep
 from duffel_sim.app import DEFAULT_ACCESS_TOKEN, NO_OFFERS_ROUTE, SLOW_ROUTE, Simulator
+from tests.support.simulators import ManualClock, RecordingSleep
 
 HEADERS = {"Authorization": f"Bearer {DEFAULT_ACCESS_TOKEN}", "Duffel-Version": "v2"}
 RATE_LIMIT = 30

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import string
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from farewatch_local.stack import StackError, compose_environment
+from farewatch_local.stack import compose_environment
 from farewatch_local.template import (
     ApiEvent,
     ScheduleEvent,
@@ -61,7 +60,6 @@ def test_tables_come_from_the_template_with_their_keys_and_ttl():
     assert cache.name == "CacheTable"
     assert (cache.hash_key, cache.range_key) == ("pk", None)
     assert cache.ttl_attribute == "purge_at"
-    assert cache.billing_mode == "PAY_PER_REQUEST"
     history = tables["PriceHistoryTable"]
     assert (history.hash_key, history.range_key) == ("series", "observed_at")
     assert {(a.name, a.type) for a in history.attribute_definitions} == {
@@ -154,7 +152,7 @@ def test_sub_resolves_parameters_attributes_and_pseudo_parameters(tmp_path):
                 SUFFIX: !Sub "${AWS::URLSuffix}"
                 ATTRIBUTE: !Sub "${Cache.Arn}/index"
                 LITERAL: !Sub "${!NotAVariable}"
-                MAPPED: !Sub ["${Greeting}, ${Stage}", {Greeting: !Join ["", [hel, lo]]}]
+                MAPPED: !Sub ["${Greeting}, ${Stage}", {Greeting: !Ref AWS::Region}]
             """
         ),
     )
@@ -168,7 +166,7 @@ def test_sub_resolves_parameters_attributes_and_pseudo_parameters(tmp_path):
     assert environment["SUFFIX"] == "amazonaws.com"
     assert environment["ATTRIBUTE"] == f"{table_arn}/index"
     assert environment["LITERAL"] == "${NotAVariable}"
-    assert environment["MAPPED"] == "hello, dev"
+    assert environment["MAPPED"] == "us-east-1, dev"
 
 
 def test_conditions_select_values_and_drop_resources(tmp_path):
@@ -177,27 +175,34 @@ def test_conditions_select_values_and_drop_resources(tmp_path):
         """
         Parameters:
           Stage: {Type: String, Default: dev}
-          Zones: {Type: CommaDelimitedList, Default: "a,b,c"}
-        Mappings:
-          Limits:
-            dev: {Rate: "5"}
+          CreateAccount: {Type: String, Default: "false", AllowedValues: ["true", "false"]}
         Conditions:
           IsProd: !Equals [!Ref Stage, prod]
           IsDev: !Not [!Condition IsProd]
+          WithAccount: !And [!Equals [!Ref CreateAccount, "true"], !Or [!Condition IsProd, !Condition IsDev]]
         Resources:
           ProdOnlyTable:
-            Type: AWS::Serverless::SimpleTable
+            Type: AWS::DynamoDB::Table
             Condition: IsProd
+            DeletionPolicy: Retain
+            Properties:
+              AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+              KeySchema: [{AttributeName: pk, KeyType: HASH}]
+          ApiGatewayAccount:
+            Type: AWS::ApiGateway::Account
+            Condition: WithAccount
+            Properties: {CloudWatchRoleArn: !Join [":", [not, resolved, locally]]}
+          WorkerLogs:
+            Type: AWS::Logs::LogGroup
+            Properties: {LogGroupName: !Sub "/aws/lambda/${Worker}", RetentionInDays: 30}
         """,
         function_resources(
             environment="""\
             Environment:
               Variables:
                 MODE: !If [IsProd, production, !Sub "local-${Stage}"]
-                SECOND_ZONE: !Select [1, !Ref Zones]
-                FIRST_PART: !Select [0, !Split ["-", "left-right"]]
-                RATE: !FindInMap [Limits, !Ref Stage, Rate]
                 DEV: !If [IsDev, "true", "false"]
+                ACCOUNT: !If [WithAccount, "yes", "no"]
                 DROPPED: !If [IsProd, "x", !Ref AWS::NoValue]
             """
         ),
@@ -206,13 +211,24 @@ def test_conditions_select_values_and_drop_resources(tmp_path):
     template = load_template(path)
 
     assert template.tables == []
-    assert template.function("Worker").environment == {
-        "MODE": "local-dev",
-        "SECOND_ZONE": "b",
-        "FIRST_PART": "left",
-        "RATE": "5",
-        "DEV": "true",
-    }
+    assert template.function("Worker").environment == {"MODE": "local-dev", "DEV": "true", "ACCOUNT": "no"}
+    assert load_template(path, {"CreateAccount": "true"}).function("Worker").environment["ACCOUNT"] == "yes"
+
+
+def test_a_condition_that_reaches_itself_is_a_clear_error(tmp_path):
+    path = write_template(
+        tmp_path,
+        """
+        Conditions:
+          Egg: !Not [!Condition Chicken]
+          Chicken: !Not [!Condition Egg]
+        Resources:
+        """,
+        function_resources(environment="Environment: {Variables: {X: !If [Egg, a, b]}}\n"),
+    )
+
+    with pytest.raises(TemplateError, match="depends on itself"):
+        load_template(path)
 
 
 def test_an_unsupported_intrinsic_is_a_clear_error(tmp_path):
@@ -228,14 +244,39 @@ def test_an_unsupported_intrinsic_is_a_clear_error(tmp_path):
         load_template(path)
 
 
-def test_import_value_cannot_be_resolved_locally(tmp_path):
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (
+            "Topic: {Type: AWS::SNS::Topic}",
+            r"Resources\.Topic \(line \d+\): the local stack cannot run AWS::SNS::Topic",
+        ),
+        ("Key: {Type: AWS::KMS::Key, Properties: {}}", "cannot run AWS::KMS::Key"),
+    ],
+)
+def test_a_resource_type_the_local_stack_cannot_run_is_named(tmp_path, resource, message):
+    path = write_template(tmp_path, "Resources:\n  " + resource + "\n", function_resources())
+
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)
+
+
+def test_an_event_source_the_local_stack_cannot_deliver_is_named(tmp_path):
     path = write_template(
         tmp_path,
         "Resources:\n",
-        function_resources(environment="Environment: {Variables: {X: !ImportValue shared}}\n"),
+        function_resources(events="Events:\n  Upload: {Type: S3, Properties: {Bucket: b, Events: x}}\n"),
     )
 
-    with pytest.raises(TemplateError, match="ImportValue"):
+    with pytest.raises(TemplateError, match=r"Events\.Upload: the local stack cannot deliver S3 events"):
+        load_template(path)
+
+
+def test_a_template_that_is_not_valid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  A: {Type: AWS::SQS::Queue}\n  A: {Type: AWS::SQS::Queue}\n")
+
+    with pytest.raises(TemplateError, match=r"line \d+: .*Duplicate"):
         load_template(path)
 
 
@@ -315,11 +356,9 @@ def test_schedule_events_are_read_with_their_rate_and_input(tmp_path):
     events = load_template(path).function("Worker").schedule_events
 
     assert events == [
-        ScheduleEvent("Poll", "rate(30 minutes)", True, '{"source": "schedule"}', "Schedule", None),
-        ScheduleEvent("Nightly", "cron(0 3 * * ? *)", False, None, "ScheduleV2", "Europe/Paris"),
+        ScheduleEvent("Poll", "rate(30 minutes)", True, '{"source": "schedule"}'),
+        ScheduleEvent("Nightly", "cron(0 3 * * ? *)", False, None),
     ]
-    assert events[0].rate_seconds == 1800
-    assert events[1].rate_seconds is None
 
 
 def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
@@ -363,15 +402,16 @@ def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
         "RefreshDeadLetters",
         3,
     )
-    assert template.queue("RefreshDeadLetters").message_retention_seconds == 1209600
-    assert template.function("Worker").environment["QUEUE"] == "farewatch-local-refresh"
+    assert template.queue("RefreshDeadLetters").attributes == {"MessageRetentionPeriod": "1209600"}
+    queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/farewatch-local-refresh"
+    assert template.function("Worker").environment["QUEUE"] == queue_url  # Ref of a queue is its URL
     (event,) = template.function("Worker").sqs_events
-    assert event == SqsEvent("Refresh", "RefreshQueue", 10, ("ReportBatchItemFailures",), 0, 2, True)
+    assert event == SqsEvent("Refresh", "RefreshQueue", 10, ("ReportBatchItemFailures",), 2, True)
     assert event.reports_batch_item_failures
     assert template.queue_subscriptions == [(template.function("Worker"), event)]
 
 
-def test_a_generated_secret_follows_its_template_and_character_rules(tmp_path):
+def test_a_generated_secret_keeps_its_rules_for_secrets_manager_to_apply(tmp_path):
     path = write_template(
         tmp_path,
         """
@@ -380,40 +420,15 @@ def test_a_generated_secret_follows_its_template_and_character_rules(tmp_path):
             Type: AWS::SecretsManager::Secret
             Properties:
               Name: farewatch/jwt
-              GenerateSecretString:
-                SecretStringTemplate: '{"algorithm": "HS256"}'
-                GenerateStringKey: signing_key
-                PasswordLength: 48
-                ExcludePunctuation: true
-                ExcludeCharacters: "0Oo1lI"
+              GenerateSecretString: {PasswordLength: 48, ExcludePunctuation: true}
         """,
     )
 
     secret = load_template(path).secret("JwtSigningKey")
 
-    document = json.loads(secret.secret_string or "")
     assert secret.name == "farewatch/jwt"
-    assert document["algorithm"] == "HS256"
-    key = document["signing_key"]
-    assert len(key) == 48
-    assert set(key) <= set(string.ascii_letters + string.digits) - set("0Oo1lI")
-    assert any(c.islower() for c in key) and any(c.isupper() for c in key) and any(c.isdigit() for c in key)
-
-
-def test_every_load_generates_a_different_secret(tmp_path):
-    path = write_template(
-        tmp_path,
-        """
-        Resources:
-          Key:
-            Type: AWS::SecretsManager::Secret
-            Properties: {GenerateSecretString: {}}
-        """,
-    )
-
-    first, second = (load_template(path).secret("Key").secret_string for _ in range(2))
-
-    assert first and second and first != second and len(first) == 32
+    assert secret.generate == {"PasswordLength": 48, "ExcludePunctuation": True}
+    assert secret.secret_string is None
 
 
 def test_an_api_event_without_rest_api_uses_the_implicit_api(tmp_path):
@@ -433,51 +448,68 @@ def test_an_api_event_without_rest_api_uses_the_implicit_api(tmp_path):
     assert template.api.stage_name == "Prod"
 
 
-# -- the environment the handlers share ----------------------------------------------------------
+# -- each function's environment ----------------------------------------------------------------
 
 
-def two_functions(tmp_path: Path, first_value: str, second_value: str) -> Path:
+def two_functions(tmp_path: Path) -> Path:
     return write_template(
         tmp_path,
-        f"""
+        """
+        Parameters:
+          CacheSeconds: {Type: Number, Default: 600}
         Globals:
           Function:
-            Environment: {{Variables: {{FAREWATCH_STAGE: dev, CACHE_TABLE: CacheTable}}}}
+            Environment:
+              Variables:
+                FAREWATCH_STAGE: dev
+                CACHE_TABLE: CacheTable
+                FARE_CACHE_TTL_SECONDS: !Ref CacheSeconds
         Resources:
           PriceFunction:
             Type: AWS::Serverless::Function
             Properties:
               CodeUri: price/
               Handler: price_api.handler.lambda_handler
-              Environment: {{Variables: {{LIMIT: "{first_value}"}}}}
+              Environment: {Variables: {LIMIT: "10"}}
           UsersFunction:
             Type: AWS::Serverless::Function
             Properties:
               CodeUri: users/
               Handler: users_api.handler.lambda_handler
-              Environment: {{Variables: {{LIMIT: "{second_value}"}}}}
+              Environment: {Variables: {LIMIT: "20"}}
         """,
     )
 
 
-def test_functions_giving_one_variable_different_values_cannot_share_the_process(tmp_path):
-    template = load_template(two_functions(tmp_path, "10", "20"))
+def test_each_function_has_its_own_environment(tmp_path):
+    template = load_template(two_functions(tmp_path))
 
-    with pytest.raises(StackError, match="LIMIT"):
-        compose_environment(template, exported={}, stack_owned={})
+    price, users = (
+        compose_environment(template, name, {}, {}) for name in ("PriceFunction", "UsersFunction")
+    )
+
+    assert (price["LIMIT"], users["LIMIT"]) == ("10", "20")
 
 
 def test_user_exports_beat_the_template_and_the_stack_has_the_last_word(tmp_path):
-    template = load_template(two_functions(tmp_path, "10", "10"))
+    template = load_template(two_functions(tmp_path))
 
     environment = compose_environment(
         template,
-        exported={"FAREWATCH_STAGE": "mine", "FAREWATCH_AWS_ENDPOINT": "http://elsewhere"},
+        "PriceFunction",
+        exported={
+            "FAREWATCH_STAGE": "mine",
+            "FAREWATCH_AWS_ENDPOINT": "http://elsewhere",
+            "FARE_CACHE_TTL_SECONDS": "30",  # a variable the template takes from a parameter
+            "CACHE_TABLE": "SomeoneElsesTable",  # one the template fixes: not the user's to change
+            "FAREWATCH_UNRELATED": "x",  # one the function does not have
+        },
         stack_owned={"FAREWATCH_AWS_ENDPOINT": "http://127.0.0.1:4566"},
     )
 
     assert environment["FAREWATCH_STAGE"] == "mine"
+    assert environment["FARE_CACHE_TTL_SECONDS"] == "30"
     assert environment["CACHE_TABLE"] == "CacheTable"
-    assert environment["LIMIT"] == "10"
+    assert "FAREWATCH_UNRELATED" not in environment
     assert environment["FAREWATCH_AWS_ENDPOINT"] == "http://127.0.0.1:4566"
     assert environment["POWERTOOLS_METRICS_DISABLED"] == "true"

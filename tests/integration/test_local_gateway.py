@@ -1,4 +1,5 @@
-"""The local API Gateway builds the REST proxy events API Gateway sends and answers the way it does."""
+"""The local API Gateway builds the REST proxy events API Gateway sends and answers the way it does;
+each function runs in its own processes (a pool of two here), one event at a time per process."""
 
 from __future__ import annotations
 
@@ -6,22 +7,27 @@ import base64
 import json
 import re
 import textwrap
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import requests
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from farewatch_local.gateway import RAW_HEADERS_ENVIRON_KEY, LocalGateway
+from amadeus_sim.server import start
+from farewatch_local.functions import FunctionPools
+from farewatch_local.gateway import RAW_HEADERS_ENVIRON_KEY, GatewayRequestHandler, LocalGateway
 from farewatch_local.template import load_template
+from tests.support.parallel import side_by_side
 
 PROBE_HANDLER = '''
 """A handler that shows the gateway what it received, and misbehaves on request."""
 import base64
 import json
+import os
 import threading
 import time
 
@@ -61,9 +67,11 @@ def lambda_handler(event, context):
         with _count_lock:
             running += 1
             most_running = max(most_running, running)
-        time.sleep(0.05)
+        time.sleep(float((event["queryStringParameters"] or {}).get("seconds", "0.05")))
         with _count_lock:
             running -= 1
+    if resource == "/forever":
+        time.sleep(60)
     seen = {
         "event": event,
         "context": {
@@ -74,6 +82,8 @@ def lambda_handler(event, context):
             "remaining_ms": context.get_remaining_time_in_millis(),
         },
         "most_running": most_running,
+        "pid": os.getpid(),
+        "log_name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
     }
     return {"statusCode": 200, "body": json.dumps(seen)}
 '''
@@ -88,7 +98,25 @@ Globals:
 Resources:
   Api:
     Type: AWS::Serverless::Api
-    Properties: {StageName: test}
+    Properties:
+      StageName: test
+      GatewayResponses:
+        MISSING_AUTHENTICATION_TOKEN:
+          StatusCode: "404"
+          ResponseTemplates:
+            application/json: '{"error": {"code": "not_found", "message": "No such route.", "details": []}}'
+        DEFAULT_5XX:
+          ResponseTemplates:
+            application/json: '{"error": {"code": "gateway_error", "message": "Retry.", "details": []}}'
+  OtherFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: probe/
+      Handler: gateway_probe_api.handler.lambda_handler
+      Timeout: 1
+      Events:
+        Other: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /other, Method: get}}
+        Forever: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /forever, Method: get}}
   ProbeFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -154,6 +182,10 @@ class Probe:
         return json.loads(response.get_data(as_text=True))
 
 
+def poll(request: Request) -> Response:
+    return Response(json.dumps({"data": {"routes_polled": 0}}), content_type="application/json")
+
+
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     root = tmp_path_factory.mktemp("gateway")
@@ -163,8 +195,13 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     (package / "handler.py").write_text(textwrap.dedent(PROBE_HANDLER))
     (root / "template.yaml").write_text(PROBE_TEMPLATE)
     request_log: list[str] = []
-    gateway = LocalGateway(load_template(root / "template.yaml"), request_log=request_log.append)
+    template = load_template(root / "template.yaml")
+    functions = FunctionPools(template, api_instances=2, announce=request_log.append)
+    gateway = LocalGateway(
+        template, functions, local_routes={("POST", "/__local/poll"): poll}, request_log=request_log.append
+    )
     yield Probe(gateway, Client(gateway), request_log)
+    functions.stop()
 
 
 def event_for(probe: Probe, path: str, **kwargs) -> dict:
@@ -303,19 +340,10 @@ def test_powertools_resolves_routes_from_the_gateways_events(probe):
 
 
 def test_a_local_route_is_served_next_to_the_template_routes(probe):
-    calls: list[str] = []
-
-    def poll(request: Request) -> Response:
-        calls.append(request.method)
-        return Response(json.dumps({"data": {"routes_polled": 0}}), content_type="application/json")
-
-    probe.gateway.add_local_route("POST", "/__local/poll", poll)
-
     assert probe.client.post("/__local/poll").json == {"data": {"routes_polled": 0}}
-    assert probe.client.get("/__local/poll").status_code == 405
-    assert calls == ["POST"]
-    with pytest.raises(ValueError, match="already routed"):
-        probe.gateway.add_local_route("POST", "/__local/poll", poll)
+    refused = probe.client.get("/__local/poll")
+    assert (refused.status_code, refused.headers["Allow"]) == (405, "POST")
+    assert refused.json["error"]["code"] == "method_not_allowed"
 
 
 # -- the function and its result -----------------------------------------------------------------
@@ -331,21 +359,34 @@ def test_the_handler_gets_a_lambda_context_for_its_function(probe):
     assert 0 < context["remaining_ms"] <= 10_000
 
 
-def test_a_handler_that_raises_is_a_502_without_the_traceback(probe, caplog):
+GATEWAY_ERROR = {"error": {"code": "gateway_error", "message": "Retry.", "details": []}}
+
+
+def test_a_handler_that_raises_is_a_502_in_the_templates_gateway_response(probe, caplog):
     response = probe.client.get("/boom")
 
     assert response.status_code == 502
-    assert response.json == {"message": "Internal server error"}
+    assert response.json == GATEWAY_ERROR  # DEFAULT_5XX, as API Gateway answers a failed integration
     assert "hunter2" not in response.get_data(as_text=True)
-    assert "Traceback" in caplog.text and "hunter2" in caplog.text
+    assert "RuntimeError: the database password is hunter2" in caplog.text  # the operator's log has it
 
 
 def test_a_malformed_result_is_a_502(probe, caplog):
     response = probe.client.get("/malformed")
 
     assert response.status_code == 502
-    assert response.json == {"message": "Internal server error"}
+    assert response.json == GATEWAY_ERROR
     assert "body is a dict" in caplog.text
+
+
+def test_a_function_past_its_timeout_is_stopped_and_its_next_request_gets_a_new_instance(probe, caplog):
+    started = time.monotonic()
+    response = probe.client.get("/forever")
+
+    assert response.status_code == 502 and response.json == GATEWAY_ERROR
+    assert time.monotonic() - started < 10  # OtherFunction's Timeout is 1 s
+    assert "Task timed out after 1.00 seconds" in caplog.text
+    assert probe.client.get("/other").status_code == 200
 
 
 def test_a_base64_result_is_sent_as_bytes(probe):
@@ -364,19 +405,39 @@ def test_single_and_multi_value_headers_are_merged_with_multi_values_winning(pro
     assert response.headers["Content-Type"] == "application/json"  # API Gateway's default
 
 
-def test_one_function_runs_one_request_at_a_time_like_one_execution_environment(probe):
-    statuses: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: statuses.append(probe.client.get("/slow").status_code))
-        for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def test_each_instance_runs_one_request_at_a_time_and_the_pool_runs_two(probe):
+    seen = side_by_side(*[lambda: probe.seen("/slow", query_string="seconds=0.3")] * 4)
 
-    assert statuses == [200] * 4
-    assert probe.seen("/slow")["most_running"] == 1
+    assert {answer["most_running"] for answer in seen} == {1}  # never two events in one process
+    assert len({answer["pid"] for answer in seen}) == 2  # the pool's two instances both worked
+
+
+def test_a_slow_function_does_not_hold_up_another_one(probe):
+    def slow() -> float:
+        started = time.monotonic()
+        probe.seen("/slow", query_string="seconds=2")
+        return time.monotonic() - started
+
+    def other() -> float:
+        time.sleep(0.3)  # let the slow requests take both ProbeFunction instances first
+        started = time.monotonic()
+        answer = probe.seen("/other")
+        assert answer["log_name"] == answer["context"]["function_name"] == "OtherFunction"
+        return time.monotonic() - started
+
+    slow_one, slow_two, other_seconds = side_by_side(slow, slow, other)
+
+    assert min(slow_one, slow_two) >= 2
+    assert other_seconds < 1
+
+
+def test_every_instance_was_a_cold_start_once_and_is_reused_warm(probe):
+    probe.seen("/echo")
+    pids = {probe.seen("/echo")["pid"] for _ in range(6)}
+
+    cold_starts = [line for line in probe.request_log if "cold start" in line and "ProbeFunction#" in line]
+    assert 1 <= len(pids) <= 2 and len(cold_starts) <= 2
+    assert all(re.fullmatch(r"ProbeFunction#\d cold start: init \d+ ms", line) for line in cold_starts)
 
 
 def test_each_request_is_logged_on_one_line(probe):
@@ -385,5 +446,34 @@ def test_each_request_is_logged_on_one_line(probe):
     probe.client.get("/items/7", query_string="currency=EUR")
     probe.client.get("/missing")
 
-    assert re.fullmatch(r"GET /items/7\?currency=EUR 200 \d+\.\dms", probe.request_log[0])
-    assert re.fullmatch(r"GET /missing 404 \d+\.\dms", probe.request_log[1])
+    lines = [line for line in probe.request_log if "cold start" not in line]
+    assert re.fullmatch(r"GET /items/7\?currency=EUR 200 \d+\.\dms ProbeFunction#\d", lines[0])
+    assert re.fullmatch(r"GET /missing 404 \d+\.\dms", lines[1])
+
+
+# -- the HTTP server -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(probe: Probe) -> Iterator[str]:
+    server = start(probe.gateway, port=0, service="the API gateway", request_handler=GatewayRequestHandler)
+    yield server.url
+    server.stop()
+
+
+def test_no_response_names_the_server_software(served):
+    for path in ("/echo", "/nowhere"):
+        assert "Server" not in requests.get(f"{served}{path}", timeout=10).headers
+
+
+def test_an_over_long_url_is_a_414_in_the_error_envelope(served):
+    response = requests.get(f"{served}/echo?q={'x' * 9000}", timeout=10)
+
+    assert response.status_code == 414
+    assert response.json()["error"]["code"] == "uri_too_long"
+    assert "Server" not in response.headers
+
+
+def test_a_url_of_the_longest_allowed_length_is_served(served):
+    path = "/echo?q="
+    assert requests.get(f"{served}{path}{'x' * (8192 - len(path))}", timeout=10).status_code == 200

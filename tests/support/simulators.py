@@ -1,4 +1,4 @@
-"""Driving the simulator in-process from tests: a clock moved by hand, a recorded sleep, a signed-in client.
+"""Driving the simulators in-process from tests: a clock moved by hand, a recorded sleep, a signed-in client.
 
 No sockets and no real waiting: `SimulatorClient` talks WSGI through werkzeug's test client.
 """
