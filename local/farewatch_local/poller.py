@@ -38,8 +38,37 @@ from farewatch_local.template import (
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_KEYS = ("routes_polled", "upstream_calls", "alerts_created")
 RETRY_CHECK_SECONDS = 1.0  # how often, between ticks, failed messages that came back are delivered
+# What a cycle's `alerts_created` counts: the PriceDropDetected events it put on the bus, as an
+# integration subscribed to them would see them (the worker answers only its batchItemFailures).
+PRICE_DROP_PATTERN = {"source": ["farewatch"], "detail-type": ["PriceDropDetected"]}
+OBSERVER_NAME = "farewatch-local-price-drops"
+
+
+class PriceDropObserver:
+    """A local-only queue subscribed to the default bus's PriceDropDetected events (never deployed)."""
+
+    def __init__(self, aws_url: str) -> None:
+        self._sqs, events = client("sqs", aws_url), client("events", aws_url)
+        self._url = self._sqs.create_queue(QueueName=OBSERVER_NAME)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])
+        events.put_rule(Name=OBSERVER_NAME, EventPattern=json.dumps(PRICE_DROP_PATTERN))
+        events.put_targets(
+            Rule=OBSERVER_NAME, Targets=[{"Id": "local-poll", "Arn": arn["Attributes"]["QueueArn"]}]
+        )
+
+    def drain(self) -> set[str]:
+        """The alert ids announced since the last drain (an alert announced twice counts once)."""
+        seen: set[str] = set()
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                detail = json.loads(message["Body"]).get("detail") or {}
+                seen.add(str(detail.get("id", message["MessageId"])))
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)],
+            )
+        return seen
 
 
 def scheduled_event(function: FunctionSpec, schedule: ScheduleEvent, *, poll_now: bool) -> Any:
@@ -124,10 +153,6 @@ class SqsDelivery:
             if self.event.reports_batch_item_failures and isinstance(response, dict):
                 ids = {str(item.get("itemIdentifier")) for item in response.get("batchItemFailures") or []}
                 failed = ids if ids <= every else every  # an unknown identifier fails the whole batch
-            polled = response.get("polled") if isinstance(response, dict) else None
-            totals.update(
-                {key: int(polled.get(key, 0)) for key in SUMMARY_KEYS} if isinstance(polled, dict) else {}
-            )
         totals["delivered"] += len(every - failed)
         handles = {record["messageId"]: record["receiptHandle"] for record in records}
         if retry_after is not None and failed:
@@ -164,6 +189,7 @@ class Poller:
         self.interval, self.visibility = interval, visibility
         self._functions, self._upstream_calls, self._announce = functions, upstream_calls, announce
         self.schedules = [(function, event) for function, event in template.schedules if event.enabled]
+        self._price_drops = PriceDropObserver(aws_url)
         self.deliveries = [
             SqsDelivery(functions, function, event, template.queue(event.queue), aws_url)
             for function, event in template.queue_subscriptions
@@ -216,6 +242,7 @@ class Poller:
         """Fire every schedule (if `dispatch`), then deliver until no message is visible; the totals."""
         with self._cycle:
             started, upstream_before = time.monotonic(), self._upstream_calls()
+            self._price_drops.drain()  # what came before this cycle is not its doing
             for function, schedule in self.schedules if dispatch else []:
                 try:
                     self._functions.invoke(
@@ -245,13 +272,12 @@ class Poller:
                 thread.join()
             upstream_after = self._upstream_calls()
             summary = {
-                "routes_polled": totals["routes_polled"]
-                if "routes_polled" in totals
-                else totals["delivered"],
-                "upstream_calls": totals["upstream_calls"]
-                if "upstream_calls" in totals or upstream_before is None or upstream_after is None
+                "routes_polled": totals["delivered"],
+                # Searches the simulator served meanwhile; an external fare API cannot be counted.
+                "upstream_calls": 0
+                if upstream_before is None or upstream_after is None
                 else upstream_after - upstream_before,
-                "alerts_created": totals["alerts_created"],
+                "alerts_created": len(self._price_drops.drain()),
             }
         if dispatch or totals["delivered"]:
             self._announce(

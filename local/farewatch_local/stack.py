@@ -344,7 +344,9 @@ class LocalStack:
             aws_access_key_id=LOCAL_KEY,
             aws_secret_access_key=LOCAL_KEY,
         )
-        secretsmanager.put_secret_value(SecretId=template.secret(logical_id).name, SecretString=json.dumps(value))
+        secretsmanager.put_secret_value(
+            SecretId=template.secret(logical_id).name, SecretString=json.dumps(value)
+        )
 
     def _upstream_calls(self) -> int | None:
         """Searches the simulator served so far (for the poll cycle's line); None with an external API."""

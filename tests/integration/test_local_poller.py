@@ -36,12 +36,14 @@ def work(event, context):
     records = event["Records"]
     with open(os.environ["BATCH_LOG"], "a") as log:
         log.write(json.dumps([record["body"] for record in records]) + "\\n")
-    failures = [{"itemIdentifier": r["messageId"]} for r in records if r["body"] == "bad"]
-    done = len(records) - len(failures)
-    return {
-        "batchItemFailures": failures,
-        "polled": {"routes_polled": done, "upstream_calls": done, "alerts_created": 0},
-    }
+    drops = [
+        {"Source": "farewatch", "DetailType": "PriceDropDetected", "Detail": json.dumps({"id": r["body"]})}
+        for r in records
+        if r["body"] == "r1"
+    ]
+    if drops:
+        boto3.client("events").put_events(Entries=drops)
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["body"] == "bad"]}
 '''
 
 TEMPLATE = """
@@ -139,7 +141,8 @@ def test_local_poll_runs_one_cycle_and_answers_the_workers_totals(running: Local
     answer = requests.post(f"{running.api_url}/__local/poll", timeout=30)
 
     assert answer.status_code == 200
-    assert answer.json() == {"data": {"routes_polled": 4, "upstream_calls": 4, "alerts_created": 0}}
+    # The four that succeeded; no fare API was asked; r1 announced one price drop on the bus.
+    assert answer.json() == {"data": {"routes_polled": 4, "upstream_calls": 0, "alerts_created": 1}}
     delivered = batches(project)
     assert all(len(batch) <= 3 for batch in delivered)  # BatchSize from the template
     assert sorted(body for batch in delivered for body in batch) == ["bad", "r1", "r2", "r3", "r4"]
@@ -199,4 +202,7 @@ def test_the_schedule_fires_the_dispatcher_on_the_local_interval(project: Path) 
 
     assert "DispatchFunction every 1 s locally" in banner
     assert sorted(body for batch in batches(project) for body in batch)[:1] == ["bad"]
-    assert any(line.startswith("poll cycle (schedule): 4 routes polled, 4 upstream calls") for line in lines)
+    assert any(
+        line.startswith("poll cycle (schedule): 4 routes polled, 0 upstream calls, 1 alerts")
+        for line in lines
+    )

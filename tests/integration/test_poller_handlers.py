@@ -124,8 +124,7 @@ def test_worker_reports_exactly_the_failing_record_and_publishes_the_others_aler
 
     response = worker.lambda_handler(sqs_event(routes), FakeLambdaContext(function_name="PollWorkerFunction"))
 
-    assert response["batchItemFailures"] == [{"itemIdentifier": "message-1"}]
-    assert response["polled"] == {"routes_polled": 2, "upstream_calls": 2, "alerts_created": 2}
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}  # exactly Lambda's shape
     events = [json.loads(message["Body"]) for message in received(sqs, price_drop_inbox)]
     assert sorted(event["detail"]["route_key"] for event in events) == [routes[0], routes[2]]
     assert {event["detail-type"] for event in events} == {"PriceDropDetected"}
@@ -179,8 +178,9 @@ def test_worker_hands_back_the_routes_it_has_no_time_to_finish(monkeypatch: pyte
     # Then the three routes started with 60, 45 and 30 s left are done and not handed back; the two
     # that would have started with 15 s left were never started and come back as failures
     assert cycle.polled == routes[:3]
-    assert response["batchItemFailures"] == [{"itemIdentifier": "message-3"}, {"itemIdentifier": "message-4"}]
-    assert response["polled"] == {"routes_polled": 3, "upstream_calls": 3, "alerts_created": 0}
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": "message-3"}, {"itemIdentifier": "message-4"}]
+    }
 
 
 def test_worker_with_time_to_spare_finishes_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,7 +192,7 @@ def test_worker_with_time_to_spare_finishes_the_whole_batch(monkeypatch: pytest.
     response = worker.lambda_handler(sqs_event(routes), DeadlineContext(clock=clock, seconds=120))
 
     assert cycle.polled == routes
-    assert response["batchItemFailures"] == []
+    assert response == {"batchItemFailures": []}
 
 
 def test_worker_invoked_with_too_little_time_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ only those (and moves them to the dead-letter queue after five receives). A rout
 while `POLL_ROUTE_RESERVE_SECONDS` of the invocation remain (the Lambda context's clock): an
 invocation that times out reports nothing, so its whole batch would come back, finished routes
 included; instead the routes it cannot finish are handed back as failures without being started.
-The response also carries the batch's totals under `polled`, read from the processor's own
-results, which the event source mapping ignores and the local stack's `POST /__local/poll` adds up.
+The response is exactly what the event source mapping reads: `{"batchItemFailures": [...]}`; what a
+batch did is in its metrics (RoutesPolled, UpstreamCalls, AlertsCreated, RoutesHandedBack).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from farewatch import composition
 from farewatch.settings import get_settings
-from farewatch.tracking.poll_cycle import CycleSummary, RouteWork, route_key_of
+from farewatch.tracking.poll_cycle import RouteWork, route_key_of
 
 logger = Logger()
 metrics = Metrics()
@@ -46,14 +47,13 @@ def poll_route(record: SQSRecord, lambda_context: LambdaContext) -> RouteWork:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     with processor(records=event.get("Records") or [], handler=poll_route, lambda_context=context):
-        outcomes = processor.process()
-    done = [result for status, result, _ in outcomes if status == "success"]
+        processor.process()
     handed_back = sum(1 for _, error, _ in processor.exceptions if isinstance(error, RouteNotStarted))
     if handed_back:
         logger.warning(
             "Routes handed back unstarted: the invocation ran short", extra={"routes": handed_back}
         )
         metrics.add_metric(name="RoutesHandedBack", unit=MetricUnit.Count, value=handed_back)
-    return {**processor.response(), "polled": CycleSummary.of(done).as_dict()}
+    return processor.response()
