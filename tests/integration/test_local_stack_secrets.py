@@ -14,7 +14,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from farewatch_local.gateway import serve
+from amadeus_sim.server import start as serve
 from farewatch_local.stack import LocalStack, StackConfig
 
 
