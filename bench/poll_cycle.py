@@ -213,9 +213,3 @@ def poll_cycle(simulator: Any) -> None:
         f"{max(rate_bound, compute_bound):.0f} s (rate bound {rate_bound:.0f} s, "
         f"compute bound {compute_bound:.0f} s, in-process moto)\n"
     )
-
-
-if __name__ == "__main__":
-    import bench.__main__ as bench_main
-
-    bench_main.main()
