@@ -2,7 +2,8 @@
 
 Duffel routes (the subset Farewatch uses):
 - `POST /air/offer_requests[?return_offers=false]` — `{"data": {slices, passengers, cabin_class?,
-  max_connections?}}` → 201 with the offer request (`orq_…`), its offers inline unless return_offers=false.
+  max_connections?}}` (one slice, or two for a round trip; max_connections per slice) → 201 with the
+  offer request (`orq_…`), its offers inline unless return_offers=false.
 - `GET /air/offer_requests/{id}` — the request again, with its offers.
 - `GET /air/offers?offer_request_id=…[&sort=total_amount|-total_amount|total_duration][&limit=1..200]
   [&after=…|&before=…]` — one page of that request's offers, `meta.after` naming the next page.
@@ -35,6 +36,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
@@ -54,7 +56,7 @@ from amadeus_sim.offers import (
     find_offers,
     iso_duration,
 )
-from amadeus_sim.world import AIRCRAFT, CARRIERS, Airport, Flight, amount_text, to_cents
+from amadeus_sim.world import AIRCRAFT, CARRIERS, Airport, Flight, Itinerary, amount_text, to_cents
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -170,32 +172,75 @@ def rate_limit_headers(limit: int, remaining: int, reset_at: float) -> dict[str,
     return {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining), "ratelimit-reset": reset}
 
 
-def read_offer_request(body: Any, *, today: dt.date) -> tuple[RouteDay, int, str | None, int | None]:
-    """(route/day, adults, cabin class, max connections) from `{"data": {...}}`, every problem at once."""
+@dataclass(frozen=True)
+class OfferRequestAsked:
+    """What an offer request asks for: the outbound route/day, the return date (two slices), adults,
+    cabin class and max connections per slice."""
+
+    route: RouteDay
+    return_day: dt.date | None
+    adults: int
+    cabin_class: str | None
+    max_connections: int | None
+
+
+def _read_slice(raw: Any, index: int, today: dt.date, problems: list[Any]) -> tuple[str, str, dt.date] | None:
+    if not isinstance(raw, Mapping):
+        problems.append(_invalid(f"/data/slices/{index}", "a slice is an object"))
+        return None
+    codes = []
+    for name in ("origin", "destination"):
+        code, pointer = raw.get(name), f"/data/slices/{index}/{name}"
+        if code is None:
+            problems.append(_required(pointer))
+        elif not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+            problems.append(_invalid(pointer, f"{name} must be an IATA code"))
+        else:
+            codes.append(code)
+    day = _departure_date(raw.get("departure_date"), today, problems, f"/data/slices/{index}/departure_date")
+    if len(codes) == 2 and codes[0] == codes[1]:
+        problems.append(_invalid(f"/data/slices/{index}/destination", "destination must differ from origin"))
+    elif len(codes) == 2 and day is not None:
+        return codes[0], codes[1], day
+    return None
+
+
+def read_offer_request(body: Any, *, today: dt.date) -> OfferRequestAsked:
+    """The offer request in `{"data": {...}}`: one slice, or two going back the same way; every
+    problem at once."""
     if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
         raise RequestRejected(_required("/data"))
     data, problems = body["data"], []
     route: RouteDay | None = None
+    return_day: dt.date | None = None
     slices = data.get("slices")
     if not isinstance(slices, list) or not slices:
         problems.append(_required("/data/slices"))
-    elif len(slices) != 1 or not isinstance(slices[0], Mapping):
-        problems.append(_invalid("/data/slices", "the simulator searches one-way journeys (one slice)"))
+    elif len(slices) > 2:
+        problems.append(
+            _invalid(
+                "/data/slices", "the simulator searches one-way journeys (one slice) or round trips (two)"
+            )
+        )
     else:
-        codes = []
-        for name in ("origin", "destination"):
-            code, pointer = slices[0].get(name), f"/data/slices/0/{name}"
-            if code is None:
-                problems.append(_required(pointer))
-            elif not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
-                problems.append(_invalid(pointer, f"{name} must be an IATA code"))
+        read = [_read_slice(raw, index, today, problems) for index, raw in enumerate(slices)]
+        if read[0] is not None:
+            route = RouteDay(*read[0])
+        outbound, inbound = read[0], read[-1] if len(read) == 2 else None
+        if outbound is not None and inbound is not None:
+            (out_from, out_to, out_day), (back_from, back_to, back_day) = outbound, inbound
+            if (back_from, back_to) != (out_to, out_from):
+                problems.append(
+                    _invalid(
+                        "/data/slices/1", "the second slice must go back from the destination to the origin"
+                    )
+                )
+            elif back_day < out_day:
+                problems.append(
+                    _invalid("/data/slices/1/departure_date", "the return must not leave before the outbound")
+                )
             else:
-                codes.append(code)
-        day = _departure_date(slices[0].get("departure_date"), today, problems)
-        if len(codes) == 2 and codes[0] == codes[1]:
-            problems.append(_invalid("/data/slices/0/destination", "destination must differ from origin"))
-        elif len(codes) == 2 and day is not None:
-            route = RouteDay(codes[0], codes[1], day)
+                return_day = back_day
     passengers, adults = data.get("passengers"), None
     if not isinstance(passengers, list) or not passengers:
         problems.append(_required("/data/passengers"))
@@ -214,11 +259,10 @@ def read_offer_request(body: Any, *, today: dt.date) -> tuple[RouteDay, int, str
         problems.append(_invalid("/data/max_connections", "max_connections must be 0 or more"))
     if problems or route is None or adults is None:
         raise RequestRejected(*problems)
-    return route, adults, cabin_class, connections
+    return OfferRequestAsked(route, return_day, adults, cabin_class, connections)
 
 
-def _departure_date(raw: Any, today: dt.date, problems: list[Any]) -> dt.date | None:
-    pointer = "/data/slices/0/departure_date"
+def _departure_date(raw: Any, today: dt.date, problems: list[Any], pointer: str) -> dt.date | None:
     if raw is None:
         problems.append(_required(pointer))
         return None
@@ -279,10 +323,30 @@ def _segment(request_id: str, key: str, number: int, flight: Flight, cabin: str)
     }
 
 
+def _slice(
+    request_id: str, key: str, number: int, itinerary: Itinerary, offer: PricedOffer
+) -> dict[str, Any]:
+    cabin = offer.cabin.lower()
+    return {
+        "id": short_id("sli", request_id, key, number),
+        "origin_type": "airport",
+        "origin": _place(itinerary.flights[0].departure),
+        "destination_type": "airport",
+        "destination": _place(itinerary.flights[-1].arrival),
+        "duration": iso_duration(itinerary.minutes),
+        "fare_brand_name": "Basic" if offer.premium < Decimal("0.2") else "Standard",
+        "segments": [
+            _segment(request_id, f"{key}/{number}", n, flight, cabin)
+            for n, flight in enumerate(itinerary.flights)
+        ],
+    }
+
+
 def _offer(request_id: str, offer: PricedOffer, search: FlightSearch, now: float) -> dict[str, Any]:
-    itinerary, cabin, currency = offer.itineraries[0], offer.cabin.lower(), search.currency
+    currency = search.currency
     total = to_cents(offer.adult_total * search.adults)
     base = to_cents(total * offer.base_share)
+    minutes = sum(itinerary.minutes for itinerary in offer.itineraries)
     return {
         "id": short_id("off", request_id, offer.key),
         "live_mode": False,
@@ -295,22 +359,11 @@ def _offer(request_id: str, offer: PricedOffer, search: FlightSearch, now: float
         "base_currency": currency,
         "tax_amount": amount_text(total - base),
         "tax_currency": currency,
-        "total_emissions_kg": str(int(itinerary.minutes * Decimal("1.6"))),
-        "owner": _carrier(itinerary.flights[0].carrier),
+        "total_emissions_kg": str(int(minutes * Decimal("1.6"))),
+        "owner": _carrier(offer.itineraries[0].flights[0].carrier),
         "slices": [
-            {
-                "id": short_id("sli", request_id, offer.key),
-                "origin_type": "airport",
-                "origin": _place(itinerary.flights[0].departure),
-                "destination_type": "airport",
-                "destination": _place(itinerary.flights[-1].arrival),
-                "duration": iso_duration(itinerary.minutes),
-                "fare_brand_name": "Basic" if offer.premium < Decimal("0.2") else "Standard",
-                "segments": [
-                    _segment(request_id, offer.key, n, flight, cabin)
-                    for n, flight in enumerate(itinerary.flights)
-                ],
-            }
+            _slice(request_id, offer.key, number, itinerary, offer)
+            for number, itinerary in enumerate(offer.itineraries)
         ],
         "passengers": _passengers(request_id, search.adults),
         "payment_requirements": {"requires_instant_payment": False},
@@ -463,9 +516,8 @@ class Simulator(ControlRoutes):
         except ValueError:
             return _errors(MALFORMED_BODY)
         now = self._clock()
-        route, adults, cabin_class, connections = read_offer_request(
-            body, today=dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
-        )
+        asked = read_offer_request(body, today=dt.datetime.fromtimestamp(now, tz=dt.UTC).date())
+        route, adults, cabin_class = asked.route, asked.adults, asked.cabin_class
         if (route.origin, route.destination) in self.slow_routes:
             self._sleep(self.slow_route_seconds)  # an airline that takes its time; outside the lock
             now = self._clock()
@@ -478,12 +530,16 @@ class Simulator(ControlRoutes):
             route.origin,
             route.destination,
             route.day,
+            return_date=asked.return_day,
             adults=adults,
             travel_class=cabin_class.upper() if cabin_class else None,
-            non_stop=connections == 0,
+            max_connections=asked.max_connections,
             currency=pin.currency if isinstance(pin, PricePin) else "USD",  # the account sells in US dollars
             max_offers=MAX_OFFERS_PER_REQUEST,
         )
+        legs = [(route.origin, route.destination, route.day)]
+        if asked.return_day is not None:
+            legs.append((route.destination, route.origin, asked.return_day))
         request_id = "orq_" + uuid.uuid4().hex[:26]
         offer_request = {
             "id": request_id,
@@ -494,11 +550,12 @@ class Simulator(ControlRoutes):
             "slices": [
                 {
                     "origin_type": "airport",
-                    "origin": _place(route.origin),
+                    "origin": _place(start),
                     "destination_type": "airport",
-                    "destination": _place(route.destination),
-                    "departure_date": route.day.isoformat(),
+                    "destination": _place(end),
+                    "departure_date": day.isoformat(),
                 }
+                for start, end, day in legs
             ],
             "passengers": _passengers(request_id, adults),
             "offers": [

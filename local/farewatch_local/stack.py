@@ -44,6 +44,9 @@ LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
 # reaches an alert within about a minute (deployed: rate(30 minutes) and 600 s).
 DEFAULT_POLL_INTERVAL_SECONDS = 30
 LOCAL_FARE_CACHE_SECONDS = "60"
+# Locally a forced refresh always reaches the simulator, so that a pinned price shows at once (the
+# README's walk-through pins one, then refreshes); deployed, one per trip per 60 s fleet-wide.
+LOCAL_FORCE_REFRESH_MIN_SECONDS = "0"
 STATE_FILE, ENDPOINTS_FILE, LOCK_FILE = "aws-state.pickle", "stack.json", "lock"
 
 
@@ -316,7 +319,11 @@ class LocalStack:
     def _local_parameters(self) -> dict[str, str]:
         """Parameters of a local deployment (the user's FAREWATCH_PARAMETER_OVERRIDES beat them)."""
         config = self.config
-        local = {"FareSource": config.fare_source, "FareCacheTtlSeconds": LOCAL_FARE_CACHE_SECONDS}
+        local = {
+            "FareSource": config.fare_source,
+            "FareCacheTtlSeconds": LOCAL_FARE_CACHE_SECONDS,
+            "ForceRefreshMinSeconds": LOCAL_FORCE_REFRESH_MIN_SECONDS,
+        }
         if config.fare_source == "duffel":
             local.update(DuffelBaseUrl=self.fare_api_url)
         else:

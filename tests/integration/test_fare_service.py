@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from decimal import Decimal
@@ -10,6 +11,8 @@ import pytest
 
 from farewatch.clock import ManualClock, SystemClock
 from farewatch.errors import UpstreamError, UpstreamTimeout
+from farewatch.fare_query import FareQuery
+from farewatch.offers import Leg
 from farewatch.pricing import CachePolicy, FareService
 from farewatch.store.fare_cache import FareCacheStore
 from farewatch.store.history import PriceHistoryStore
@@ -37,6 +40,10 @@ class ScriptedSource:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def upstream_query(self, query):
+        """Like Amadeus: "nonstop" is searched upstream, any other stop limit filtered after."""
+        return query if query.max_stops in (None, 0) else query.model_copy(update={"max_stops": None})
 
     def warm_up(self) -> None:
         return None
@@ -93,7 +100,7 @@ def test_force_refresh_makes_one_upstream_call_and_refreshes_the_cache(aws):
     source, clock = ScriptedSource([offer("250.00")], [offer("199.00")]), ManualClock()
     fares = service(source, clock)
     fares.fares(fare_query())
-    clock.advance(10)
+    clock.advance(61)  # past FORCE_REFRESH_MIN_SECONDS (60)
 
     forced = fares.fares(fare_query(), force_refresh=True)
     after = fares.fares(fare_query())
@@ -143,6 +150,7 @@ def test_upstream_failure_during_a_forced_refresh_serves_the_last_fares_flagged_
     source, clock = ScriptedSource([offer("250.00")], UpstreamError("boom")), ManualClock()
     fares = service(source, clock)
     fares.fares(fare_query())
+    clock.advance(61)
 
     result = fares.fares(fare_query(), force_refresh=True)
 
@@ -196,7 +204,7 @@ def test_every_fetched_price_is_appended_to_the_history(aws):
 
     for _ in range(3):
         fares.fares(fare_query(), force_refresh=True)
-        clock.advance(1)
+        clock.advance(61)
     fares.fares(fare_query())  # a hit adds nothing
 
     rows = PriceHistoryStore().observations(fare_query().cache_key)
@@ -236,3 +244,122 @@ def test_concurrent_forced_refreshes_share_one_upstream_search(aws, atomic_dynam
 
     # Every forced request started before the one fetch finished, so that fetch answers them all.
     assert source.searches == 1
+
+
+# -- forced refreshes cannot run up the bill (issue 15) -------------------------------------------
+
+
+def test_twenty_forced_refreshes_of_one_key_within_a_minute_cost_one_upstream_search(aws):
+    source, clock = ScriptedSource([offer("250.00")], [offer("199.00")]), ManualClock()
+    fares = service(source, clock)
+
+    answers = []
+    for _ in range(20):
+        answers.append(fares.fares(fare_query(), force_refresh=True))
+        clock.advance(2.9)  # 20 requests over 58 s
+
+    assert source.searches == 1
+    assert answers[0].refreshed is True and answers[0].cached is False
+    assert all(answer.refreshed is False and answer.cached for answer in answers[1:])
+    assert {answer.fetched_at for answer in answers} == {answers[0].fetched_at}  # the entry just fetched
+
+
+def test_a_forced_refresh_after_the_limit_reaches_upstream_again(aws):
+    source, clock = ScriptedSource([offer("250.00")], [offer("199.00")]), ManualClock()
+    fares = service(source, clock, force_refresh_min_seconds=60)
+    fares.fares(fare_query())
+    clock.advance(59)
+    held = fares.fares(fare_query(), force_refresh=True)
+    clock.advance(1)
+
+    again = fares.fares(fare_query(), force_refresh=True)
+
+    assert held.refreshed is False and held.cheapest is not None and held.cheapest.price == Decimal("250.00")
+    assert (
+        again.refreshed is True and again.cheapest is not None and again.cheapest.price == Decimal("199.00")
+    )
+    assert source.searches == 2
+
+
+# -- the trip's shape in the cache key (issue 15) -------------------------------------------------
+
+
+def trip(**shape) -> FareQuery:
+    return fare_query().model_copy(update=shape)
+
+
+def test_every_trip_dimension_that_changes_the_upstream_answer_has_its_own_search(aws):
+    source = ScriptedSource()
+    fares = service(source, ManualClock())
+    trips = [
+        trip(),
+        trip(return_date=dt.date(2027, 1, 22)),
+        trip(return_date=dt.date(2027, 1, 23)),
+        trip(cabin="business"),
+        trip(cabin="business", return_date=dt.date(2027, 1, 22)),
+        trip(max_stops=0),
+        trip(adults=2),
+        trip(currency="EUR"),
+        trip(departure_date=dt.date(2027, 1, 16)),
+    ]
+
+    for shape in trips:
+        fares.fares(shape)
+    for shape in trips:  # each is now a cache hit
+        assert fares.fares(shape).cached is True
+
+    assert source.searches == len(trips)
+    assert len({shape.cache_key for shape in trips}) == len(trips)
+
+
+def test_stop_limits_the_source_cannot_search_share_one_upstream_search(aws):
+    source = ScriptedSource()
+    fares = service(source, ManualClock())
+
+    for stops in (None, 1, 2):
+        fares.fares(trip(max_stops=stops))
+
+    assert source.searches == 1
+    assert fares.searched_as(trip(max_stops=1)).cache_key == trip().cache_key
+
+
+def test_a_stop_limit_the_source_lacks_is_applied_to_the_normalised_offers(aws):
+    shared = [offer("180.00", id="two", stops=2), offer("240.00", id="one", stops=1), offer("300.00", id="n")]
+    fares = service(ScriptedSource(shared), ManualClock())
+
+    anything = fares.fares(trip())
+    one_stop = fares.fares(trip(max_stops=1))
+
+    assert [o.id for o in anything.offers] == ["two", "one", "n"]
+    assert [o.id for o in one_stop.offers] == ["one", "n"]
+    assert one_stop.cheapest is not None and one_stop.cheapest.price == Decimal("240.00")
+    assert one_stop.query == trip(max_stops=1)
+
+
+def test_a_filtered_trip_keeps_a_history_of_its_own_cheapest_price(aws):
+    shared = [offer("180.00", id="two", stops=2), offer("240.00", id="one", stops=1)]
+    fares = service(ScriptedSource(shared), ManualClock())
+
+    fares.fares(trip(max_stops=1))
+
+    assert [row.amount for row in fares.price_history(trip(max_stops=1))] == [Decimal("240.00")]
+    assert [row.amount for row in fares.price_history(trip())] == [Decimal("180.00")]
+
+
+def test_a_round_trip_offer_is_held_to_the_stop_limit_in_both_directions(aws):
+    back = Leg(
+        flight_numbers=["AA1", "AA2"],
+        stops=1,
+        departure_at="2027-01-22T08:00:00",
+        arrival_at="2027-01-22T18:00:00",
+        origin="LAX",
+        destination="JFK",
+        duration_minutes=420,
+    )
+    round_trip = offer("400.00", id="rt").model_copy(update={"inbound": back})
+    fares = service(ScriptedSource([round_trip]), ManualClock())
+
+    nonstop = fares.fares(trip(return_date=dt.date(2027, 1, 22), max_stops=0))
+    one_stop = fares.fares(trip(return_date=dt.date(2027, 1, 22), max_stops=1))
+
+    assert nonstop.offers == [] and [o.id for o in one_stop.offers] == ["rt"]

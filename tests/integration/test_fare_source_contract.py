@@ -250,6 +250,7 @@ def price_api_with(
         "DUFFEL_ACCESS_TOKEN": DUFFEL_TOKEN,
         "UPSTREAM_BACKOFF_BASE_SECONDS": "0",
         "UPSTREAM_BACKOFF_CAP_SECONDS": "0",
+        "FORCE_REFRESH_MIN_SECONDS": "0",  # every nocache reaches upstream here
         **extra_env,
     }
     for name, value in environment.items():

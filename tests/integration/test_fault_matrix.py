@@ -86,6 +86,7 @@ def stack(aws, simulator, monkeypatch) -> Iterator[Stack]:
     monkeypatch.setenv("AMADEUS_CLIENT_ID", "farewatch-local")
     monkeypatch.setenv("AMADEUS_CLIENT_SECRET", "farewatch-local-secret")
     monkeypatch.setenv("UPSTREAM_BACKOFF_BASE_SECONDS", "0")
+    monkeypatch.setenv("FORCE_REFRESH_MIN_SECONDS", "0")  # every nocache reaches upstream here
     monkeypatch.setenv("UPSTREAM_BACKOFF_CAP_SECONDS", "0")
     monkeypatch.setenv("UPSTREAM_READ_TIMEOUT_SECONDS", "1.5")
     monkeypatch.setenv("UPSTREAM_MAX_ATTEMPTS", "3")

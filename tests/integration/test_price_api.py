@@ -30,6 +30,7 @@ def handler(aws, simulator, monkeypatch):
     monkeypatch.setenv("AMADEUS_CLIENT_ID", "farewatch-local")
     monkeypatch.setenv("AMADEUS_CLIENT_SECRET", "farewatch-local-secret")
     monkeypatch.setenv("UPSTREAM_BACKOFF_BASE_SECONDS", "0")
+    monkeypatch.setenv("FORCE_REFRESH_MIN_SECONDS", "0")  # every nocache reaches upstream here
     from farewatch import composition, settings
 
     settings.get_settings.cache_clear()

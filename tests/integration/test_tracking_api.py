@@ -615,14 +615,14 @@ def test_concurrent_creations_by_one_user_never_pass_the_limit(users, tracking, 
     query = parse_fare_query({"origin": "JFK", "destination": "LAX", "date": DAY}, clock=tracking.clock)
     outcomes: list[str] = []
 
-    def create() -> None:
+    def create(target: int) -> None:  # eight different trackers (the same one twice is not a copy)
         try:
-            tracking.create("user1", query, target_price=None, notify_on_any_drop=True)
+            tracking.create("user1", query, target_price=Decimal(target), notify_on_any_drop=True)
             outcomes.append("created")
         except Conflict as error:
             outcomes.append(error.code)
 
-    threads = [threading.Thread(target=create) for _ in range(8)]
+    threads = [threading.Thread(target=create, args=(200 + n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -640,3 +640,98 @@ def test_patch_cannot_leave_a_tracker_with_nothing_to_alert_on(users, alice):
     )
 
     assert status == 400 and body["error"]["code"] == "invalid_body"
+
+
+# -- trackers that behave (issue 15) ---------------------------------------------------------------
+
+
+def test_creating_a_tracker_you_already_have_answers_the_existing_one(users, alice, fares):
+    status, first = track(users, alice, target_price=250, cabin="business")
+    fares.set_price("280.00", f"JFK#LAX#{DAY}#1#USD#cabin=business")  # a create would fetch again
+
+    again_status, again = track(users, alice, target_price=250, cabin="business")
+    calls_after_duplicate = fares.upstream_calls
+    other_rules = track(users, alice, target_price=240, cabin="business")
+    other_trip = track(users, alice, target_price=250)
+
+    assert (status, again_status) == (201, 200)
+    assert again["data"]["id"] == first["data"]["id"]
+    assert other_rules[0] == 201 and other_trip[0] == 201
+    listed = call(users, "GET", "/tracked-flights", token=alice)[1]["data"]
+    assert len(listed) == 3
+    assert calls_after_duplicate == 1  # the duplicate asked for no fare
+
+
+def test_the_pollers_bookkeeping_does_not_move_the_version_a_patch_sends(users, alice, clock, fares):
+    tracker = track(users, alice, notify_on_any_drop=True)[1]["data"]
+    path = f"/tracked-flights/{tracker['id']}"
+    clock.advance(1800)
+    fares.set_price("240.00")
+    assert len(poll(clock).alerts) == 1
+
+    polled = call(users, "GET", path, token=alice)[1]["data"]
+    status, patched = call(users, "PATCH", path, {"version": 1, "target_price": 200}, token=alice)
+
+    assert polled["version"] == 1 and polled["current_price"] == "240.00"
+    assert status == 200 and patched["data"]["version"] == 2
+
+
+def test_a_patch_between_read_and_write_makes_the_poller_decide_again(users, alice, tracking, clock, fares):
+    from farewatch.store.tracking import TrackingStore
+    from farewatch.tracking.values import PricePoint
+
+    tracker = track(users, alice, target_price=250)[1]["data"]
+    stale = TrackingStore().get(tracking_user(alice, users), tracker["id"])
+    call(
+        users, "PATCH", f"/tracked-flights/{tracker['id']}", {"version": 1, "target_price": 200}, token=alice
+    )
+
+    applied = TrackingStore().record_check(
+        stale, seen=PricePoint(Decimal("240"), "USD", clock.now() + 1), last_alerted_price=None, alert=None
+    )
+
+    assert applied is False
+
+
+def tracking_user(token: str, users: Any) -> str:
+    return call(users, "GET", "/users/me", token=token)[1]["data"]["id"]
+
+
+def test_a_tracker_reads_the_same_in_a_list_as_alone(users, alice):
+    tracker = track(users, alice, target_price=250)[1]["data"]
+
+    listed = call(users, "GET", "/tracked-flights", token=alice)[1]["data"][0]
+    alone = call(users, "GET", f"/tracked-flights/{tracker['id']}", token=alice)[1]["data"]
+
+    assert listed == alone
+    assert isinstance(listed["history"], list) and listed["history"]
+
+
+def test_a_tracker_watches_the_whole_trip_and_says_so(users, alice, fares):
+    status, body = track(
+        users, alice, target_price=900, return_date="2027-02-08", cabin="business", max_stops=1
+    )
+
+    tracker = body["data"]
+    assert status == 201
+    assert (tracker["return_date"], tracker["cabin"], tracker["max_stops"]) == ("2027-02-08", "business", 1)
+    assert watched_count(f"JFK#LAX#{DAY}#1#USD#return=2027-02-08#cabin=business#stops=1") == 1
+    assert watched_count() == 0  # not the one-way economy route
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"return_date": "2027-01-31"}, "invalid_return_date"),
+        ({"return_date": "2027-13-01"}, "invalid_date"),
+        ({"cabin": "steerage"}, None),
+        ({"max_stops": 3}, None),
+    ],
+)
+def test_a_trip_shape_that_cannot_be_is_a_400(users, alice, fields, code):
+    status, body = track(users, alice, target_price=250, **fields)
+
+    assert status == 400
+    if code is not None:
+        assert body["error"]["code"] == code
+    assert {detail["field"] for detail in body["error"]["details"]} == set(fields)

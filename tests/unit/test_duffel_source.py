@@ -190,6 +190,7 @@ def test_a_search_is_an_offer_request_then_its_cheapest_offers(clock: RecordingC
         "data": {
             "slices": [{"origin": "JFK", "destination": "LAX", "departure_date": "2027-01-15"}],
             "passengers": [{"type": "adult"}, {"type": "adult"}],
+            "cabin_class": "economy",  # economy is asked for, not "any cabin"
         }
     }
     assert (listing["method"], listing["path"]) == ("GET", "/air/offers")
@@ -222,11 +223,23 @@ def test_the_read_timeout_suits_slow_searches_and_is_cut_to_the_deadline(clock: 
     assert upstream.sent[2]["timeout"] == (1.5, 1.5)
 
 
-def test_nonstop_and_cabin_narrow_the_offer_request_when_asked() -> None:
-    body = offer_request_body(JFK_LAX, nonstop=True, cabin_class="business")
+def test_the_trip_shape_is_sent_as_slices_cabin_class_and_max_connections() -> None:
+    trip = JFK_LAX.model_copy(
+        update={
+            "return_date": JFK_LAX.departure_date + dt.timedelta(days=7),
+            "cabin": "business",
+            "max_stops": 1,
+        }
+    )
 
-    assert (body["max_connections"], body["cabin_class"]) == (0, "business")
-    assert "max_connections" not in offer_request_body(JFK_LAX)
+    body = offer_request_body(trip)
+
+    assert [(s["origin"], s["destination"]) for s in body["slices"]] == [("JFK", "LAX"), ("LAX", "JFK")]
+    assert body["slices"][1]["departure_date"] == trip.return_date.isoformat()  # type: ignore[union-attr]
+    assert (body["max_connections"], body["cabin_class"]) == (1, "business")
+    one_way = offer_request_body(JFK_LAX)
+    assert (len(one_way["slices"]), one_way["cabin_class"]) == (1, "economy")
+    assert "max_connections" not in one_way
 
 
 # -- pages ------------------------------------------------------------------------------------------

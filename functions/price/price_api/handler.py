@@ -18,11 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from farewatch import composition, locations
 from farewatch.api import openapi
-from farewatch.api.params import Adults, Currency, Day, Destination, Origin
+from farewatch.api.params import Adults, Currency, Day, Destination, MaxStops, Origin, ReturnDate, TripCabin
 from farewatch.api.resolver import create_resolver, error_responses
 from farewatch.clock import SystemClock
 from farewatch.errors import NotFound
-from farewatch.fare_query import DEFAULT_ADULTS, DEFAULT_CURRENCY, FareQuery, fare_query
+from farewatch.fare_query import DEFAULT_ADULTS, DEFAULT_CABIN, DEFAULT_CURRENCY, Cabin, FareQuery, fare_query
 from farewatch.offers import select_offers
 from farewatch.validation import OneOf, WholeNumber, YesNo
 from price_api.views import (
@@ -55,7 +55,16 @@ Limit = Annotated[int, WholeNumber(1, 50), Query(description="At most this many 
 
 
 def _query(
-    origin: str, destination: str, date: Any, adults: int, currency: str, *, allow_past: bool = False
+    origin: str,
+    destination: str,
+    date: Any,
+    adults: int,
+    currency: str,
+    return_date: Any = None,
+    cabin: Cabin = DEFAULT_CABIN,
+    max_stops: int | None = None,
+    *,
+    allow_past: bool = False,
 ) -> FareQuery:
     return fare_query(
         origin=origin,
@@ -63,6 +72,9 @@ def _query(
         departure_date=date,
         adults=adults,
         currency=currency,
+        return_date=return_date,
+        cabin=cabin,
+        max_stops=max_stops,
         clock=clock,
         allow_past=allow_past,
     )
@@ -80,13 +92,26 @@ def cheapest_price(
     date: Day,
     adults: Adults = DEFAULT_ADULTS,
     currency: Currency = DEFAULT_CURRENCY,
-    nocache: Annotated[bool, YesNo(), Query(description="Fetch afresh and refresh the cache.")] = False,
+    return_date: ReturnDate = None,
+    cabin: TripCabin = DEFAULT_CABIN,
+    max_stops: MaxStops = None,
+    nocache: Annotated[
+        bool,
+        YesNo(),
+        Query(description="Fetch afresh and refresh the cache (at most once a minute per trip, fleet-wide)."),
+    ] = False,
 ) -> PriceEnvelope:
-    query = _query(origin, destination, date, adults, currency)
+    query = _query(origin, destination, date, adults, currency, return_date, cabin, max_stops)
     result = composition.fare_service().fares(query, force_refresh=nocache)
     if result.cheapest is None:
-        raise NotFound("No offers for this route and date.", code="no_offers")
-    return price_envelope(result, date.isoformat())
+        raise NotFound("No offers for this trip.", code="no_offers")
+    return price_envelope(
+        result,
+        date.isoformat(),
+        return_date=return_date,
+        cabin=cabin if "cabin" in (app.current_event.query_string_parameters or {}) else None,
+        forced=nocache,
+    )
 
 
 @app.get("/flights/search", summary="Offers for a route and date", responses=FARE_ERRORS)
@@ -96,13 +121,16 @@ def search_offers(
     date: Day,
     adults: Adults = DEFAULT_ADULTS,
     currency: Currency = DEFAULT_CURRENCY,
-    nonstop: Annotated[bool, YesNo(), Query(description="Nonstop offers only.")] = False,
+    return_date: ReturnDate = None,
+    cabin: TripCabin = DEFAULT_CABIN,
+    max_stops: MaxStops = None,
+    nonstop: Annotated[bool, YesNo(), Query(description="Nonstop offers only (both ways).")] = False,
     sort: Annotated[
         str, OneOf(("price", "duration")), Query(description="price (default) or duration.")
     ] = "price",
     limit: Limit = 10,
 ) -> SearchEnvelope:
-    query = _query(origin, destination, date, adults, currency)
+    query = _query(origin, destination, date, adults, currency, return_date, cabin, max_stops)
     result = composition.fare_service().fares(query)
     offers = select_offers(result.offers, nonstop=nonstop, sort=sort, limit=limit)
     meta = SearchMeta(**FareMeta.of(result).model_dump(), count=len(offers), sort=sort)
@@ -128,11 +156,15 @@ def price_history(
     date: Day,
     adults: Adults = DEFAULT_ADULTS,
     currency: Currency = DEFAULT_CURRENCY,
+    return_date: ReturnDate = None,
+    cabin: TripCabin = DEFAULT_CABIN,
+    max_stops: MaxStops = None,
 ) -> HistoryEnvelope:
-    query = _query(origin, destination, date, adults, currency, allow_past=True)
+    query = _query(
+        origin, destination, date, adults, currency, return_date, cabin, max_stops, allow_past=True
+    )
     rows = composition.fare_service().price_history(query)
-    view = history_view(query.origin, query.destination, date.isoformat(), query.adults, query.currency, rows)
-    return HistoryEnvelope(data=view)
+    return HistoryEnvelope(data=history_view(query, date.isoformat(), rows))
 
 
 @app.get("/openapi.json", include_in_schema=False)

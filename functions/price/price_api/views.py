@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
 from farewatch.clock import iso_utc
+from farewatch.fare_query import DEFAULT_CABIN, FareQuery
 from farewatch.locations import Location
 from farewatch.offers import Offer, format_price
 from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
+
+
+def _absent(value: object) -> bool:
+    """Fields a trip or a request option adds only when it was asked for (the seed contract stays)."""
+    return value is None
 
 
 class Pong(BaseModel):
@@ -35,6 +42,15 @@ class FareMeta(BaseModel):
         )
 
 
+class PriceMeta(FareMeta):
+    refreshed: bool | None = Field(
+        None,
+        exclude_if=_absent,
+        description="Only with nocache: false when the trip was fetched less than FORCE_REFRESH_MIN_SECONDS "
+        "ago (by anyone) and that entry answers instead of a new upstream search.",
+    )
+
+
 class CheapestPrice(BaseModel):
     origin: str
     destination: str
@@ -42,11 +58,25 @@ class CheapestPrice(BaseModel):
     price: str = Field(
         description='Cheapest total price and currency, e.g. "250.00 USD".', examples=["250.00 USD"]
     )
+    return_date: str | None = Field(
+        None, exclude_if=_absent, description="Only for a round trip: the return date asked for."
+    )
+    cabin: str | None = Field(None, exclude_if=_absent, description="Only when a cabin was asked for.")
 
 
 class PriceEnvelope(BaseModel):
     data: CheapestPrice
-    meta: FareMeta
+    meta: PriceMeta
+
+
+class LegView(BaseModel):
+    flight_numbers: list[str]
+    stops: int
+    origin: str
+    destination: str
+    departure_at: str
+    arrival_at: str
+    duration_minutes: int
 
 
 class OfferView(BaseModel):
@@ -61,12 +91,16 @@ class OfferView(BaseModel):
     departure_at: str
     arrival_at: str
     duration_minutes: int
+    inbound: LegView | None = Field(
+        None, exclude_if=_absent, description="Only for a round trip: the way back."
+    )
 
     @classmethod
     def of(cls, offer: Offer) -> OfferView:
         return cls(
-            **offer.model_dump(exclude={"price"}),
+            **offer.model_dump(exclude={"price", "inbound"}),
             price=str(offer.price.quantize(Decimal("0.01"))),
+            inbound=LegView(**offer.inbound.model_dump()) if offer.inbound is not None else None,
         )
 
 
@@ -118,6 +152,9 @@ class PriceHistory(BaseModel):
     departure_date: str
     adults: int
     currency: str
+    return_date: str | None = Field(None, exclude_if=_absent, description="Only for a round trip.")
+    cabin: str | None = Field(None, exclude_if=_absent, description="Only for a cabin other than economy.")
+    max_stops: int | None = Field(None, exclude_if=_absent, description="Only for a trip with a stop limit.")
     observations: list[ObservationView]
     count: int
     latest: str | None = None
@@ -129,7 +166,14 @@ class HistoryEnvelope(BaseModel):
     data: PriceHistory
 
 
-def price_envelope(result: FareResult, asked_date: str) -> PriceEnvelope:
+def price_envelope(
+    result: FareResult,
+    asked_date: str,
+    *,
+    return_date: date | None = None,
+    cabin: str | None = None,
+    forced: bool = False,
+) -> PriceEnvelope:
     best = result.cheapest
     assert best is not None
     return PriceEnvelope(
@@ -138,23 +182,28 @@ def price_envelope(result: FareResult, asked_date: str) -> PriceEnvelope:
             destination=result.query.destination,
             departure_date=asked_date,
             price=format_price(best.price, best.currency),
+            return_date=return_date.isoformat() if return_date is not None else None,
+            cabin=cabin,
         ),
-        meta=FareMeta.of(result),
+        meta=PriceMeta(
+            **FareMeta.of(result).model_dump(), refreshed=bool(result.refreshed) if forced else None
+        ),
     )
 
 
-def history_view(
-    origin: str, destination: str, departure_date: str, adults: int, currency: str, rows: list[Observation]
-) -> PriceHistory:
+def history_view(query: FareQuery, departure_date: str, rows: list[Observation]) -> PriceHistory:
     def show(observation: Observation) -> str:
         return format_price(observation.amount, observation.currency)
 
     return PriceHistory(
-        origin=origin,
-        destination=destination,
+        origin=query.origin,
+        destination=query.destination,
         departure_date=departure_date,
-        adults=adults,
-        currency=currency,
+        adults=query.adults,
+        currency=query.currency,
+        return_date=query.return_date.isoformat() if query.return_date is not None else None,
+        cabin=query.cabin if query.cabin != DEFAULT_CABIN else None,
+        max_stops=query.max_stops,
         observations=[
             ObservationView(observed_at=row.observed_at, price=show(row), source=row.source) for row in rows
         ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,7 +15,7 @@ from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
 from farewatch.api.params import Cursor, PageLimit, ResourceId
 from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
-from farewatch.fare_query import DEFAULT_CURRENCY, parse_fare_query
+from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, parse_fare_query
 from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
 from farewatch.validation import OneOf, WholeNumber, YesNo
@@ -41,6 +41,12 @@ class TrackerCreate(BaseModel):
     notify_on_any_drop: bool = Field(False, strict=True)
     adults: int = Field(1, ge=1, le=9, strict=True)
     currency: str = Field(DEFAULT_CURRENCY, max_length=8)
+    # The trip's shape, as /flights/price takes it (issue 15).
+    return_date: str | None = Field(None, max_length=16, description="A round trip: the return date.")
+    cabin: Literal["economy", "premium_economy", "business", "first"] = "economy"
+    max_stops: int | None = Field(
+        None, ge=0, le=MAX_STOPS, strict=True, description="Per direction; null: any."
+    )
 
 
 class TrackerUpdate(BaseModel):
@@ -64,6 +70,9 @@ class TrackerView(BaseModel):
     departure_date: str
     adults: int
     currency: str
+    return_date: str | None = Field(None, description="The return date of a round trip; null: one way.")
+    cabin: str
+    max_stops: int | None = Field(None, description="Stops allowed per direction; null: any.")
     target_price: str | None
     notify_on_any_drop: bool
     current_price: str | None
@@ -73,12 +82,12 @@ class TrackerView(BaseModel):
     version: int
     created_at: str
     updated_at: str
-    history: list[PriceObservationView] | None = Field(
-        None, description="Every observed price, oldest first (single tracker only)."
+    history: list[PriceObservationView] = Field(
+        description="Every observed price, oldest first (the same in a list as alone; never null)."
     )
 
     @classmethod
-    def of(cls, tracker: Tracker, *, with_history: bool) -> TrackerView:
+    def of(cls, tracker: Tracker) -> TrackerView:
         stored, query = tracker.stored, tracker.stored.query
         return cls(
             id=stored.id,
@@ -87,6 +96,9 @@ class TrackerView(BaseModel):
             departure_date=query.departure_date.isoformat(),
             adults=query.adults,
             currency=query.currency,
+            return_date=query.return_date.isoformat() if query.return_date is not None else None,
+            cabin=query.cabin,
+            max_stops=query.max_stops,
             target_price=_money(stored.target_price),
             notify_on_any_drop=stored.notify_on_any_drop,
             current_price=_money(stored.current_price),
@@ -103,9 +115,7 @@ class TrackerView(BaseModel):
                     currency=observation.currency,
                 )
                 for observation in tracker.history
-            ]
-            if with_history
-            else None,
+            ],
         )
 
 
@@ -203,9 +213,15 @@ class RouteReportEnvelope(BaseModel):
     summary="Track a flight's price",
     status_code=201,
     security=SIGNED_IN,
-    responses=error_responses(*BODY_ERRORS, 401, 409, 502, 503, 504, success=201),
+    responses={
+        **error_responses(*BODY_ERRORS, 401, 409, 502, 503, 504, success=201),
+        200: {
+            "description": "You already track this trip with these rules: that tracker, not a copy",
+            "content": {"application/json": {"model": TrackerEnvelope}},
+        },
+    },
 )
-def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> TrackerEnvelope:
+def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Response[TrackerEnvelope]:
     service = composition.tracking_service()
     # Validated like /flights/price (same rules, same 400s); `date` is how those name the day.
     fields = {**body.model_dump(exclude={"departure_date"}), "date": body.departure_date}
@@ -215,7 +231,11 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Tr
         target_price=body.target_price,
         notify_on_any_drop=body.notify_on_any_drop,
     )
-    return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
+    return Response(
+        201 if tracker.created else 200,
+        "application/json",
+        TrackerEnvelope(data=TrackerView.of(tracker)),
+    )
 
 
 @router.get(
@@ -226,7 +246,7 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Tr
 )
 def list_trackers(caller: Caller) -> TrackerList:
     trackers = composition.tracking_service().trackers_of(caller.user_id)
-    return TrackerList(data=[TrackerView.of(tracker, with_history=False) for tracker in trackers])
+    return TrackerList(data=[TrackerView.of(tracker) for tracker in trackers])
 
 
 @router.get(
@@ -237,7 +257,7 @@ def list_trackers(caller: Caller) -> TrackerList:
 )
 def get_tracker(id: ResourceId, caller: Caller) -> TrackerEnvelope:
     tracker = composition.tracking_service().get(caller.user_id, id)
-    return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
+    return TrackerEnvelope(data=TrackerView.of(tracker))
 
 
 @router.patch(
@@ -253,7 +273,7 @@ def update_tracker(id: ResourceId, caller: Caller, body: Annotated[TrackerUpdate
         if name in body.model_fields_set
     }
     tracker = composition.tracking_service().update(caller.user_id, id, version=body.version, changes=changes)
-    return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
+    return TrackerEnvelope(data=TrackerView.of(tracker))
 
 
 @router.delete(

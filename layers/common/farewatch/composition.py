@@ -151,6 +151,7 @@ def cache_policy(settings: Settings) -> CachePolicy:
         stale_retention_seconds=settings.stale_retention_seconds,
         lease_seconds=settings.fetch_lease_seconds,
         poll_interval_seconds=settings.fetch_poll_interval_seconds,
+        force_refresh_min_seconds=settings.force_refresh_min_seconds,
         budget_seconds=settings.upstream_budget_seconds,
     )
 

@@ -5,12 +5,19 @@ The flow for one request:
 2. a fresh cache entry answers at once (unless the caller forces a refresh);
 3. otherwise take the key's lease and fetch, or, if someone else holds it, wait for their result;
 4. when upstream fails, the last entry still in its stale window answers with `stale=True`.
+
+The cache entry is keyed by the trip as the source searches it (`FareSource.upstream_query`): a
+filter the source cannot apply upstream (Amadeus and "at most one stop") is applied here, to the
+normalised offers of the shared entry, so trips that differ only in it cost one upstream search.
+
+A forced refresh (`nocache`) reaches upstream at most once per `force_refresh_min_seconds` per key,
+fleet-wide: inside that window it is answered by the entry just fetched, with `refreshed=False`.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
@@ -34,6 +41,7 @@ class CachePolicy:
     lease_seconds: float = 25.0
     poll_interval_seconds: float = 0.1
     budget_seconds: float = 20.0
+    force_refresh_min_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class FareResult:
     fresh_until: float
     cached: bool
     stale: bool = False
+    refreshed: bool | None = None  # for a forced refresh: whether it reached upstream
 
     @property
     def cheapest(self) -> Offer | None:
@@ -88,8 +97,20 @@ class FareService:
         self._source.warm_up()
 
     def price_history(self, query: FareQuery) -> list[Observation]:
-        """Every cheapest price fetched for the query, oldest first (GET /flights/history)."""
+        """Every cheapest price fetched for the trip, oldest first (GET /flights/history)."""
         return self._history.observations(query.cache_key)
+
+    def searched_as(self, query: FareQuery) -> FareQuery:
+        """The trip as the source searches it: the identity of its cache entry."""
+        return self._source.upstream_query(query)
+
+    def cached(self, query: FareQuery) -> FareResult | None:
+        """The fresh cached fares of a trip, or None: no upstream call, no search counted."""
+        searched = self.searched_as(query)
+        entry = self._cache.read(searched.cache_key)
+        if entry is None or not entry.is_fresh(self._clock.now()):
+            return None
+        return self._narrowed(query, self._from_entry(searched, entry, cached=True))
 
     def fares(
         self, query: FareQuery, *, force_refresh: bool = False, count_search: bool = True
@@ -97,14 +118,47 @@ class FareService:
         started = self._clock.now()
         if count_search:
             self._stats.count_search(query.route, at=started, fare_query=query.cache_key)
+        searched = self.searched_as(query)
         entry = None
         if not force_refresh:
-            entry = self._cache.read(query.cache_key)
+            entry = self._cache.read(searched.cache_key)
             if entry is not None and entry.is_fresh(started):
                 self._metrics.record("FareCacheHit")
-                return self._from_entry(query, entry, cached=True)
+                return self._narrowed(query, self._from_entry(searched, entry, cached=True))
+        else:
+            entry = self._cache.read(searched.cache_key)
+            if entry is not None and self._recently_fetched(entry, started):
+                self._metrics.record("ForcedRefreshAbsorbed")
+                return self._narrowed(query, self._from_entry(searched, entry, cached=True))
         self._metrics.record("FareCacheMiss")
-        return self._fetch_once(query, started=started, force_refresh=force_refresh, last_seen=entry)
+        result = self._fetch_once(searched, started=started, force_refresh=force_refresh, last_seen=entry)
+        return self._narrowed(query, result, record_history=not result.cached)
+
+    def _recently_fetched(self, entry: CachedFares, now: float) -> bool:
+        return (
+            entry.has_offers
+            and entry.fetched_at is not None
+            and now - entry.fetched_at < self._policy.force_refresh_min_seconds
+        )
+
+    def _narrowed(self, query: FareQuery, result: FareResult, *, record_history: bool = False) -> FareResult:
+        """The result for the trip asked for: the shared entry's offers it admits (its stop limit)."""
+        narrowed = replace(
+            result,
+            query=query,
+            offers=[offer for offer in result.offers if query.admits(offer.stops_per_direction)],
+        )
+        if record_history and query.cache_key != result.query.cache_key:
+            best = cheapest(narrowed.offers)
+            if best is not None:  # the filtered trip has its own history series
+                self._history.append(
+                    query.cache_key,
+                    amount=best.price,
+                    currency=best.currency,
+                    source=result.source,
+                    observed_at=result.fetched_at,
+                )
+        return narrowed
 
     # -- single flight ---------------------------------------------------------------------------
 
@@ -116,8 +170,12 @@ class FareService:
         key = query.cache_key
         while True:
             now = self._clock.now()
-            # A forced refresh wants a fetch that started after it; a miss wants any fresh entry.
-            fetched_after = started if force_refresh else now - self._policy.fresh_seconds
+            # A forced refresh wants a fetch no older than the refresh limit; a miss any fresh entry.
+            fetched_after = (
+                started - self._policy.force_refresh_min_seconds
+                if force_refresh
+                else now - self._policy.fresh_seconds
+            )
             if self._cache.try_lease(
                 key,
                 owner=owner,
@@ -141,7 +199,9 @@ class FareService:
                 last_seen = entry if entry.has_offers else last_seen
                 if entry.has_offers and entry.fetched_at is not None:
                     answered = (
-                        entry.fetched_at > started if force_refresh else entry.is_fresh(self._clock.now())
+                        entry.fetched_at > started - self._policy.force_refresh_min_seconds
+                        if force_refresh
+                        else entry.is_fresh(self._clock.now())
                     )
                     if answered:
                         return self._from_entry(query, entry, cached=True)
@@ -186,7 +246,9 @@ class FareService:
                 source=self._source.name,
                 observed_at=fetched_at,
             )
-        return FareResult(query, offers, self._source.name, fetched_at, fresh_until, cached=False)
+        return FareResult(
+            query, offers, self._source.name, fetched_at, fresh_until, cached=False, refreshed=True
+        )
 
     def _stale_or_raise(
         self, query: FareQuery, entry: CachedFares | None, error: UpstreamError
@@ -213,4 +275,5 @@ class FareService:
             entry.fresh_until or entry.fetched_at,
             cached=cached,
             stale=stale,
+            refreshed=False,
         )

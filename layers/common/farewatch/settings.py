@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     fetch_lease_seconds: float = Field(25.0, gt=0)
     fetch_wait_seconds: float = Field(10.0, ge=0)
     fetch_poll_interval_seconds: float = Field(0.1, gt=0)
+    # A forced refresh of one key reaches upstream at most once per this many seconds (fleet-wide),
+    # and anonymous forced refreshes are limited per source IP (issue 15).
+    force_refresh_min_seconds: int = Field(60, ge=0)
+    anonymous_refreshes_per_ip_per_minute: int = Field(10, ge=1)
 
     # How long price observations and daily search counts are kept (their tables' TTL attribute).
     price_history_retention_days: int = Field(400, ge=1)
@@ -78,6 +82,8 @@ class Settings(BaseSettings):
     max_active_trackers: int = Field(50, ge=1)
     # How often a watched route is polled; the poller's schedule only looks for due routes.
     watched_route_poll_seconds: int = Field(1800, ge=60)
+    # Upstream searches the poller may make per UTC day, fleet-wide; 0 = unlimited (issue 15).
+    poll_daily_search_budget: int = Field(0, ge=0)
 
     # The poll worker starts a route only while this much of its invocation remains: one route may
     # spend the upstream budget, then write and publish (template.yaml chooses them together).

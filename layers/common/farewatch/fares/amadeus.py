@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from farewatch.clock import Clock
 from farewatch.errors import UpstreamError
-from farewatch.fare_query import FareQuery
+from farewatch.fare_query import DEFAULT_CABIN, FareQuery
 from farewatch.fares.answers import (
     Amount,
     Answer,
@@ -28,7 +28,7 @@ from farewatch.fares.answers import (
     DurationMinutes,
     LocalDateTime,
     NonEmpty,
-    OnlyOne,
+    OneOrTwo,
     ReadableItems,
     Text,
     Tolerated,
@@ -51,7 +51,7 @@ from farewatch.fares.http import (
 )
 from farewatch.fares.source import warm_up_quietly
 from farewatch.fares.tokens_api import IssuedToken, TokenProvider
-from farewatch.offers import Offer
+from farewatch.offers import Leg, Offer
 
 logger = Logger(child=True)
 
@@ -186,6 +186,11 @@ class AmadeusFareSource:
         )
         self._max_offers = max_offers
 
+    def upstream_query(self, query: FareQuery) -> FareQuery:
+        """The trip Amadeus searches: `nonStop` covers `max_stops=0` only, so 1 and 2 stops are
+        searched as "any stops" (one search and one cache entry shared with it) and filtered after."""
+        return query if query.max_stops in (None, 0) else query.model_copy(update={"max_stops": None})
+
     def warm_up(self) -> None:
         """Get an access token at cold start; a failure is logged and left to the first search."""
         warm_up_quietly(self._tokens.get, failure="Could not get an Amadeus access token at start-up")
@@ -265,7 +270,9 @@ class _SearchAttempt:
 
 
 def flight_offers_params(query: FareQuery, *, max_offers: int) -> dict[str, str]:
-    """The GET query string of Flight Offers Search for a one-way fare query."""
+    """The GET query string of Flight Offers Search for a trip: `returnDate` for a round trip,
+    `travelClass` for the cabin, `nonStop=true` for `max_stops=0` (Amadeus has no "at most one stop":
+    `upstream_query` leaves that to the fare service's filter)."""
     params: dict[str, str | int | bool] = {
         "originLocationCode": query.origin,
         "destinationLocationCode": query.destination,
@@ -274,6 +281,12 @@ def flight_offers_params(query: FareQuery, *, max_offers: int) -> dict[str, str]
         "currencyCode": query.currency,
         "max": max_offers,
     }
+    if query.return_date is not None:
+        params["returnDate"] = query.return_date.isoformat()
+    if query.cabin != DEFAULT_CABIN:
+        params["travelClass"] = query.cabin.upper()
+    if query.max_stops == 0:
+        params["nonStop"] = True
     return {name: _query_value(value) for name, value in params.items()}
 
 
@@ -374,18 +387,31 @@ class AmadeusPrice(_AmadeusAnswer):
     total: Tolerated[Amount] = None
 
 
+def _journey(itinerary: AmadeusItinerary) -> Leg:
+    segments = itinerary.segments
+    departure, arrival = segments[0].departure, segments[-1].arrival
+    if departure is None or arrival is None:
+        raise UnreadableOffer("the itinerary has no departure or no arrival")
+    return Leg(
+        flight_numbers=[segment.carrier_code + segment.number for segment in segments],
+        stops=(len(segments) - 1) + sum(segment.technical_stops for segment in segments),
+        departure_at=departure.at,
+        arrival_at=arrival.at,
+        origin=departure.iata_code,
+        destination=arrival.iata_code,
+        duration_minutes=itinerary.duration,
+    )
+
+
 class AmadeusFlightOffer(UpstreamOffer, _AmadeusAnswer):
     id: Text
-    itineraries: OnlyOne[AmadeusItinerary]  # one-way: one itinerary
+    itineraries: OneOrTwo[AmadeusItinerary]  # one-way: one itinerary; a round trip: out, back
     price: AmadeusPrice
     validating_airline_codes: Tolerated[list[str]] = None
 
     def to_offer(self) -> Offer:
-        (itinerary,) = self.itineraries
-        segments = itinerary.segments
-        departure, arrival = segments[0].departure, segments[-1].arrival
-        if departure is None or arrival is None:
-            raise UnreadableOffer("the itinerary has no departure or no arrival")
+        out = _journey(self.itineraries[0])
+        back = _journey(self.itineraries[1]) if len(self.itineraries) == 2 else None
         amount = self.price.grand_total if self.price.grand_total is not None else self.price.total
         if amount is None:
             raise UnreadableOffer("price has no grandTotal or total")
@@ -394,14 +420,11 @@ class AmadeusFlightOffer(UpstreamOffer, _AmadeusAnswer):
             id=self.id,
             price=amount,
             currency=self.price.currency,
-            carrier=validating[0] if validating and validating[0] else segments[0].carrier_code,
-            flight_numbers=[segment.carrier_code + segment.number for segment in segments],
-            stops=(len(segments) - 1) + sum(segment.technical_stops for segment in segments),
-            departure_at=departure.at,
-            arrival_at=arrival.at,
-            origin=departure.iata_code,
-            destination=arrival.iata_code,
-            duration_minutes=itinerary.duration,
+            carrier=validating[0]
+            if validating and validating[0]
+            else self.itineraries[0].segments[0].carrier_code,
+            inbound=back,
+            **out.model_dump(),
         )
 
 

@@ -96,6 +96,9 @@ NonEmpty = Annotated[list[ItemT], Field(min_length=1)]
 OnlyOne = Annotated[list[ItemT], Field(min_length=1, max_length=1)]
 """Exactly one: a one-way offer has one itinerary (Amadeus) or one slice (Duffel)."""
 
+OneOrTwo = Annotated[list[ItemT], Field(min_length=1, max_length=2)]
+"""One journey (one way) or two (a round trip: out, then back): itineraries or slices."""
+
 Text = Annotated[StrictStr, Field(min_length=1)]
 """A non-empty string (ids, codes, flight numbers)."""
 
@@ -238,7 +241,14 @@ def read_offers(
     offers: list[Offer] = []
     for position, raw in enumerate(raw_offers):
         try:
-            offers.append(model.model_validate(raw).to_offer())
+            offer = model.model_validate(raw).to_offer()
+            if (offer.inbound is not None) != query.is_round_trip:
+                raise UnreadableOffer(
+                    "a round trip has two journeys"
+                    if query.is_round_trip
+                    else "a one-way trip has one journey"
+                )
+            offers.append(offer)
         except ValueError as exc:  # a ValidationError or an UnreadableOffer
             logger.warning(
                 "Skipping an offer that cannot be read",

@@ -37,7 +37,7 @@ from farewatch.fares.answers import (
     Answer,
     NaiveLocalDateTime,
     NonEmpty,
-    OnlyOne,
+    OneOrTwo,
     OptionalDurationMinutes,
     ReadableItems,
     Text,
@@ -63,7 +63,7 @@ from farewatch.fares.http import (
     send,
 )
 from farewatch.fares.source import warm_up_quietly
-from farewatch.offers import Offer
+from farewatch.offers import Leg, Offer
 
 logger = Logger(child=True)
 
@@ -117,7 +117,7 @@ class RateLimitState:
 
 
 class DuffelFareSource:
-    """FareSource over Duffel offer requests: one-way, adults only, cheapest offers first."""
+    """FareSource over Duffel offer requests: one way or round trip, adults only, cheapest first."""
 
     name = "duffel"
 
@@ -150,6 +150,10 @@ class DuffelFareSource:
         )
         self._max_offers = max_offers
         self._page_size = page_size
+
+    def upstream_query(self, query: FareQuery) -> FareQuery:
+        """Duffel searches every part of a trip itself (slices, `cabin_class`, `max_connections`)."""
+        return query
 
     def warm_up(self) -> None:
         """Read the access token at cold start (Secrets Manager, then cached); never raises.
@@ -338,28 +342,31 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
-def offer_request_body(
-    query: FareQuery, *, nonstop: bool = False, cabin_class: str | None = None
-) -> dict[str, Any]:
-    """The `data` of a one-way offer request.
-
-    Farewatch caches every offer of a query and filters nonstop and cabin locally, so searches send
-    neither; the options exist for callers that want Duffel to narrow the search itself.
-    """
-    body: dict[str, Any] = {
-        "slices": [
+def offer_request_body(query: FareQuery) -> dict[str, Any]:
+    """The `data` of an offer request for a trip: one slice (one way) or two (out, then back), the
+    cabin as `cabin_class`, and `max_stops` as `max_connections` (Duffel applies it to each slice)."""
+    slices = [
+        {
+            "origin": query.origin,
+            "destination": query.destination,
+            "departure_date": query.departure_date.isoformat(),
+        }
+    ]
+    if query.return_date is not None:
+        slices.append(
             {
-                "origin": query.origin,
-                "destination": query.destination,
-                "departure_date": query.departure_date.isoformat(),
+                "origin": query.destination,
+                "destination": query.origin,
+                "departure_date": query.return_date.isoformat(),
             }
-        ],
+        )
+    body: dict[str, Any] = {
+        "slices": slices,
         "passengers": [{"type": "adult"} for _ in range(query.adults)],
+        "cabin_class": query.cabin,
     }
-    if cabin_class is not None:
-        body["cabin_class"] = cabin_class
-    if nonstop:
-        body["max_connections"] = 0
+    if query.max_stops is not None:
+        body["max_connections"] = query.max_stops
     return body
 
 
@@ -431,38 +438,46 @@ class DuffelSlice(Answer):
     segments: NonEmpty[DuffelSegment]
 
 
+def _journey(journey: DuffelSlice) -> Leg:
+    first, last = journey.segments[0], journey.segments[-1]
+    if first.departing_at is None or last.arriving_at is None:
+        raise UnreadableOffer("the slice has no departure or no arrival time")
+    origin = _iata_code(first.origin) or _iata_code(journey.origin)
+    destination = _iata_code(last.destination) or _iata_code(journey.destination)
+    if origin is None or destination is None:
+        raise UnreadableOffer("the slice has no origin or no destination")
+    return Leg(
+        flight_numbers=[
+            segment.marketing_carrier.iata_code + segment.marketing_carrier_flight_number
+            for segment in journey.segments
+        ],
+        stops=(len(journey.segments) - 1) + sum(len(segment.stops or []) for segment in journey.segments),
+        departure_at=first.departing_at,
+        arrival_at=last.arriving_at,
+        origin=origin,
+        destination=destination,
+        duration_minutes=_slice_minutes(journey, first, last),
+    )
+
+
 class DuffelOffer(UpstreamOffer):
     id: Text
     total_amount: Amount
     total_currency: Text
     owner: Tolerated[DuffelOwner] = None  # the airline that sells (validates) the offer
-    slices: OnlyOne[DuffelSlice]  # one-way: one slice
+    slices: OneOrTwo[DuffelSlice]  # one way: one slice; a round trip: out, then back
 
     def to_offer(self) -> Offer:
-        (journey,) = self.slices
-        first, last = journey.segments[0], journey.segments[-1]
-        if first.departing_at is None or last.arriving_at is None:
-            raise UnreadableOffer("the slice has no departure or no arrival time")
-        origin = _iata_code(first.origin) or _iata_code(journey.origin)
-        destination = _iata_code(last.destination) or _iata_code(journey.destination)
-        if origin is None or destination is None:
-            raise UnreadableOffer("the slice has no origin or no destination")
+        out = _journey(self.slices[0])
+        back = _journey(self.slices[1]) if len(self.slices) == 2 else None
         owner = self.owner.iata_code if self.owner is not None else None
         return Offer(
             id=self.id,
             price=self.total_amount,
             currency=self.total_currency,
-            carrier=owner or first.marketing_carrier.iata_code,
-            flight_numbers=[
-                segment.marketing_carrier.iata_code + segment.marketing_carrier_flight_number
-                for segment in journey.segments
-            ],
-            stops=(len(journey.segments) - 1) + sum(len(segment.stops or []) for segment in journey.segments),
-            departure_at=first.departing_at,
-            arrival_at=last.arriving_at,
-            origin=origin,
-            destination=destination,
-            duration_minutes=_slice_minutes(journey, first, last),
+            carrier=owner or self.slices[0].segments[0].marketing_carrier.iata_code,
+            inbound=back,
+            **out.model_dump(),
         )
 
 

@@ -19,13 +19,20 @@ logger = Logger(child=True)
 
 
 class FareSource(Protocol):
-    """Finds one-way offers for a fare query.
+    """Finds offers for a trip: one-way or round trip, in a cabin, optionally with a stop limit.
+
+    `upstream_query` says which trip the source really searches: a filter it cannot apply upstream
+    is taken out (the fare service applies it to the normalised offers), so that trips differing only
+    in it share one upstream search and one cache entry, and a filter it can apply stays in (its
+    answer differs, so does its cache entry). `search` is only ever given such a query.
 
     `deadline` is an absolute time on the source's clock: the source must give up (raising an
     `UpstreamError` subclass) before it, whatever retries remain. An empty list means "no offers".
     """
 
     name: str
+
+    def upstream_query(self, query: FareQuery) -> FareQuery: ...
 
     def search(self, query: FareQuery, *, deadline: float) -> list[Offer]: ...
 

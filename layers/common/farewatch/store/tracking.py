@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +109,25 @@ class TrackerRecord(Model):
     version = VersionAttribute()
 
     by_route = TrackersByRoute()
+
+
+class TrackerMemoryRecord(Model):
+    """The poller's view of a TrackerRecord: what it has seen, written without touching `version`
+    (only its owner's edits move the version a PATCH must send; issue 15). Its writes are conditional
+    on the settings it decided with and on the last check it read instead, so a PATCH or another poll
+    in between makes it read and decide again."""
+
+    class Meta(TableMeta):
+        table_name = _settings.trackers_table
+
+    user_id = UnicodeAttribute(hash_key=True)
+    tracker_id = UnicodeAttribute(range_key=True)
+    target_price = UnicodeAttribute(null=True)
+    notify_on_any_drop = BooleanAttribute(default=False)
+    current_price = UnicodeAttribute(null=True)
+    lowest_price = UnicodeAttribute(null=True)
+    last_alerted_price = UnicodeAttribute(null=True)
+    last_checked_at = NumberAttribute(null=True)
 
 
 class TrackerCounter(Model):
@@ -204,13 +222,7 @@ def _tracker_of(record: TrackerRecord) -> StoredTracker:
     return StoredTracker(
         id=record.tracker_id,
         user_id=record.user_id,
-        query=FareQuery(
-            origin=record.origin,
-            destination=record.destination,
-            departure_date=date.fromisoformat(record.departure_date),
-            adults=int(record.adults),
-            currency=record.currency,
-        ),
+        query=FareQuery.from_key(record.route_key),  # the whole trip (return date, cabin, stops)
         target_price=_decimal(record.target_price),
         notify_on_any_drop=bool(record.notify_on_any_drop),
         current_price=_decimal(record.current_price),
@@ -448,25 +460,40 @@ class TrackingStore:
         last_alerted_price: Decimal | None,
         alert: Alert | None,
     ) -> bool:
-        """Apply one evaluation: the tracker's memory (at its version) and its alert, atomically.
+        """Apply one evaluation: the tracker's memory and its alert, atomically, without moving the
+        version its owner must send with PATCH.
 
-        False when it did not apply: the alert exists already (a re-run) or the tracker moved on.
+        Conditional on the settings the evaluation used and the last check it read; False when it
+        did not apply: the alert exists already (a re-run), or the tracker moved on or went away.
         """
-        record = _record_of(tracker)
+        memory = TrackerMemoryRecord(tracker.user_id, tracker.id)
         lowest = seen.amount if tracker.lowest_price is None else min(tracker.lowest_price, seen.amount)
         actions: list[Any] = [
-            TrackerRecord.current_price.set(str(seen.amount)),
-            TrackerRecord.lowest_price.set(str(lowest)),
-            TrackerRecord.last_checked_at.set(seen.fetched_at),
+            TrackerMemoryRecord.current_price.set(str(seen.amount)),
+            TrackerMemoryRecord.lowest_price.set(str(lowest)),
+            TrackerMemoryRecord.last_checked_at.set(seen.fetched_at),
         ]
         if last_alerted_price is not None:
-            actions.append(TrackerRecord.last_alerted_price.set(str(last_alerted_price)))
+            actions.append(TrackerMemoryRecord.last_alerted_price.set(str(last_alerted_price)))
+        condition = TrackerMemoryRecord.tracker_id.exists() & (
+            TrackerMemoryRecord.notify_on_any_drop == tracker.notify_on_any_drop
+        )
+        condition &= (
+            TrackerMemoryRecord.target_price.does_not_exist()
+            if tracker.target_price is None
+            else TrackerMemoryRecord.target_price == str(tracker.target_price)
+        )
+        condition &= (
+            TrackerMemoryRecord.last_checked_at.does_not_exist()
+            if tracker.last_checked_at is None
+            else TrackerMemoryRecord.last_checked_at == tracker.last_checked_at
+        )
         if alert is None:
-            return update_unless_condition_failed(record, actions=actions)
+            return update_unless_condition_failed(memory, actions=actions, condition=condition)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(_alert_item(alert), condition=PriceDropAlert.alert_id.does_not_exist())
-                transaction.update(record, actions=actions)
+                transaction.update(memory, actions=actions, condition=condition)
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 return False

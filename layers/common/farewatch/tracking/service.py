@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ class Tracker:
     stored: StoredTracker
     status: str
     history: list[Observation] = field(default_factory=list)
+    created: bool = True  # False: a create found the same tracker already there (answered 200)
 
 
 def is_departed(query: FareQuery, clock: Clock) -> bool:
@@ -89,6 +90,9 @@ class TrackingService:
     ) -> Tracker:
         if target_price is None and not notify_on_any_drop:
             raise _nothing_to_alert_on("Set target_price, notify_on_any_drop, or both.")
+        existing = self._same_tracker(user_id, query, target_price, notify_on_any_drop)
+        if existing is not None:
+            return replace(self._view(existing, with_history=True), created=False)
         # Upstream failures propagate from here (502/503/504) before anything is written.
         result = self._fares.fares(query)
         offer = result.cheapest
@@ -109,6 +113,20 @@ class TrackingService:
         )
         return self._view(self._create(wanted, next_poll_at=now + self._poll_interval), with_history=True)
 
+    def _same_tracker(
+        self, user_id: str, query: FareQuery, target_price: Decimal | None, notify_on_any_drop: bool
+    ) -> StoredTracker | None:
+        """The user's tracker of this very trip with these very rules, if there is one: creating it
+        again answers it rather than a copy that would alert twice."""
+        for tracker in self._store.of_user(user_id):
+            if (
+                tracker.query == query
+                and tracker.target_price == target_price
+                and tracker.notify_on_any_drop == notify_on_any_drop
+            ):
+                return tracker
+        return None
+
     def _create(self, tracker: StoredTracker, *, next_poll_at: float) -> StoredTracker:
         try:
             return self._store.create(tracker, limit=self._limit, next_poll_at=next_poll_at)
@@ -125,8 +143,9 @@ class TrackingService:
             return self._store.create(tracker, limit=self._limit, next_poll_at=next_poll_at)
 
     def trackers_of(self, user_id: str) -> list[Tracker]:
+        """The user's trackers, newest first, each as it reads alone (with its history)."""
         stored = sorted(self._store.of_user(user_id), key=lambda tracker: tracker.created_at, reverse=True)
-        return [self._view(tracker, with_history=False) for tracker in stored]
+        return [self._view(tracker, with_history=True) for tracker in stored]
 
     def get(self, user_id: str, tracker_id: str) -> Tracker:
         return self._view(self._own(user_id, tracker_id), with_history=True)
