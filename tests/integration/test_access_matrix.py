@@ -65,6 +65,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/flights/price"): everyone(200),
     ("GET", "/flights/search"): everyone(200),
     ("GET", "/flights/history"): everyone(200),
+    ("GET", "/flights/calendar"): everyone(200),
     ("GET", "/airports"): everyone(200),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
@@ -101,6 +102,7 @@ EXPECTED.update(
             "/flights/price",
             "/flights/search",
             "/flights/history",
+            "/flights/calendar",
             "/airports",
             "/openapi.json",
             "/docs",
@@ -291,6 +293,12 @@ def _history(world: World, caller: str) -> Request:
     return Request("/flights/history", {"origin": "JFK", "destination": "LAX", "date": departure()})
 
 
+def _calendar(world: World, caller: str) -> Request:
+    return Request(
+        "/flights/calendar", {"origin": "JFK", "destination": "LAX", "from": departure(), "to": departure()}
+    )
+
+
 def _login(world: World, caller: str) -> Request:
     # Anyone who knows the password may log in, a token in hand or not: here, as "user".
     email = world.accounts[USER if caller == ANONYMOUS else caller].email
@@ -337,6 +345,7 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ("GET", "/flights/price"): _price,
     ("GET", "/flights/search"): _search,
     ("GET", "/flights/history"): _history,
+    ("GET", "/flights/calendar"): _calendar,
     ("GET", "/airports"): lambda world, caller: Request("/airports", {"q": "par"}),
     ("POST", "/auth/register"): lambda world, caller: Request(
         "/auth/register", body={"email": f"new-{next(_emails)}@example.com", "password": PASSWORD}

@@ -175,3 +175,159 @@ def test_openapi_document_lists_every_public_route(handler):
         body["paths"]
     )
     assert "ErrorEnvelope" in body["components"]["schemas"]
+
+
+# -- trips, the fare calendar and price insight (issue 15) -----------------------------------------
+
+
+def test_the_price_answer_keeps_the_seed_contract_unless_a_trip_shape_is_asked_for(handler):
+    date = future(40)
+
+    _, one_way = call(handler, "/flights/price", origin="JFK", destination="LAX", date=date)
+    _, round_trip = call(
+        handler,
+        "/flights/price",
+        origin="JFK",
+        destination="LAX",
+        date=date,
+        return_date=future(47),
+        cabin="business",
+    )
+
+    assert set(one_way["data"]) == {"origin", "destination", "departure_date", "price"}
+    assert round_trip["data"]["return_date"] == future(47) and round_trip["data"]["cabin"] == "business"
+
+
+def test_the_cheapest_round_trip_in_business_with_at_most_one_stop(handler, simulator):
+    route = {"origin": "JFK", "destination": "LAX", "date": future(41)}
+    trip = {**route, "return_date": future(48), "cabin": "business"}
+
+    _, economy_one_way = call(handler, "/flights/price", **route)
+    _, back = call(handler, "/flights/price", origin="LAX", destination="JFK", date=future(48))
+    status, business = call(handler, "/flights/price", **trip, max_stops="1")
+    _, offers = call(handler, "/flights/search", **trip, max_stops="1", limit="50")
+
+    def amount(answer: dict[str, Any]) -> float:
+        return float(answer["data"]["price"].split()[0])
+
+    assert status == 200, business
+    assert amount(business) > 3 * (amount(economy_one_way) + amount(back)) * 0.8  # business is several times
+    assert all(o["stops"] <= 1 and o["inbound"]["stops"] <= 1 for o in offers["data"])
+    assert {(o["inbound"]["origin"][:1], o["inbound"]["destination"]) for o in offers["data"]}
+    assert business["data"]["price"] == f"{min(float(o['price']) for o in offers['data']):.2f} USD"
+
+
+def test_a_stop_limit_amadeus_cannot_search_shares_the_any_stops_search(handler, simulator):
+    route = {"origin": "JFK", "destination": "SFO", "date": future(42)}
+    call(handler, "/flights/price", **route)
+    searched = sim_stats(simulator)["search_requests"]
+
+    call(handler, "/flights/price", **route, max_stops="1")
+    call(handler, "/flights/price", **route, max_stops="2")
+    shared = sim_stats(simulator)["search_requests"]
+    call(handler, "/flights/price", **route, max_stops="0")  # nonStop=true: its own search
+
+    assert shared == searched
+    assert sim_stats(simulator)["search_requests"] == searched + 1
+
+
+def test_a_return_before_the_departure_is_a_400_naming_return_date(handler):
+    status, body = call(
+        handler, "/flights/price", origin="JFK", destination="LAX", date=future(40), return_date=future(39)
+    )
+
+    assert status == 400 and body["error"]["code"] == "invalid_return_date"
+    assert body["error"]["details"][0]["field"] == "return_date"
+
+
+def test_a_calendar_prices_every_date_from_the_shared_cache_once_warm(handler, simulator, monkeypatch):
+    days = {"origin": "JFK", "destination": "LAX", "from": future(50), "to": future(63)}
+    call(handler, "/flights/price", origin="JFK", destination="LAX", date=future(50))  # one date warm
+    before = sim_stats(simulator)["search_requests"]
+
+    status, cold = call(handler, "/flights/calendar", **days)
+    cold_searches = sim_stats(simulator)["search_requests"] - before
+    _, warm = call(handler, "/flights/calendar", **days)
+
+    assert status == 200, cold
+    assert [day["departure_date"] for day in cold["data"]["days"]] == [future(n) for n in range(50, 64)]
+    assert (
+        cold["meta"]["from_cache"] == 1 and cold["meta"]["fetched"] == 10 and cold["meta"]["not_fetched"] == 3
+    )
+    assert cold_searches == 10  # at most CALENDAR_MAX_FETCHES (10) per request, the warm date free
+    assert {day["status"] for day in cold["data"]["days"][-3:]} == {"not_fetched"}
+    assert all(day["price"] is None for day in cold["data"]["days"][-3:])
+    assert warm["meta"]["from_cache"] == 11 and warm["meta"]["fetched"] == 3
+    prices = [day for day in warm["data"]["days"] if day["price"]]
+    assert warm["data"]["cheapest"]["price"] == min(
+        (day["price"] for day in prices), key=lambda text: float(text.split()[0])
+    )
+
+
+def test_a_round_trip_calendar_keeps_the_stay_length(handler):
+    status, body = call(
+        handler,
+        "/flights/calendar",
+        origin="JFK",
+        destination="LAX",
+        **{"from": future(70), "to": future(71)},
+        stay_days="7",
+    )
+
+    assert status == 200, body
+    assert [(d["departure_date"], d["return_date"]) for d in body["data"]["days"]] == [
+        (future(70), future(77)),
+        (future(71), future(78)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("window", "code", "field"),
+    [
+        ({"from": future(60), "to": future(59)}, "invalid_date_range", "to"),
+        ({"from": future(30), "to": future(61)}, "date_range_too_long", "to"),
+        ({"from": future(-2), "to": future(1)}, "date_in_past", "from"),
+    ],
+)
+def test_a_calendar_window_that_cannot_be_is_a_400(handler, window, code, field):
+    status, body = call(handler, "/flights/calendar", origin="JFK", destination="LAX", **window)
+
+    assert status == 400
+    assert body["error"]["code"] == code and body["error"]["details"][0]["field"] == field
+
+
+def test_insight_is_unknown_until_enough_comparable_prices_then_a_pinned_low_price_is_low(handler, simulator):
+    date = future(45)
+    first = call(handler, "/flights/price", origin="JFK", destination="LAX", date=date)[1]
+    for _ in range(8):  # the simulator's drift gives a spread of ordinary prices
+        call(handler, "/flights/price", origin="JFK", destination="LAX", date=date, nocache="1")
+    ordinary = call(handler, "/flights/price", origin="JFK", destination="LAX", date=date)[1]
+    requests.put(f"{simulator.url}/__sim/prices/JFK/LAX/{date}", json={"amount": 99}, timeout=5)
+
+    low = call(handler, "/flights/price", origin="JFK", destination="LAX", date=date, nocache="1")[1]
+
+    assert first["meta"]["insight"]["level"] == "unknown" and first["meta"]["insight"]["observations"] == 1
+    assert first["meta"]["insight"]["typical_low"] is None
+    assert ordinary["meta"]["insight"]["level"] in ("typical", "low", "high")
+    assert ordinary["meta"]["insight"]["observations"] == 9
+    assert low["meta"]["insight"]["level"] == "low"
+    assert float(low["meta"]["insight"]["typical_low"]) > 99
+    assert "below the typical" in low["meta"]["insight"]["explanation"]
+
+
+def test_insight_compares_like_with_like(handler):
+    date = future(45)
+    for _ in range(8):
+        call(handler, "/flights/price", origin="JFK", destination="LAX", date=date, nocache="1")
+
+    business = call(handler, "/flights/price", origin="JFK", destination="LAX", date=date, cabin="business")[
+        1
+    ]
+    round_trip = call(
+        handler, "/flights/price", origin="JFK", destination="LAX", date=date, return_date=future(52)
+    )[1]
+    months_later = call(handler, "/flights/price", origin="JFK", destination="LAX", date=future(200))[1]
+
+    assert business["meta"]["insight"]["observations"] == 1
+    assert round_trip["meta"]["insight"]["observations"] == 1
+    assert months_later["meta"]["insight"]["observations"] == 1

@@ -7,6 +7,7 @@ model. Errors become the envelope in farewatch.api.resolver.
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,13 +22,25 @@ from farewatch.api import openapi
 from farewatch.api.params import Adults, Currency, Day, Destination, MaxStops, Origin, ReturnDate, TripCabin
 from farewatch.api.resolver import create_resolver, error_responses
 from farewatch.clock import SystemClock
-from farewatch.errors import NotFound
-from farewatch.fare_query import DEFAULT_ADULTS, DEFAULT_CABIN, DEFAULT_CURRENCY, Cabin, FareQuery, fare_query
+from farewatch.errors import InvalidRequest, NotFound
+from farewatch.fare_query import (
+    DEFAULT_ADULTS,
+    DEFAULT_CABIN,
+    DEFAULT_CURRENCY,
+    Cabin,
+    DepartureDay,
+    FareQuery,
+    fare_query,
+)
 from farewatch.offers import select_offers
+from farewatch.settings import get_settings
 from farewatch.validation import OneOf, WholeNumber, YesNo
 from price_api.views import (
+    MAX_CALENDAR_DAYS,
+    MAX_CALENDAR_STAY_DAYS,
     AirportList,
     AirportView,
+    CalendarEnvelope,
     FareMeta,
     HistoryEnvelope,
     OfferView,
@@ -35,6 +48,7 @@ from price_api.views import (
     PriceEnvelope,
     SearchEnvelope,
     SearchMeta,
+    calendar_envelope,
     history_view,
     price_envelope,
 )
@@ -65,19 +79,33 @@ def _query(
     max_stops: int | None = None,
     *,
     allow_past: bool = False,
+    field_names: dict[str, str] | None = None,
 ) -> FareQuery:
-    return fare_query(
-        origin=origin,
-        destination=destination,
-        departure_date=date,
-        adults=adults,
-        currency=currency,
-        return_date=return_date,
-        cabin=cabin,
-        max_stops=max_stops,
-        clock=clock,
-        allow_past=allow_past,
-    )
+    try:
+        return fare_query(
+            origin=origin,
+            destination=destination,
+            departure_date=date,
+            adults=adults,
+            currency=currency,
+            return_date=return_date,
+            cabin=cabin,
+            max_stops=max_stops,
+            clock=clock,
+            allow_past=allow_past,
+        )
+    except InvalidRequest as error:
+        if not field_names:
+            raise
+        # The calendar's dates are `from` and `to`: its errors name those, not `date`.
+        details = [
+            {**detail, "field": field_names.get(detail.get("field", ""), detail.get("field"))}
+            for detail in error.details
+        ]
+        message = error.message
+        for old, new in field_names.items():
+            message = message.replace(f"{old}:", f"{new}:")
+        raise InvalidRequest(message, code=error.code, details=details) from None
 
 
 @app.get("/flights/ping", summary="Liveness check")
@@ -102,7 +130,8 @@ def cheapest_price(
     ] = False,
 ) -> PriceEnvelope:
     query = _query(origin, destination, date, adults, currency, return_date, cabin, max_stops)
-    result = composition.fare_service().fares(query, force_refresh=nocache)
+    service = composition.fare_service()
+    result = service.fares(query, force_refresh=nocache)
     if result.cheapest is None:
         raise NotFound("No offers for this trip.", code="no_offers")
     return price_envelope(
@@ -111,6 +140,7 @@ def cheapest_price(
         return_date=return_date,
         cabin=cabin if "cabin" in (app.current_event.query_string_parameters or {}) else None,
         forced=nocache,
+        insight=service.insight(query, result.cheapest.price),
     )
 
 
@@ -165,6 +195,61 @@ def price_history(
     )
     rows = composition.fare_service().price_history(query)
     return HistoryEnvelope(data=history_view(query, date.isoformat(), rows))
+
+
+@app.get(
+    "/flights/calendar",
+    summary="Cheapest fare per departure date (at most 31 days)",
+    responses=error_responses(400),
+)
+def fare_calendar(
+    origin: Origin,
+    destination: Destination,
+    from_: Annotated[DepartureDay, Query(alias="from", description="First departure date, YYYY-MM-DD.")],
+    to: Annotated[
+        DepartureDay, Query(description="Last departure date, YYYY-MM-DD (at most 30 days after `from`).")
+    ],
+    stay_days: Annotated[
+        int | None,
+        WholeNumber(0, MAX_CALENDAR_STAY_DAYS),
+        Query(
+            description="Round trips of this many nights (return = departure + stay_days); absent: one way."
+        ),
+    ] = None,
+    cabin: TripCabin = DEFAULT_CABIN,
+    adults: Adults = DEFAULT_ADULTS,
+    currency: Currency = DEFAULT_CURRENCY,
+) -> CalendarEnvelope:
+    if to < from_:
+        raise InvalidRequest(
+            "to is before from.",
+            code="invalid_date_range",
+            details=[{"field": "to", "issue": "is before from"}],
+        )
+    if (to - from_).days + 1 > MAX_CALENDAR_DAYS:
+        raise InvalidRequest(
+            f"A calendar spans at most {MAX_CALENDAR_DAYS} days.",
+            code="date_range_too_long",
+            details=[{"field": "to", "issue": f"must be at most {MAX_CALENDAR_DAYS - 1} days after from"}],
+        )
+    queries = [
+        _query(
+            origin,
+            destination,
+            day,
+            adults,
+            currency,
+            day + timedelta(days=stay_days) if stay_days is not None else None,
+            cabin,
+            field_names={"date": "from" if day == from_ else "to"},
+        )
+        for day in (from_ + timedelta(days=offset) for offset in range((to - from_).days + 1))
+    ]
+    settings = get_settings()
+    days = composition.fare_service().calendar(
+        queries, max_fetches=settings.calendar_max_fetches, budget_seconds=settings.calendar_budget_seconds
+    )
+    return calendar_envelope(queries[0], from_, to, stay_days, days)
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -9,15 +9,20 @@ from pydantic import BaseModel, Field
 
 from farewatch.clock import iso_utc
 from farewatch.fare_query import DEFAULT_CABIN, FareQuery
+from farewatch.insight import Insight
 from farewatch.locations import Location
 from farewatch.offers import Offer, format_price
-from farewatch.pricing import FareResult
+from farewatch.pricing import CalendarDay, FareResult
 from farewatch.store.history import Observation
 
 
 def _absent(value: object) -> bool:
     """Fields a trip or a request option adds only when it was asked for (the seed contract stays)."""
     return value is None
+
+
+MAX_CALENDAR_DAYS = 31
+MAX_CALENDAR_STAY_DAYS = 60
 
 
 class Pong(BaseModel):
@@ -42,12 +47,36 @@ class FareMeta(BaseModel):
         )
 
 
+class InsightView(BaseModel):
+    level: str = Field(description="low, typical, high, or unknown (too few comparable observations).")
+    typical_low: str | None = Field(description="25th percentile of comparable prices (2 decimals).")
+    typical_high: str | None = Field(description="75th percentile of comparable prices (2 decimals).")
+    observations: int = Field(description="How many comparable prices the judgement rests on.")
+    explanation: str
+
+    @classmethod
+    def of(cls, insight: Insight) -> InsightView:
+        def money(amount: Decimal | None) -> str | None:
+            return None if amount is None else str(amount.quantize(Decimal("0.01")))
+
+        return cls(
+            level=insight.level,
+            typical_low=money(insight.typical_low),
+            typical_high=money(insight.typical_high),
+            observations=insight.observations,
+            explanation=insight.explanation,
+        )
+
+
 class PriceMeta(FareMeta):
     refreshed: bool | None = Field(
         None,
         exclude_if=_absent,
         description="Only with nocache: false when the trip was fetched less than FORCE_REFRESH_MIN_SECONDS "
         "ago (by anyone) and that entry answers instead of a new upstream search.",
+    )
+    insight: InsightView | None = Field(
+        None, exclude_if=_absent, description='Is this price low, typical or high (README "Price insight").'
     )
 
 
@@ -173,6 +202,7 @@ def price_envelope(
     return_date: date | None = None,
     cabin: str | None = None,
     forced: bool = False,
+    insight: Insight | None = None,
 ) -> PriceEnvelope:
     best = result.cheapest
     assert best is not None
@@ -186,7 +216,9 @@ def price_envelope(
             cabin=cabin,
         ),
         meta=PriceMeta(
-            **FareMeta.of(result).model_dump(), refreshed=bool(result.refreshed) if forced else None
+            **FareMeta.of(result).model_dump(),
+            refreshed=bool(result.refreshed) if forced else None,
+            insight=InsightView.of(insight) if insight is not None else None,
         ),
     )
 
@@ -211,4 +243,96 @@ def history_view(query: FareQuery, departure_date: str, rows: list[Observation])
         latest=show(rows[-1]) if rows else None,
         min=show(min(rows, key=lambda row: row.amount)) if rows else None,
         max=show(max(rows, key=lambda row: row.amount)) if rows else None,
+    )
+
+
+class CalendarDayView(BaseModel):
+    departure_date: str
+    return_date: str | None = Field(None, exclude_if=_absent, description="Only with stay_days.")
+    status: str = Field(
+        description="ok; no_offers; not_fetched (cold, and this request's fetch budget ran out: ask again); "
+        "failed (upstream failed for this date; `error` says how)."
+    )
+    price: str | None = Field(description='Cheapest total price, e.g. "250.00 USD"; null unless ok.')
+    cached: bool | None = Field(description="True when no upstream call was made for this date.")
+    fetched_at: str | None = Field(description="When this date's fares were fetched (UTC).")
+    error: str | None = Field(None, exclude_if=_absent, description="Only when failed: the error code.")
+
+
+class CalendarCheapest(BaseModel):
+    departure_date: str
+    price: str
+
+
+class FareCalendar(BaseModel):
+    origin: str
+    destination: str
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+    stay_days: int | None = Field(None, exclude_if=_absent)
+    cabin: str
+    adults: int
+    currency: str
+    days: list[CalendarDayView]
+    cheapest: CalendarCheapest | None = Field(description="The cheapest date among those priced.")
+
+
+class CalendarMeta(BaseModel):
+    from_cache: int = Field(description="Dates answered from the shared cache.")
+    fetched: int = Field(description="Dates fetched from the fare source for this request.")
+    not_fetched: int = Field(description="Cold dates left for a later request (budget or time ran out).")
+    failed: int
+    source: str
+
+
+class CalendarEnvelope(BaseModel):
+    data: FareCalendar
+    meta: CalendarMeta
+
+
+def calendar_envelope(
+    first: FareQuery, start: date, end: date, stay_days: int | None, days: list[CalendarDay]
+) -> CalendarEnvelope:
+    views: list[CalendarDayView] = []
+    priced: list[tuple[Decimal, str, str]] = []
+    for day in days:
+        result, query = day.result, day.query
+        best = result.cheapest if result is not None else None
+        if best is not None:
+            priced.append(
+                (best.price, query.departure_date.isoformat(), format_price(best.price, best.currency))
+            )
+        views.append(
+            CalendarDayView(
+                departure_date=query.departure_date.isoformat(),
+                return_date=query.return_date.isoformat() if query.return_date is not None else None,
+                status=day.status,
+                price=format_price(best.price, best.currency) if best is not None else None,
+                cached=result.cached if result is not None else None,
+                fetched_at=iso_utc(result.fetched_at) if result is not None else None,
+                error=day.error,
+            )
+        )
+    cheapest = min(priced, default=None)
+    results = [day.result for day in days if day.result is not None]
+    return CalendarEnvelope(
+        data=FareCalendar(
+            origin=first.origin,
+            destination=first.destination,
+            **{"from": start.isoformat()},
+            to=end.isoformat(),
+            stay_days=stay_days,
+            cabin=first.cabin,
+            adults=first.adults,
+            currency=first.currency,
+            days=views,
+            cheapest=CalendarCheapest(departure_date=cheapest[1], price=cheapest[2]) if cheapest else None,
+        ),
+        meta=CalendarMeta(
+            from_cache=sum(1 for result in results if result.cached),
+            fetched=sum(1 for result in results if not result.cached),
+            not_fetched=sum(1 for day in days if day.status == "not_fetched"),
+            failed=sum(1 for day in days if day.status == "failed"),
+            source=results[0].source if results else "",
+        ),
     )

@@ -17,12 +17,15 @@ fleet-wide: inside that window it is answered by the entry just fetched, with `r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from farewatch.clock import Clock
+from farewatch import insight
+from farewatch.clock import Clock, utc_datetime
 from farewatch.errors import UpstreamError, UpstreamTimeout
 from farewatch.fare_query import FareQuery
 from farewatch.fares.source import FareSource
@@ -58,6 +61,21 @@ class FareResult:
     @property
     def cheapest(self) -> Offer | None:
         return cheapest(self.offers)
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One departure date of a fare calendar: `ok` (with its fares), `no_offers`, `not_fetched` (cold,
+    and the request's fetch budget or time ran out) or `failed` (upstream failed; `error` its code)."""
+
+    query: FareQuery
+    result: FareResult | None
+    status: str
+    error: str | None = None
+
+    @classmethod
+    def of(cls, query: FareQuery, result: FareResult) -> CalendarDay:
+        return cls(query, result, "ok" if result.cheapest is not None else "no_offers")
 
 
 class FareMetrics(Protocol):
@@ -113,7 +131,12 @@ class FareService:
         return self._narrowed(query, self._from_entry(searched, entry, cached=True))
 
     def fares(
-        self, query: FareQuery, *, force_refresh: bool = False, count_search: bool = True
+        self,
+        query: FareQuery,
+        *,
+        force_refresh: bool = False,
+        count_search: bool = True,
+        budget_seconds: float | None = None,
     ) -> FareResult:
         started = self._clock.now()
         if count_search:
@@ -131,7 +154,13 @@ class FareService:
                 self._metrics.record("ForcedRefreshAbsorbed")
                 return self._narrowed(query, self._from_entry(searched, entry, cached=True))
         self._metrics.record("FareCacheMiss")
-        result = self._fetch_once(searched, started=started, force_refresh=force_refresh, last_seen=entry)
+        result = self._fetch_once(
+            searched,
+            started=started,
+            force_refresh=force_refresh,
+            last_seen=entry,
+            budget_seconds=self._policy.budget_seconds if budget_seconds is None else budget_seconds,
+        )
         return self._narrowed(query, result, record_history=not result.cached)
 
     def _recently_fetched(self, entry: CachedFares, now: float) -> bool:
@@ -149,24 +178,84 @@ class FareService:
             offers=[offer for offer in result.offers if query.admits(offer.stops_per_direction)],
         )
         if record_history and query.cache_key != result.query.cache_key:
-            best = cheapest(narrowed.offers)
-            if best is not None:  # the filtered trip has its own history series
-                self._history.append(
-                    query.cache_key,
-                    amount=best.price,
-                    currency=best.currency,
-                    source=result.source,
-                    observed_at=result.fetched_at,
-                )
+            self._observe(query, cheapest(narrowed.offers), result.fetched_at)  # its own series
         return narrowed
+
+    def _observe(self, query: FareQuery, best: Offer | None, fetched_at: float) -> None:
+        """A fetched cheapest price: into the trip's history and its insight class."""
+        if best is None:
+            return
+        amount, currency, source = best.price, best.currency, self._source.name
+        self._history.append(
+            query.cache_key, amount=amount, currency=currency, source=source, observed_at=fetched_at
+        )
+        klass = insight.comparable_class(query, utc_datetime(fetched_at).date())
+        self._history.append_comparable(
+            klass,
+            amount=amount,
+            currency=currency,
+            source=source,
+            observed_at=fetched_at,
+            trip=query.cache_key,
+        )
+
+    def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
+        """How `price` compares with Farewatch's own comparable observations (one Query)."""
+        now = self._clock.now()
+        today = utc_datetime(now).date()
+        if price is None:
+            return insight.Insight("unknown", None, None, 0, "No price to judge.")
+        comparable = self._history.comparable_amounts(
+            insight.comparable_class(query, today), since=now - insight.WINDOW_DAYS * 86400
+        )
+        return insight.judge(price, comparable, query, today)
+
+    # -- the fare calendar ---------------------------------------------------------------------
+
+    def calendar(
+        self, queries: Sequence[FareQuery], *, max_fetches: int, budget_seconds: float
+    ) -> list[CalendarDay]:
+        """The fares of each trip (one per departure date): cached ones as they are, cold ones fetched
+        one after another, nearest first, while fewer than `max_fetches` were made (the upstream's
+        rate) and `budget_seconds` remain. A trip not fetched in time, or whose fetch failed, says so
+        in its day; it never fails the others."""
+        started = self._clock.now()
+        days: dict[int, CalendarDay] = {}
+        cold: list[int] = []
+        for index, query in enumerate(queries):
+            hit = self.cached(query)
+            if hit is None:
+                cold.append(index)
+            else:
+                days[index] = CalendarDay.of(query, hit)
+        fetches = 0
+        for index in cold:
+            query, remaining = queries[index], started + budget_seconds - self._clock.now()
+            if fetches >= max_fetches or remaining <= self._policy.poll_interval_seconds:
+                days[index] = CalendarDay(query, None, "not_fetched")
+                continue
+            fetches += 1
+            try:
+                days[index] = CalendarDay.of(
+                    query, self.fares(query, count_search=False, budget_seconds=remaining)
+                )
+            except UpstreamError as error:
+                days[index] = CalendarDay(query, None, "failed", error.code)
+        return [days[index] for index in range(len(queries))]
 
     # -- single flight ---------------------------------------------------------------------------
 
     def _fetch_once(
-        self, query: FareQuery, *, started: float, force_refresh: bool, last_seen: CachedFares | None
+        self,
+        query: FareQuery,
+        *,
+        started: float,
+        force_refresh: bool,
+        last_seen: CachedFares | None,
+        budget_seconds: float,
     ) -> FareResult:
         owner = uuid.uuid4().hex
-        deadline = started + self._policy.budget_seconds
+        deadline = started + budget_seconds
         key = query.cache_key
         while True:
             now = self._clock.now()
@@ -237,15 +326,7 @@ class FareService:
             fresh_until=fresh_until,
             purge_at=fresh_until + self._policy.stale_retention_seconds,
         )
-        best = cheapest(offers)
-        if best is not None:
-            self._history.append(
-                query.cache_key,
-                amount=best.price,
-                currency=best.currency,
-                source=self._source.name,
-                observed_at=fetched_at,
-            )
+        self._observe(query, cheapest(offers), fetched_at)
         return FareResult(
             query, offers, self._source.name, fetched_at, fresh_until, cached=False, refreshed=True
         )

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # and anonymous forced refreshes are limited per source IP (issue 15).
     force_refresh_min_seconds: int = Field(60, ge=0)
     anonymous_refreshes_per_ip_per_minute: int = Field(10, ge=1)
+    # GET /flights/calendar: cold dates it may fetch per request (the upstream's 10 TPS) and its time.
+    calendar_max_fetches: int = Field(10, ge=0)
+    calendar_budget_seconds: float = Field(15.0, gt=0)
 
     # How long price observations and daily search counts are kept (their tables' TTL attribute).
     price_history_retention_days: int = Field(400, ge=1)

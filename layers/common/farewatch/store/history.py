@@ -40,3 +40,29 @@ class PriceHistoryStore:
             Observation(item.observed_at, Decimal(item.amount), item.currency, item.source)
             for item in PriceObservation.query(series, scan_index_forward=True)
         ]
+
+    # -- comparable classes (farewatch.insight) ---------------------------------------------------
+
+    def append_comparable(
+        self, klass: str, *, amount: Decimal, currency: str, source: str, observed_at: float, trip: str
+    ) -> None:
+        """One observation of a comparable class; `trip` (the trip's key) keeps two trips fetched in
+        the same microsecond apart."""
+        PriceObservation(
+            klass,
+            f"{sortable_utc(observed_at)}#{trip}",
+            amount=str(amount),
+            currency=currency,
+            source=source,
+            purge_at=utc_datetime(observed_at) + self._retention,
+        ).save()
+
+    def comparable_amounts(self, klass: str, *, since: float, limit: int = 1000) -> list[Decimal]:
+        """The class's amounts observed since `since`, newest first, at most `limit` (one Query)."""
+        items = PriceObservation.query(
+            klass,
+            PriceObservation.observed_at >= sortable_utc(since),
+            scan_index_forward=False,
+            limit=limit,
+        )
+        return [Decimal(item.amount) for item in items]
