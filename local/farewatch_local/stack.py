@@ -47,6 +47,8 @@ LOCAL_FARE_CACHE_SECONDS = "60"
 # Locally a forced refresh always reaches the simulator, so that a pinned price shows at once (the
 # README's walk-through pins one, then refreshes); deployed, one per trip per 60 s fleet-wide.
 LOCAL_FORCE_REFRESH_MIN_SECONDS = "0"
+# Every local client is 127.0.0.1 (tests, the web page, curl): the per-IP limit is relaxed with it.
+LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE = "100000"
 STATE_FILE, ENDPOINTS_FILE, LOCK_FILE = "aws-state.pickle", "stack.json", "lock"
 
 
@@ -323,6 +325,7 @@ class LocalStack:
             "FareSource": config.fare_source,
             "FareCacheTtlSeconds": LOCAL_FARE_CACHE_SECONDS,
             "ForceRefreshMinSeconds": LOCAL_FORCE_REFRESH_MIN_SECONDS,
+            "AnonymousRefreshesPerIpPerMinute": LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE,
         }
         if config.fare_source == "duffel":
             local.update(DuffelBaseUrl=self.fare_api_url)

@@ -331,3 +331,47 @@ def test_insight_compares_like_with_like(handler):
     assert business["meta"]["insight"]["observations"] == 1
     assert round_trip["meta"]["insight"]["observations"] == 1
     assert months_later["meta"]["insight"]["observations"] == 1
+
+
+def test_twenty_forced_refreshes_of_one_key_within_a_minute_cost_one_upstream_search(
+    handler, simulator, monkeypatch
+):
+    from farewatch import composition, settings
+
+    monkeypatch.setenv("FORCE_REFRESH_MIN_SECONDS", "60")  # the deployed default
+    monkeypatch.setenv("ANONYMOUS_REFRESHES_PER_IP_PER_MINUTE", "100")
+    settings.get_settings.cache_clear()
+    composition.fare_service.cache_clear()
+    date = future(80)
+    before = sim_stats(simulator)["search_requests"]
+
+    answers = [
+        call(handler, "/flights/price", origin="JFK", destination="LAX", date=date, nocache="1")
+        for _ in range(20)
+    ]
+
+    assert sim_stats(simulator)["search_requests"] - before == 1
+    assert [answer["meta"]["refreshed"] for _, answer in answers] == [True] + [False] * 19
+    assert {answer["meta"]["fetched_at"] for _, answer in answers} == {answers[0][1]["meta"]["fetched_at"]}
+
+
+def test_anonymous_forced_refreshes_are_limited_per_source_ip(handler, monkeypatch):
+    from farewatch import settings
+
+    monkeypatch.setenv("ANONYMOUS_REFRESHES_PER_IP_PER_MINUTE", "3")
+    settings.get_settings.cache_clear()
+    route = {"origin": "JFK", "destination": "LAX", "date": future(81), "nocache": "1"}
+
+    statuses = [call(handler, "/flights/price", **route)[0] for _ in range(3)]
+    response = handler.lambda_handler(api_event("GET", "/flights/price", route), FakeLambdaContext())
+    plain = call(handler, "/flights/price", **{k: v for k, v in route.items() if k != "nocache"})
+
+    assert statuses == [200, 200, 200]
+    assert response["statusCode"] == 429
+    assert json.loads(response["body"])["error"]["code"] == "too_many_refreshes"
+    headers = {
+        **(response.get("headers") or {}),
+        **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
+    }
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert plain[0] == 200  # only forced refreshes are limited

@@ -6,6 +6,7 @@ model. Errors become the envelope in farewatch.api.resolver.
 
 from __future__ import annotations
 
+import math
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from farewatch.api import openapi
 from farewatch.api.params import Adults, Currency, Day, Destination, MaxStops, Origin, ReturnDate, TripCabin
 from farewatch.api.resolver import create_resolver, error_responses
 from farewatch.clock import SystemClock
-from farewatch.errors import InvalidRequest, NotFound
+from farewatch.errors import InvalidRequest, NotFound, TooManyRequests
 from farewatch.fare_query import (
     DEFAULT_ADULTS,
     DEFAULT_CABIN,
@@ -34,6 +35,7 @@ from farewatch.fare_query import (
 )
 from farewatch.offers import select_offers
 from farewatch.settings import get_settings
+from farewatch.store.fare_cache import count_forced_refresh
 from farewatch.validation import OneOf, WholeNumber, YesNo
 from price_api.views import (
     MAX_CALENDAR_DAYS,
@@ -65,6 +67,7 @@ app = create_resolver()
 clock = SystemClock()
 
 FARE_ERRORS = error_responses(400, 404, 502, 503, 504)
+PRICE_ERRORS = error_responses(400, 404, 429, 502, 503, 504)
 Limit = Annotated[int, WholeNumber(1, 50), Query(description="At most this many (default 10).")]
 
 
@@ -108,12 +111,34 @@ def _query(
         raise InvalidRequest(message, code=error.code, details=details) from None
 
 
+REFRESH_WINDOW_SECONDS = 60
+
+
+def _limit_anonymous_refreshes() -> None:
+    """Forced refreshes without an Authorization header: at most ANONYMOUS_REFRESHES_PER_IP_PER_MINUTE
+    per source IP per minute, then 429 `too_many_refreshes` with Retry-After (the per-key limit
+    alone would let one client refresh many keys)."""
+    event = app.current_event
+    if (event.headers or {}).get("authorization") or (event.headers or {}).get("Authorization"):
+        return
+    source_ip = event.request_context.identity.source_ip or "unknown"
+    now = clock.now()
+    window_start = int(now // REFRESH_WINDOW_SECONDS * REFRESH_WINDOW_SECONDS)
+    count = count_forced_refresh(source_ip, window_start=window_start, window_seconds=REFRESH_WINDOW_SECONDS)
+    if count > get_settings().anonymous_refreshes_per_ip_per_minute:
+        raise TooManyRequests(
+            "Too many forced refreshes from your address; try again shortly (or sign in).",
+            code="too_many_refreshes",
+            retry_after=math.ceil(window_start + REFRESH_WINDOW_SECONDS - now),
+        )
+
+
 @app.get("/flights/ping", summary="Liveness check")
 def ping() -> Pong:
     return Pong()
 
 
-@app.get("/flights/price", summary="Cheapest fare for a route and date", responses=FARE_ERRORS)
+@app.get("/flights/price", summary="Cheapest fare for a trip", responses=PRICE_ERRORS)
 def cheapest_price(
     origin: Origin,
     destination: Destination,
@@ -130,6 +155,8 @@ def cheapest_price(
     ] = False,
 ) -> PriceEnvelope:
     query = _query(origin, destination, date, adults, currency, return_date, cabin, max_stops)
+    if nocache:
+        _limit_anonymous_refreshes()
     service = composition.fare_service()
     result = service.fares(query, force_refresh=nocache)
     if result.cheapest is None:

@@ -16,6 +16,7 @@ from farewatch.api.params import Cursor, PageLimit, ResourceId
 from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
 from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, parse_fare_query
+from farewatch.insight import Insight
 from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
 from farewatch.validation import OneOf, WholeNumber, YesNo
@@ -63,6 +64,26 @@ class PriceObservationView(BaseModel):
     currency: str
 
 
+class InsightView(BaseModel):
+    level: str = Field(description="low, typical, high, or unknown (too few comparable observations).")
+    typical_low: str | None
+    typical_high: str | None
+    observations: int
+    explanation: str
+
+    @classmethod
+    def of(cls, insight: Insight | None) -> InsightView:
+        if insight is None:
+            return cls(level="unknown", typical_low=None, typical_high=None, observations=0, explanation="")
+        return cls(
+            level=insight.level,
+            typical_low=_money(insight.typical_low),
+            typical_high=_money(insight.typical_high),
+            observations=insight.observations,
+            explanation=insight.explanation,
+        )
+
+
 class TrackerView(BaseModel):
     id: str
     origin: str
@@ -82,6 +103,7 @@ class TrackerView(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    insight: InsightView = Field(description='How the current price compares (README "Price insight").')
     history: list[PriceObservationView] = Field(
         description="Every observed price, oldest first (the same in a list as alone; never null)."
     )
@@ -108,6 +130,7 @@ class TrackerView(BaseModel):
             version=stored.version,
             created_at=iso_utc(stored.created_at),
             updated_at=iso_utc(stored.updated_at),
+            insight=InsightView.of(tracker.insight),
             history=[
                 PriceObservationView(
                     observed_at=observation.observed_at,
@@ -140,6 +163,13 @@ class AlertView(BaseModel):
     created_at: str
     acked: bool
     acked_at: str | None
+    departure_date: str | None = Field(description="The departure date whose price this is.")
+    return_date: str | None
+    cabin: str | None
+    max_stops: int | None
+    insight: InsightView | None = Field(
+        description="How the price compared when the alert was made (null on alerts made before insight)."
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:
@@ -156,6 +186,19 @@ class AlertView(BaseModel):
             created_at=iso_utc(alert.created_at),
             acked=alert.acked_at is not None,
             acked_at=iso_utc(alert.acked_at) if alert.acked_at is not None else None,
+            departure_date=alert.departure_date,
+            return_date=alert.return_date,
+            cabin=alert.cabin,
+            max_stops=alert.max_stops,
+            insight=InsightView(
+                level=alert.insight_level,
+                typical_low=_money(alert.typical_low),
+                typical_high=_money(alert.typical_high),
+                observations=alert.insight_observations or 0,
+                explanation=alert.insight_explanation or "",
+            )
+            if alert.insight_level is not None
+            else None,
         )
 
 

@@ -250,6 +250,7 @@ def tracking_service() -> TrackingService:
     settings = get_settings()
     return TrackingService(
         fares=fare_service(),
+        insight=fare_service().insight,
         store=TrackingStore(),
         alerts=AlertStore(),
         history=PriceHistoryStore(),
@@ -283,6 +284,7 @@ def poll_cycle() -> PollCycle:
         trackers=TrackingStore(),
         alerts=AlertStore(),
         fares=fare_service(),
+        insight=fare_service().insight,
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,

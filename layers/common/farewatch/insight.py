@@ -13,7 +13,7 @@ percentile (nearest rank). Below the range is `low`, above it `high`, inside it 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -89,3 +89,12 @@ def judge(price: Decimal, comparable: Sequence[Decimal], query: FareQuery, today
     span = f"{format_price(low, query.currency)} to {format_price(high, query.currency)}"
     word = {"low": "below", "high": "above", "typical": "within"}[level]
     return Insight(level, low, high, count, f"{shown} is {word} the typical {span} of {count} {what}.")
+
+
+Judge = Callable[[FareQuery, Decimal | None], Insight]
+"""`FareService.insight`: how a price of a trip compares (what trackers and alerts are given)."""
+
+
+def not_judged(query: FareQuery, price: Decimal | None) -> Insight:
+    """For collaborators built without observations to judge by (tests): always `unknown`."""
+    return Insight("unknown", None, None, 0, "No comparable prices are available to judge this price.")

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 from farewatch.offers import Offer
 from farewatch.store import leases
 from farewatch.store.conditions import update_unless_condition_failed
-from farewatch.store.models import FareCacheEntry
+from farewatch.store.models import FareCacheEntry, ForcedRefreshWindow
 
 _OFFER_LIST = TypeAdapter(list[Offer])
 
@@ -130,3 +130,18 @@ class FareCacheStore:
 
 def _float(value: float | None) -> float | None:
     return float(value) if value is not None else None
+
+
+def count_forced_refresh(source_ip: str, *, window_start: int, window_seconds: int) -> int:
+    """One more anonymous forced refresh from `source_ip` in the window starting at `window_start`
+    (one UpdateItem, ADD; the item expires with its window): the count so far, this one included."""
+    window = ForcedRefreshWindow(f"refresh-ip#{source_ip}#{window_start}")
+    window.update(
+        actions=[
+            ForcedRefreshWindow.refreshes.add(1),
+            ForcedRefreshWindow.purge_at.set(
+                datetime.fromtimestamp(window_start + 2 * window_seconds, tz=UTC)
+            ),
+        ]
+    )
+    return int(window.refreshes)

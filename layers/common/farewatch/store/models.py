@@ -59,6 +59,17 @@ class FareCacheEntry(Model):
     failed_at = NumberAttribute(null=True)
 
 
+class ForcedRefreshWindow(Model):
+    """`refresh-ip#<source ip>#<window start>`: anonymous forced refreshes from one IP in one minute."""
+
+    class Meta(_CacheTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    refreshes = NumberAttribute(default=0)
+    purge_at = TTLAttribute(null=True)
+
+
 class AccessTokenRecord(Model):
     class Meta(_CacheTableMeta):
         pass

@@ -202,6 +202,16 @@ class PriceDropAlert(Model):
     acked_at = NumberAttribute(null=True)
     # The outbox: set (to the route key) until the alert's PriceDropDetected event is on the bus.
     unpublished_route = UnicodeAttribute(null=True)
+    # Issue 15: the price's insight when the alert was made, and the trip (absent on older alerts).
+    insight_level = UnicodeAttribute(null=True)
+    typical_low = UnicodeAttribute(null=True)
+    typical_high = UnicodeAttribute(null=True)
+    insight_observations = NumberAttribute(null=True)
+    insight_explanation = UnicodeAttribute(null=True)
+    departure_date = UnicodeAttribute(null=True)
+    return_date = UnicodeAttribute(null=True)
+    cabin = UnicodeAttribute(null=True)
+    max_stops = NumberAttribute(null=True)
 
     newest_first = AlertsNewestFirst()
     unpublished = AlertsAwaitingPublication()
@@ -277,6 +287,17 @@ def _alert_of(item: PriceDropAlert) -> Alert:
         observed_at=float(item.observed_at),
         created_at=float(item.created_at),
         acked_at=float(item.acked_at) if item.acked_at is not None else None,
+        insight_level=item.insight_level,
+        typical_low=_decimal(item.typical_low),
+        typical_high=_decimal(item.typical_high),
+        insight_observations=int(item.insight_observations)
+        if item.insight_observations is not None
+        else None,
+        insight_explanation=item.insight_explanation,
+        departure_date=item.departure_date,
+        return_date=item.return_date,
+        cabin=item.cabin,
+        max_stops=int(item.max_stops) if item.max_stops is not None else None,
     )
 
 
@@ -296,6 +317,15 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         created_at=alert.created_at,
         acked_at=alert.acked_at,
         unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
+        insight_level=alert.insight_level,
+        typical_low=_text(alert.typical_low),
+        typical_high=_text(alert.typical_high),
+        insight_observations=alert.insight_observations,
+        insight_explanation=alert.insight_explanation,
+        departure_date=alert.departure_date,
+        return_date=alert.return_date,
+        cabin=alert.cabin,
+        max_stops=alert.max_stops,
     )
 
 

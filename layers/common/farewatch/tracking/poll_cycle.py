@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from decimal import Decimal
 from itertools import islice
 from typing import Protocol
@@ -21,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from farewatch.clock import Clock, ManualClock
 from farewatch.fare_query import FareQuery
+from farewatch.insight import Judge, not_judged
 from farewatch.store.tracking import AlertStore, TrackingStore
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
 from farewatch.tracking.service import Fares, is_departed
@@ -129,7 +129,9 @@ class PollCycle:
         events: AlertAnnouncer,
         clock: Clock,
         poll_interval_seconds: float,
+        insight: Judge = not_judged,
     ) -> None:
+        self._insight = insight
         self._trackers = trackers
         self._alerts = alerts
         self._fares = fares
@@ -266,6 +268,8 @@ class PollCycle:
     def _alert(
         self, tracker: StoredTracker, kind: AlertKind, seen: PricePoint, previous: Decimal | None
     ) -> Alert:
+        judged = self._insight(tracker.query, seen.amount)
+        query = tracker.query
         return Alert(
             id=alert_id(tracker.id, seen.fetched_at, kind),
             user_id=tracker.user_id,
@@ -278,16 +282,18 @@ class PollCycle:
             currency=seen.currency,
             observed_at=seen.fetched_at,
             created_at=self._clock.now(),
+            insight_level=judged.level,
+            typical_low=judged.typical_low,
+            typical_high=judged.typical_high,
+            insight_observations=judged.observations,
+            insight_explanation=judged.explanation,
+            departure_date=query.departure_date.isoformat(),
+            return_date=query.return_date.isoformat() if query.return_date is not None else None,
+            cabin=query.cabin,
+            max_stops=query.max_stops,
         )
 
 
 def query_of_route_key(route_key: str) -> FareQuery:
-    """The FareQuery a watched-route key stands for (`JFK#LAX#2026-12-01#1#USD`)."""
-    origin, destination, departure, adults, currency = route_key.split("#")
-    return FareQuery(
-        origin=origin,
-        destination=destination,
-        departure_date=date.fromisoformat(departure),
-        adults=int(adults),
-        currency=currency,
-    )
+    """The trip a watched-route key stands for (`JFK#LAX#2026-12-01#1#USD[#return=…][#cabin=…][#stops=…]`)."""
+    return FareQuery.from_key(route_key)

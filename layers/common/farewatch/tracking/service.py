@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from farewatch.clock import Clock
 from farewatch.errors import Conflict, InvalidRequest, NotFound
 from farewatch.fare_query import FareQuery, local_today
+from farewatch.insight import Insight, Judge, not_judged
 from farewatch.locations import require_location
 from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
@@ -41,6 +42,7 @@ class Tracker:
     stored: StoredTracker
     status: str
     history: list[Observation] = field(default_factory=list)
+    insight: Insight | None = None  # how its current price compares (farewatch.insight)
     created: bool = True  # False: a create found the same tracker already there (answered 200)
 
 
@@ -69,7 +71,9 @@ class TrackingService:
         max_active_trackers: int,
         poll_interval_seconds: float,
         searches: Searches | None = None,
+        insight: Judge = not_judged,
     ) -> None:
+        self._insight = insight
         self._fares = fares
         self._store = store
         self._alerts = alerts
@@ -179,6 +183,7 @@ class TrackingService:
             stored=tracker,
             status=EXPIRED if is_departed(tracker.query, self._clock) else ACTIVE,
             history=self._history.observations(tracker.route_key) if with_history else [],
+            insight=self._insight(tracker.query, tracker.current_price),
         )
 
     # -- alerts ---------------------------------------------------------------------------------

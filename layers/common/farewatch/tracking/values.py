@@ -58,3 +58,14 @@ class Alert:
     observed_at: float
     created_at: float
     acked_at: float | None = None
+    # What the price was judged when the alert was made (farewatch.insight), and the trip it is for:
+    # additive fields of the alert record and of its PriceDropDetected event detail (issue 15).
+    insight_level: str | None = None
+    typical_low: Decimal | None = None
+    typical_high: Decimal | None = None
+    insight_observations: int | None = None
+    insight_explanation: str | None = None
+    departure_date: str | None = None  # the date that won (the tracker's date until flexible windows)
+    return_date: str | None = None
+    cabin: str | None = None
+    max_stops: int | None = None
