@@ -66,6 +66,7 @@ def main() -> None:
             simulator.rate_limit_tps = 0
             dynamo_calls_per_request()
             poll_cycle(simulator)
+            calendar(simulator)
     finally:
         server.stop()
     import_times()
@@ -77,6 +78,12 @@ def poll_cycle(simulator) -> None:
     from bench.poll_cycle import poll_cycle as run_poll_cycle
 
     run_poll_cycle(simulator)
+
+
+def calendar(simulator) -> None:
+    from bench.calendar import calendar_cost
+
+    calendar_cost(simulator)
 
 
 def new_container():
