@@ -465,7 +465,7 @@ class Simulator(ControlRoutes):
             self.set_error(body["status"], body.get("code"), body.get("count"))
         with self._lock:
             error = self._error
-        described = {"status": None, "code": None, "count": None}
+        described: dict[str, Any] = {"status": None, "code": None, "count": None}
         if error is not None:
             described = {"status": error[0], "code": error[1], "count": error[2]}
         return Response(json.dumps(described), content_type=JSON_TYPE)

@@ -130,6 +130,14 @@ class AlertView(BaseModel):
     created_at: str
     acked: bool
     acked_at: str | None
+    offer_id: str | None = Field(
+        None, description="The cheapest offer when the alert was made (GET /flights/booking-links?offer=...)."
+    )
+    booking_url: str | None = Field(
+        None,
+        description='Where to book that offer ("Book from $X"), when the fare source gives booking links; '
+        "the price there is live and may differ.",
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:
@@ -146,6 +154,8 @@ class AlertView(BaseModel):
             created_at=iso_utc(alert.created_at),
             acked=alert.acked_at is not None,
             acked_at=iso_utc(alert.acked_at) if alert.acked_at is not None else None,
+            offer_id=alert.offer_id,
+            booking_url=alert.booking_url,
         )
 
 

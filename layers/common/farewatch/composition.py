@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from farewatch.accounts.deletion import AccountCleaner
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
+    from farewatch.booking import BookingLinkService
     from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
 
@@ -211,6 +212,25 @@ def fare_service() -> FareService:
     return build_fare_service(get_settings(), SystemClock(), PowertoolsFareMetrics(Metrics()))
 
 
+def build_booking_link_service(settings: Settings, clock: Clock, source: FareSource) -> BookingLinkService:
+    from farewatch.booking import BookingLinkService
+    from farewatch.store.booking_links import BookingLinkStore
+
+    return BookingLinkService(
+        source=source,
+        store=BookingLinkStore(source.name),
+        clock=clock,
+        cache_seconds=settings.booking_links_cache_seconds,
+        budget_seconds=settings.upstream_budget_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def booking_link_service() -> BookingLinkService:
+    """Booking links through the fare service's own source (one HTTP session, one key)."""
+    return build_booking_link_service(get_settings(), SystemClock(), fare_service().source)
+
+
 # -- accounts ----------------------------------------------------------------------------------
 
 
@@ -322,6 +342,7 @@ def poll_cycle() -> PollCycle:
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,
+        booking_link=booking_link_service().best_url,
     )
 
 

@@ -35,7 +35,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import requests
@@ -78,7 +77,7 @@ from farewatch.fares.http import (
     retry_after_seconds,
     send,
 )
-from farewatch.fares.source import warm_up_quietly
+from farewatch.fares.source import BookingLink, BookingLinks, warm_up_quietly
 from farewatch.locations import find_location
 from farewatch.offers import Offer
 
@@ -158,31 +157,6 @@ class IgnavTrip:
         if self.max_stops is not None:
             body["max_stops"] = self.max_stops
         return body
-
-
-@dataclass(frozen=True)
-class BookingLink:
-    provider_name: str
-    provider_type: str
-    url: str
-    fare_name: str | None
-    price: Decimal | None
-    currency: str | None
-
-
-@dataclass(frozen=True)
-class BookingLinks:
-    """What Ignav answers for one itinerary: its current price and the pages that sell it."""
-
-    offer_id: str
-    price: Decimal
-    currency: str
-    links: tuple[BookingLink, ...]
-    """Every link of the options that cover the whole journey first, airlines before other sellers."""
-
-    @property
-    def best(self) -> BookingLink | None:
-        return self.links[0] if self.links else None
 
 
 def market_for(currency: str) -> str:
