@@ -47,7 +47,7 @@ from werkzeug.wrappers import Request, Response
 from amadeus_sim.app import ControlRoutes, control_routes
 from amadeus_sim.controls import ControlInputError, FaultMode
 from amadeus_sim.offers import FlightSearch, PricedOffer, find_offers
-from amadeus_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, to_cents
+from amadeus_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -180,16 +180,6 @@ def _invalid(field: str, message: str, code: str = "invalid_request") -> Rejecte
     return Rejected(400, code, message, field)
 
 
-def time_zone(airport: Airport) -> str:
-    """An IANA zone with the airport's fixed offset (the simulated world has no daylight saving)."""
-    hours, minutes = divmod(airport.utc_offset_minutes, 60)
-    if minutes:
-        return {330: "Asia/Kolkata", 345: "Asia/Kathmandu", 570: "Australia/Darwin"}.get(
-            airport.utc_offset_minutes, "Asia/Kolkata"
-        )
-    return "Etc/UTC" if hours == 0 else f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"
-
-
 def _utc(local: dt.datetime, airport: Airport) -> str:
     return (local - dt.timedelta(minutes=airport.utc_offset_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -201,11 +191,11 @@ def _segment(flight: Flight, subject: str) -> dict[str, Any]:
         "operating_carrier_name": CARRIERS[flight.operating_carrier][0].title(),
         "departure_airport": flight.departure.code,
         "departure_time_local": flight.departs_at.strftime("%Y-%m-%dT%H:%M:%S"),
-        "departure_timezone": time_zone(flight.departure),
+        "departure_timezone": iana_zone(flight.departure),
         "departure_time_utc": _utc(flight.departs_at, flight.departure),
         "arrival_airport": flight.arrival.code,
         "arrival_time_local": flight.arrives_at.strftime("%Y-%m-%dT%H:%M:%S"),
-        "arrival_timezone": time_zone(flight.arrival),
+        "arrival_timezone": iana_zone(flight.arrival),
         "arrival_time_utc": _utc(flight.arrives_at, flight.arrival),
         "duration_minutes": flight.minutes,
         # Sometimes null, as the schema allows.
@@ -595,9 +585,7 @@ class Simulator(ControlRoutes):
         travellers = 1 if self.price_per_traveller else search.adults
         amount = offer.adult_total * travellers
         ignav_id = hashlib.sha256(
-            "|".join(
-                (offer.key, search.market, search.cabin, str(search.adults), str(int(now // 1800)))
-            ).encode()
+            "|".join((offer.key, search.market, search.cabin, str(search.adults), str(amount))).encode()
         ).hexdigest()[:32]
         bags = (
             None

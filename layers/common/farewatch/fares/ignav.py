@@ -355,7 +355,7 @@ def failure_for(
     status: int, what: str, problem: Mapping[str, Any], retry_after: float | None = None
 ) -> Exception:
     """The error (or the retryable failure) an Ignav status and error envelope stand for."""
-    code = problem.get("code")
+    code = problem.get("error_code")
     if status in (401, 402, 403) or (status == 429 and code == "monthly_spend_limit_reached"):
         logger.error(OPERATOR_ACTIONS[status], extra={"upstream": what, "status": status, **problem})
         return UpstreamUnavailable(
@@ -387,21 +387,22 @@ def failure_for(
 
 
 def _rejected(problem: Mapping[str, Any]) -> FarewatchError:
-    detail = {key: problem[key] for key in ("field", "code") if problem.get(key)}
-    detail["issue"] = str(problem.get("message") or "refused by the fare source")
+    detail = {key: problem[f"error_{key}"] for key in ("field", "code") if problem.get(f"error_{key}")}
+    detail["issue"] = str(problem.get("error_message") or "refused by the fare source")
     return InvalidRequest(
         "The fare source cannot search this trip.", code="rejected_by_fare_source", details=[detail]
     )
 
 
 def ignav_problem(response: requests.Response, *, secrets: Sequence[str]) -> dict[str, Any]:
-    """The fields of Ignav's `{"error": {type, code, message, field}}` worth logging, secrets scrubbed."""
+    """Ignav's `{"error": {type, code, message, field}}` as log fields (`error_type`, `error_code`...:
+    `message` is the log line's own key), secrets scrubbed."""
     body = read_failure(response, IgnavErrorBody)
     if body.error is None:
         return {}
     fields = {"type": body.error.type, "code": body.error.code, "message": body.error.message}
     fields["field"] = body.error.field
-    return {key: scrub(value, secrets) for key, value in fields.items() if value}
+    return {f"error_{key}": scrub(value, secrets) for key, value in fields.items() if value}
 
 
 # -- answers ---------------------------------------------------------------------------------------
