@@ -215,10 +215,11 @@ def _leg(offer: PricedOffer, index: int) -> dict[str, Any]:
 
 
 def _amount(value: Decimal, subject: str) -> float | int:
-    """A JSON number: usually with cents (a float), sometimes a whole number (an int, as in the docs)."""
+    """A JSON number, as Ignav writes them: a whole amount as an integer (899, as in its docs) or as a
+    float (46523.0, as seen live), anything else as a float with its cents."""
     cents = to_cents(value)
-    if fraction("whole", subject) < 0.2:
-        return int(cents.to_integral_value())
+    if cents == cents.to_integral_value() and fraction("whole", subject) < 0.5:
+        return int(cents)
     return float(cents)
 
 
@@ -391,7 +392,6 @@ class Simulator(ControlRoutes):
         self._itineraries: OrderedDict[str, dict[str, Any]] = OrderedDict()  # ignav_id -> itinerary
         self._error: tuple[int, str | None, int | None] | None = None  # status, code, requests left
         self._counts = {
-            "token_requests": 0,
             "search_requests": 0,
             "booking_link_requests": 0,
             "airport_requests": 0,
