@@ -225,9 +225,9 @@ def build_booking_link_service(settings: Settings, clock: Clock, source: FareSou
     )
 
 
-@lru_cache(maxsize=1)
 def booking_link_service() -> BookingLinkService:
-    """Booking links through the fare service's own source (one HTTP session, one key)."""
+    """Booking links through the fare service's own source (one HTTP session, one key). Not cached
+    itself: it is a light wrapper, and building it from `fare_service()` keeps the two in step."""
     return build_booking_link_service(get_settings(), SystemClock(), fare_service().source)
 
 
