@@ -140,7 +140,9 @@ def test_every_source_normalises_the_same_flights_to_the_same_offers(clock: Manu
 
     def without_ids(offers: list[Offer]) -> list[dict[str, Any]]:
         return sorted(
-            (offer.model_dump(exclude={"id"}) for offer in offers),  # amounts compare as numbers (489 == 489.00)
+            (
+                offer.model_dump(exclude={"id"}) for offer in offers
+            ),  # amounts compare as numbers (489 == 489.00)
             key=lambda offer: (offer["price"], offer["departure_at"]),
         )
 
