@@ -66,6 +66,8 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/flights/search"): everyone(200),
     ("GET", "/flights/history"): everyone(200),
     ("GET", "/airports"): everyone(200),
+    # Public; this suite's source (Amadeus) has no booking links, so everyone hears the same 404.
+    ("GET", "/flights/booking-links"): everyone(404),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
     ("POST", "/auth/register"): everyone(201),
@@ -102,6 +104,7 @@ EXPECTED.update(
             "/flights/search",
             "/flights/history",
             "/airports",
+            "/flights/booking-links",
             "/openapi.json",
             "/docs",
             "/auth/register",
@@ -338,6 +341,9 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ("GET", "/flights/search"): _search,
     ("GET", "/flights/history"): _history,
     ("GET", "/airports"): lambda world, caller: Request("/airports", {"q": "par"}),
+    ("GET", "/flights/booking-links"): lambda world, caller: Request(
+        "/flights/booking-links", {"offer": "1"}
+    ),
     ("POST", "/auth/register"): lambda world, caller: Request(
         "/auth/register", body={"email": f"new-{next(_emails)}@example.com", "password": PASSWORD}
     ),

@@ -445,6 +445,21 @@ class IgnavLeg(Answer):
     duration_minutes: Tolerated[Count] = None  # the whole leg, layovers included; may be null
     segments: NonEmpty[IgnavSegment]
 
+    def journey(self) -> dict[str, Any]:
+        """The leg in `Offer`'s journey fields (for a round trip's way back, the fields of its `inbound`)."""
+        first, last = self.segments[0], self.segments[-1]
+        return {
+            "flight_numbers": [
+                segment.marketing_carrier_code + segment.flight_number for segment in self.segments
+            ],
+            "stops": len(self.segments) - 1,
+            "departure_at": first.departure_time_local,
+            "arrival_at": last.arrival_time_local,
+            "origin": first.departure_airport,
+            "destination": last.arrival_airport,
+            "duration_minutes": self.minutes(),
+        }
+
     def minutes(self) -> int:
         if self.duration_minutes is not None:
             return self.duration_minutes
@@ -473,20 +488,12 @@ class IgnavItinerary(UpstreamOffer):
     ignav_id: Text
 
     def to_offer(self) -> Offer:
-        segments = self.outbound.segments
-        first, last = segments[0], segments[-1]
         return Offer(
             id=self.ignav_id,
             price=self.price.amount,
             currency=self.price.currency,
-            carrier=first.marketing_carrier_code,
-            flight_numbers=[segment.marketing_carrier_code + segment.flight_number for segment in segments],
-            stops=len(segments) - 1,
-            departure_at=first.departure_time_local,
-            arrival_at=last.arrival_time_local,
-            origin=first.departure_airport,
-            destination=last.arrival_airport,
-            duration_minutes=self.outbound.minutes(),
+            carrier=self.outbound.segments[0].marketing_carrier_code,
+            **self.outbound.journey(),
         )
 
 
