@@ -136,6 +136,17 @@ def airports_serving(location_code: str) -> tuple[Airport, ...]:
     return (Airport(location_code, location_code, None, round(longitude / 15) * 60, latitude, longitude),)
 
 
+def iana_zone(airport: Airport) -> str:
+    """An IANA time zone with the airport's fixed offset (the simulated world has no daylight saving),
+    for APIs that name zones (Duffel, Ignav): `Etc/GMT+5` is UTC-5; half hours use a real zone."""
+    hours, minutes = divmod(airport.utc_offset_minutes, 60)
+    if minutes:
+        return {330: "Asia/Kolkata", 345: "Asia/Kathmandu", 570: "Australia/Darwin"}.get(
+            airport.utc_offset_minutes, "Asia/Kolkata"
+        )
+    return "Etc/UTC" if hours == 0 else f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"
+
+
 def great_circle_km(start: Airport, end: Airport) -> float:
     lat1, lat2 = math.radians(start.latitude), math.radians(end.latitude)
     half_chord = (

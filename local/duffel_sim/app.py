@@ -56,7 +56,17 @@ from amadeus_sim.offers import (
     find_offers,
     iso_duration,
 )
-from amadeus_sim.world import AIRCRAFT, CARRIERS, Airport, Flight, Itinerary, amount_text, to_cents
+from amadeus_sim.world import (
+    AIRCRAFT,
+    CARRIERS,
+    Airport,
+    Flight,
+    Itinerary,
+    airports_serving,
+    amount_text,
+    iana_zone,
+    to_cents,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -286,67 +296,180 @@ def _departure_date(raw: Any, today: dt.date, problems: list[Any], pointer: str)
 
 
 def _place(airport: Airport | str) -> dict[str, Any]:
-    if isinstance(airport, str):
-        return {"type": "airport", "iata_code": airport}
+    """An airport as Duffel writes a place: every field of its Place (and Airport) object, the city
+    included when the airport belongs to a multi-airport city."""
+    (found,) = airports_serving(airport)[:1] if isinstance(airport, str) else (airport,)
+    country = found.country or "ZZ"  # a made-up airport has no country; Duffel's field is never null
+    city = None
+    if found.city != found.code:
+        city = {
+            "type": "city",
+            "id": short_id("cit", found.city),
+            "name": found.city,
+            "iata_code": found.city,
+            "iata_city_code": found.city,
+            "iata_country_code": country,
+            "icao_code": None,
+            "latitude": None,
+            "longitude": None,
+            "time_zone": None,
+            "city_name": None,
+        }
     return {
         "type": "airport",
-        "iata_code": airport.code,
-        "iata_city_code": airport.city,
-        "iata_country_code": airport.country,
-        "name": f"{airport.code} Airport",
+        "id": short_id("arp", found.code),
+        "name": f"{found.code} Airport",
+        "iata_code": found.code,
+        "icao_code": None,
+        "iata_city_code": found.city if city else None,
+        "iata_country_code": country,
+        "latitude": found.latitude,
+        "longitude": found.longitude,
+        "time_zone": iana_zone(found),
+        "city_name": found.city,
+        "city": city,
+        "airports": None,
+    }
+
+
+def _place_type(code: str) -> str:
+    return "city" if len(airports_serving(code)) > 1 else "airport"
+
+
+def _asked_place(code: str) -> dict[str, Any]:
+    """A place as an offer request names it: an airport, or a city with its airports."""
+    served = airports_serving(code)
+    if len(served) == 1:
+        return _place(served[0])
+    country = served[0].country or "ZZ"
+    return {
+        "type": "city",
+        "id": short_id("cit", code),
+        "name": code,
+        "iata_code": code,
+        "iata_city_code": code,
+        "iata_country_code": country,
+        "icao_code": None,
+        "latitude": None,
+        "longitude": None,
+        "time_zone": None,
+        "city_name": None,
+        "city": None,
+        "airports": [_place(airport) for airport in served],
     }
 
 
 def _carrier(code: str) -> dict[str, Any]:
-    return {"id": short_id("arl", code), "iata_code": code, "name": CARRIERS[code][0].title()}
+    return {
+        "id": short_id("arl", code),
+        "iata_code": code,
+        "name": CARRIERS[code][0].title(),
+        "logo_symbol_url": None,
+        "logo_lockup_url": None,
+        "conditions_of_carriage_url": None,
+    }
+
+
+def _passenger_ids(request_id: str, adults: int) -> list[str]:
+    return [short_id("pas", request_id, n) for n in range(adults)]
 
 
 def _passengers(request_id: str, adults: int) -> list[dict[str, Any]]:
-    return [{"id": short_id("pas", request_id, n), "type": "adult"} for n in range(adults)]
+    return [
+        {
+            "id": passenger_id,
+            "type": "adult",
+            "age": None,
+            "given_name": None,
+            "family_name": None,
+            "fare_type": None,
+            "loyalty_programme_accounts": [],
+        }
+        for passenger_id in _passenger_ids(request_id, adults)
+    ]
 
 
-def _segment(request_id: str, key: str, number: int, flight: Flight, cabin: str) -> dict[str, Any]:
+def _segment(
+    request_id: str,
+    offer: PricedOffer,
+    slice_number: int,
+    number: int,
+    flight: Flight,
+    cabin: str,
+    adults: int,
+) -> dict[str, Any]:
+    checked = 0 if offer.premium < Decimal("0.2") and cabin == "economy" else 1
     return {
-        "id": short_id("seg", request_id, key, number),
+        "id": short_id("seg", request_id, offer.key, slice_number, number),
         "origin": _place(flight.departure),
+        "origin_terminal": None,
         "destination": _place(flight.arrival),
+        "destination_terminal": None,
         "departing_at": flight.departs_at.strftime("%Y-%m-%dT%H:%M:%S"),
         "arriving_at": flight.arrives_at.strftime("%Y-%m-%dT%H:%M:%S"),
         "duration": iso_duration(flight.minutes),
+        "distance": None,
         "marketing_carrier": _carrier(flight.carrier),
         "marketing_carrier_flight_number": flight.number,
         "operating_carrier": _carrier(flight.operating_carrier),
         "operating_carrier_flight_number": flight.number,
-        "aircraft": {"iata_code": flight.aircraft, "name": AIRCRAFT[flight.aircraft].title()},
+        "aircraft": {
+            "id": short_id("arc", flight.aircraft),
+            "iata_code": flight.aircraft,
+            "name": AIRCRAFT[flight.aircraft].title(),
+        },
         "stops": [],
-        "passengers": [{"cabin_class": cabin, "cabin_class_marketing_name": cabin.replace("_", " ").title()}],
+        "passengers": [
+            {
+                "passenger_id": passenger_id,
+                "cabin_class": cabin,
+                "cabin_class_marketing_name": cabin.replace("_", " ").title(),
+                "fare_basis_code": None,
+                "cabin": None,
+                "baggages": [{"type": "checked", "quantity": checked}, {"type": "carry_on", "quantity": 1}],
+            }
+            for passenger_id in _passenger_ids(request_id, adults)
+        ],
     }
 
 
 def _slice(
-    request_id: str, key: str, number: int, itinerary: Itinerary, offer: PricedOffer
+    request_id: str, key: str, number: int, itinerary: Itinerary, offer: PricedOffer, adults: int
 ) -> dict[str, Any]:
     cabin = offer.cabin.lower()
     return {
         "id": short_id("sli", request_id, key, number),
         "origin_type": "airport",
         "origin": _place(itinerary.flights[0].departure),
+        "origin_terminal": None,
         "destination_type": "airport",
         "destination": _place(itinerary.flights[-1].arrival),
+        "destination_terminal": None,
         "duration": iso_duration(itinerary.minutes),
         "fare_brand_name": "Basic" if offer.premium < Decimal("0.2") else "Standard",
+        "comparison_key": short_id("cmp", key, number),
+        "conditions": {
+            "change_before_departure": None,
+            "priority_check_in": None,
+            "priority_boarding": None,
+            "advance_seat_selection": None,
+        },
         "segments": [
-            _segment(request_id, f"{key}/{number}", n, flight, cabin)
+            _segment(request_id, offer, number, n, flight, cabin, adults)
             for n, flight in enumerate(itinerary.flights)
         ],
     }
 
 
 def _offer(request_id: str, offer: PricedOffer, search: FlightSearch, now: float) -> dict[str, Any]:
+    """An offer with every field Duffel's Offer object always carries (its API reference; the official
+    client libraries read them without defaults), nullable ones null where the simulator has nothing;
+    a slice per direction of the trip."""
     currency = search.currency
     total = to_cents(offer.adult_total * search.adults)
     base = to_cents(total * offer.base_share)
     minutes = sum(itinerary.minutes for itinerary in offer.itineraries)
+    change_penalty = to_cents(Decimal(50) if currency == "USD" else total * Decimal("0.1"))
     return {
         "id": short_id("off", request_id, offer.key),
         "live_mode": False,
@@ -361,13 +484,31 @@ def _offer(request_id: str, offer: PricedOffer, search: FlightSearch, now: float
         "tax_currency": currency,
         "total_emissions_kg": str(int(minutes * Decimal("1.6"))),
         "owner": _carrier(offer.itineraries[0].flights[0].carrier),
+        "partial": False,
+        "passenger_identity_documents_required": False,
+        "allowed_passenger_identity_document_types": [],
+        "supported_passenger_identity_document_types": [],
+        "supported_loyalty_programmes": [],
+        "private_fares": [],
+        "available_services": None,  # only with return_available_services=true
         "slices": [
-            _slice(request_id, offer.key, number, itinerary, offer)
+            _slice(request_id, offer.key, number, itinerary, offer, search.adults)
             for number, itinerary in enumerate(offer.itineraries)
         ],
         "passengers": _passengers(request_id, search.adults),
-        "payment_requirements": {"requires_instant_payment": False},
-        "conditions": {"refund_before_departure": None, "change_before_departure": None},
+        "payment_requirements": {
+            "requires_instant_payment": False,
+            "price_guarantee_expires_at": timestamp(now + OFFER_LIFETIME_SECONDS),
+            "payment_required_by": timestamp(now + 24 * 3600),
+        },
+        "conditions": {
+            "refund_before_departure": {"allowed": False, "penalty_amount": None, "penalty_currency": None},
+            "change_before_departure": {
+                "allowed": True,
+                "penalty_amount": amount_text(change_penalty),
+                "penalty_currency": currency,
+            },
+        },
     }
 
 
@@ -415,6 +556,7 @@ class Simulator(ControlRoutes):
                 Rule("/air/offer_requests", endpoint="create", methods=["POST"]),
                 Rule("/air/offer_requests/<request_id>", endpoint="show", methods=["GET"]),
                 Rule("/air/offers", endpoint="offers", methods=["GET"]),
+                Rule("/air/offers/<offer_id>", endpoint="show_offer", methods=["GET"]),
                 *control_routes(),
             ],
             merge_slashes=False,
@@ -549,11 +691,13 @@ class Simulator(ControlRoutes):
             "client_key": None,
             "slices": [
                 {
-                    "origin_type": "airport",
-                    "origin": _place(start),
-                    "destination_type": "airport",
-                    "destination": _place(end),
+                    "origin_type": _place_type(start),
+                    "origin": _asked_place(start),
+                    "destination_type": _place_type(end),
+                    "destination": _asked_place(end),
                     "departure_date": day.isoformat(),
+                    "departure_time": None,
+                    "arrival_time": None,
                 }
                 for start, end, day in legs
             ],
@@ -576,6 +720,22 @@ class Simulator(ControlRoutes):
         if offer_request is None:
             return _errors(NOT_FOUND)
         return Response(json.dumps({"data": offer_request}), content_type=JSON_TYPE)
+
+    def _show_offer(self, request: Request, offer_id: str) -> Response:
+        """`GET /air/offers/{id}`: one offer of a request the simulator still remembers."""
+        with self._lock:
+            found = next(
+                (
+                    offer
+                    for offer_request in self._offer_requests.values()
+                    for offer in offer_request["offers"]
+                    if offer["id"] == offer_id
+                ),
+                None,
+            )
+        if found is None:
+            return _errors(NOT_FOUND)
+        return Response(json.dumps({"data": found}), content_type=JSON_TYPE)
 
     def _offers(self, request: Request) -> Response:
         args = request.args

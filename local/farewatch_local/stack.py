@@ -35,8 +35,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CLIENT_ID = "farewatch-local"
 DEFAULT_CLIENT_SECRET = "farewatch-local-secret"  # noqa: S105 - the simulator's well-known local credential
 DEFAULT_DUFFEL_TOKEN = "duffel_test_farewatch-local"  # noqa: S105 - the Duffel simulator's local token
-FARE_SOURCES = ("amadeus", "duffel")
-USER_PREFIXES = ("AMADEUS_", "DUFFEL_", "FAREWATCH_")  # what the user exports under these beats the template
+DEFAULT_IGNAV_KEY = "ignav-farewatch-local"  # the Ignav simulator's local key, not a real one
+FARE_SOURCES = ("amadeus", "duffel", "ignav")
+USER_PREFIXES = (
+    "AMADEUS_",
+    "DUFFEL_",
+    "IGNAV_",
+    "FAREWATCH_",
+)  # what the user exports under these beats the template
 # Local values that beat the template but not the user: no CloudWatch here, and the metrics lines
 # Powertools would print for every request would drown the request log.
 LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
@@ -52,6 +58,9 @@ LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE = "100000"
 STATE_FILE, ENDPOINTS_FILE, LOCK_FILE = "aws-state.pickle", "stack.json", "lock"
 
 
+_FARE_API_NAMES = {"amadeus": "Amadeus", "duffel": "Duffel", "ignav": "Ignav"}
+
+
 class StackError(Exception):
     """The local stack cannot start; the message is the one line to show the user."""
 
@@ -65,6 +74,7 @@ class RunningServer(Protocol):
 
 SimulatorStarter = Callable[[str, int, str, str], RunningServer]  # (host, port, client id, secret)
 DuffelSimulatorStarter = Callable[[str, int, str], RunningServer]  # (host, port, access token)
+IgnavSimulatorStarter = Callable[[str, int, str, bool], RunningServer]  # (host, port, key, per traveller)
 
 
 def start_amadeus_simulator(host: str, port: int, client_id: str, client_secret: str) -> RunningServer:
@@ -84,6 +94,13 @@ def start_duffel_simulator(host: str, port: int, access_token: str) -> RunningSe
     return start(Simulator(access_token=access_token), host, port, service="the Duffel simulator")
 
 
+def start_ignav_simulator(host: str, port: int, api_key: str, price_per_traveller: bool) -> RunningServer:
+    from ignav_sim.app import Simulator
+
+    simulator = Simulator(api_key=api_key, price_per_traveller=price_per_traveller)
+    return start(simulator, host, port, service="the Ignav simulator")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     host: str = "127.0.0.1"
@@ -97,6 +114,9 @@ class StackConfig:
     fare_source: str = "amadeus"
     duffel_base_url: str | None = None  # a Duffel-compatible host instead of the Duffel simulator
     duffel_access_token: str = field(default=DEFAULT_DUFFEL_TOKEN, repr=False)
+    ignav_base_url: str | None = None  # Ignav itself (https://ignav.com) instead of the Ignav simulator
+    ignav_api_key: str = field(default=DEFAULT_IGNAV_KEY, repr=False)
+    ignav_price_per_traveller: bool = False  # the simulator answers as the functions read (one setting)
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)  # as sam deploy takes them
     exported: Mapping[str, str] = field(default_factory=dict, repr=False)  # the user's environment
     warm_up: bool = True  # start one instance of every function at start (SPEC §3: the token at start)
@@ -124,6 +144,15 @@ class StackConfig:
                 "DUFFEL_BASE_URL points at an external fare API: set DUFFEL_ACCESS_TOKEN too "
                 "(or unset it to use the simulator)"
             )
+        ignav_url, ignav_key = environ.get("IGNAV_BASE_URL"), environ.get("IGNAV_API_KEY")
+        if fare_source == "ignav" and ignav_url and not ignav_key:
+            raise StackError(
+                "IGNAV_BASE_URL points at an external fare API: set IGNAV_API_KEY too "
+                "(or unset it to use the simulator)"
+            )
+        per_traveller = (environ.get("IGNAV_PRICE_PER_TRAVELLER") or "false").strip().lower()
+        if per_traveller not in ("true", "false"):
+            raise StackError(f"IGNAV_PRICE_PER_TRAVELLER must be true or false, got {per_traveller!r}")
         overrides = {}
         for pair in shlex.split(environ.get("FAREWATCH_PARAMETER_OVERRIDES", "")):
             name, separator, value = pair.partition("=")
@@ -142,6 +171,9 @@ class StackConfig:
             fare_source=fare_source,
             duffel_base_url=duffel_url.rstrip("/") if duffel_url else None,
             duffel_access_token=duffel_token or DEFAULT_DUFFEL_TOKEN,
+            ignav_base_url=ignav_url.rstrip("/") if ignav_url else None,
+            ignav_api_key=ignav_key or DEFAULT_IGNAV_KEY,
+            ignav_price_per_traveller=per_traveller == "true",
             parameter_overrides=overrides,
             exported=dict(environ),
             data_dir=Path(environ.get("FAREWATCH_DATA_DIR") or REPO_ROOT / ".farewatch").resolve(),
@@ -190,12 +222,14 @@ class LocalStack:
         *,
         start_simulator: SimulatorStarter = start_amadeus_simulator,
         start_duffel: DuffelSimulatorStarter = start_duffel_simulator,
+        start_ignav: IgnavSimulatorStarter = start_ignav_simulator,
     ) -> None:
         self.config = config if config is not None else StackConfig.from_environ()
         self.services: list[Any] = []  # what started, in start order; each has stop()
         self.template: Template | None = None
         self.functions: FunctionPools | None = None
         self._start_simulator, self._start_duffel = start_simulator, start_duffel
+        self._start_ignav = start_ignav
         self._fare_api: RunningServer | None = None
         self._aws: EmbeddedAws | None = None
         self._poller: Poller | None = None
@@ -237,14 +271,21 @@ class LocalStack:
         if config.data_dir is not None:
             self._run(_DataFolder(config.data_dir, reset=config.reset))
             state_file = config.data_dir / STATE_FILE
-        duffel = config.fare_source == "duffel"
-        external = config.duffel_base_url if duffel else config.amadeus_base_url
+        duffel, ignav = config.fare_source == "duffel", config.fare_source == "ignav"
+        external = self._external_fare_api()
         if external is None:
-            name = "the Duffel simulator" if duffel else "the Amadeus simulator"
+            name = f"the {_FARE_API_NAMES[config.fare_source]} simulator"
             try:
                 self._fare_api = self._run(
                     self._start_duffel(config.host, config.simulator_port, config.duffel_access_token)
                     if duffel
+                    else self._start_ignav(
+                        config.host,
+                        config.simulator_port,
+                        config.ignav_api_key,
+                        config.ignav_price_per_traveller,
+                    )
+                    if ignav
                     else self._start_simulator(
                         config.host,
                         config.simulator_port,
@@ -276,6 +317,12 @@ class LocalStack:
             **(
                 {"DUFFEL_BASE_URL": self.fare_api_url, "DUFFEL_ACCESS_TOKEN": config.duffel_access_token}
                 if duffel
+                else {
+                    "IGNAV_BASE_URL": self.fare_api_url,
+                    "IGNAV_API_KEY": config.ignav_api_key,
+                    "IGNAV_PRICE_PER_TRAVELLER": str(config.ignav_price_per_traveller).lower(),
+                }
+                if ignav
                 else {
                     "AMADEUS_BASE_URL": self.fare_api_url,
                     "AMADEUS_CLIENT_ID": config.amadeus_client_id,
@@ -329,6 +376,11 @@ class LocalStack:
         }
         if config.fare_source == "duffel":
             local.update(DuffelBaseUrl=self.fare_api_url)
+        elif config.fare_source == "ignav":
+            local.update(
+                IgnavBaseUrl=self.fare_api_url,
+                IgnavPricePerTraveller=str(config.ignav_price_per_traveller).lower(),
+            )
         else:
             local.update(AmadeusBaseUrl=self.fare_api_url)
         return local
@@ -342,6 +394,8 @@ class LocalStack:
         config = self.config
         if config.fare_source == "duffel":
             logical_id, value = "DuffelCredentials", {"access_token": config.duffel_access_token}
+        elif config.fare_source == "ignav":
+            logical_id, value = "IgnavCredentials", {"api_key": config.ignav_api_key}
         else:
             logical_id = "AmadeusCredentials"
             value = {"client_id": config.amadeus_client_id, "client_secret": config.amadeus_client_secret}
@@ -377,12 +431,14 @@ class LocalStack:
     @property
     def fare_api_url(self) -> str:
         """The fare API the functions call, whichever source it is (simulator or external)."""
-        external = (
-            self.config.duffel_base_url
-            if self.config.fare_source == "duffel"
-            else self.config.amadeus_base_url
-        )
-        return external or _running(self._fare_api, "the fare API").url.rstrip("/")
+        return self._external_fare_api() or _running(self._fare_api, "the fare API").url.rstrip("/")
+
+    def _external_fare_api(self) -> str | None:
+        config = self.config
+        return {
+            "duffel": config.duffel_base_url,
+            "ignav": config.ignav_base_url,
+        }.get(config.fare_source, config.amadeus_base_url)
 
     amadeus_url = fare_api_url  # named for the first source; kept for its callers
 
@@ -402,7 +458,7 @@ class LocalStack:
             return f"  {label:<13}{text}"
 
         simulated = self._fare_api is not None
-        fare_api = "Duffel" if config.fare_source == "duffel" else "Amadeus"
+        fare_api = _FARE_API_NAMES[config.fare_source]
         lines = [
             f"Farewatch local stack: {_display(template.path)} (stage {template.api.stage_name})",
             line("API", self.api_url),

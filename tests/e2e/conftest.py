@@ -34,7 +34,7 @@ def developer_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_", "FAREWATCH_", "MAKE", "MFLAGS"))
+        if not key.startswith(("AWS_", "AMADEUS_", "DUFFEL_", "IGNAV_", "FAREWATCH_", "MAKE", "MFLAGS"))
         and key not in TEST_ENVIRONMENT
     }
     env.update(
@@ -157,6 +157,12 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 def duffel_dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     """`FAREWATCH_FARE_SOURCE=duffel make dev`: the Duffel simulator behind the functions."""
     yield from run_dev_stack(tmp_path_factory, "dev-duffel", {"FAREWATCH_FARE_SOURCE": "duffel"})
+
+
+@pytest.fixture(scope="session")
+def ignav_dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """`FAREWATCH_FARE_SOURCE=ignav make dev`: the Ignav simulator behind the functions."""
+    yield from run_dev_stack(tmp_path_factory, "dev-ignav", {"FAREWATCH_FARE_SOURCE": "ignav"})
 
 
 def run_dev_stack(

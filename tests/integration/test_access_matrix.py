@@ -67,6 +67,8 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/flights/history"): everyone(200),
     ("GET", "/flights/calendar"): everyone(200),
     ("GET", "/airports"): everyone(200),
+    # Public; this suite's source (Amadeus) has no booking links, so everyone hears the same 404.
+    ("GET", "/flights/booking-links"): everyone(404),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
     ("POST", "/auth/register"): everyone(201),
@@ -104,6 +106,7 @@ EXPECTED.update(
             "/flights/history",
             "/flights/calendar",
             "/airports",
+            "/flights/booking-links",
             "/openapi.json",
             "/docs",
             "/auth/register",
@@ -347,6 +350,9 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ("GET", "/flights/history"): _history,
     ("GET", "/flights/calendar"): _calendar,
     ("GET", "/airports"): lambda world, caller: Request("/airports", {"q": "par"}),
+    ("GET", "/flights/booking-links"): lambda world, caller: Request(
+        "/flights/booking-links", {"offer": "1"}
+    ),
     ("POST", "/auth/register"): lambda world, caller: Request(
         "/auth/register", body={"email": f"new-{next(_emails)}@example.com", "password": PASSWORD}
     ),

@@ -1,4 +1,4 @@
-"""The fare-source contract, run against both sources: Amadeus and Duffel behind their simulators.
+"""The fare-source contract, run against every source: Amadeus, Duffel and Ignav behind their simulators.
 
 Two levels: the source itself (in-process simulators on a test clock, no sockets, no waiting), and
 the price function end to end (handler → fare cache on moto → simulator over loopback HTTP), where a
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import ignav_sim.app
 import pytest
 import requests
 from pydantic import SecretStr
@@ -26,14 +27,16 @@ from farewatch.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
 from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
+from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
 from farewatch.fares.source import FareSource
 from farewatch.offers import Offer, cheapest
 from tests.support.events import FakeLambdaContext, api_event
 from tests.support.wsgi_adapter import WSGIAdapter
 
-SOURCES = ("amadeus", "duffel")
+SOURCES = ("amadeus", "duffel", "ignav")
 BASE_URL = "http://fares.test"
 DUFFEL_TOKEN = "duffel_test_farewatch-local"  # the simulator's local default, not a real token
+IGNAV_KEY = ignav_sim.app.DEFAULT_API_KEY  # the Ignav simulator's local default, not a real key
 
 
 @dataclass
@@ -83,6 +86,18 @@ def in_process(name: str, clock: ManualClock) -> InProcessSource:
         source: FareSource = AmadeusFareSource(
             base_url=BASE_URL, tokens=RememberedToken(issuer), clock=clock, session=session, **options
         )
+    elif name == "ignav":
+        simulator = ignav_sim.app.Simulator(clock=clock.now, sleep=lambda seconds: transport.stall(seconds))
+        transport = WSGIAdapter(simulator, advance=clock.advance)
+        session = requests.Session()
+        session.mount(BASE_URL, transport)
+        source = IgnavFareSource(
+            base_url=BASE_URL,
+            credentials=lambda: IgnavCredentials(SecretStr(IGNAV_KEY)),
+            clock=clock,
+            session=session,
+            **options,
+        )
     else:
         simulator = duffel_sim.app.Simulator(
             clock=clock.now, sleep=lambda seconds: transport.stall(seconds), rate_limit=0
@@ -118,19 +133,22 @@ def query_for(clock: ManualClock, days: int = 30, route: tuple[str, str] = ("JFK
 # -- the source contract ----------------------------------------------------------------------------
 
 
-def test_both_sources_normalise_the_same_flights_to_the_same_offers(clock: ManualClock) -> None:
+def test_every_source_normalises_the_same_flights_to_the_same_offers(clock: ManualClock) -> None:
     query = query_for(clock)
 
     found = {name: in_process(name, clock).search(query) for name in SOURCES}
 
     def without_ids(offers: list[Offer]) -> list[dict[str, Any]]:
         return sorted(
-            (offer.model_dump(mode="json", exclude={"id"}) for offer in offers),
+            (
+                offer.model_dump(exclude={"id"}) for offer in offers
+            ),  # amounts compare as numbers (489 == 489.00)
             key=lambda offer: (offer["price"], offer["departure_at"]),
         )
 
     assert found["amadeus"] and without_ids(found["amadeus"]) == without_ids(found["duffel"])
-    assert found["amadeus"][0].id != found["duffel"][0].id  # each keeps its own offer ids
+    assert without_ids(found["ignav"]) == without_ids(found["amadeus"])
+    assert len({found[name][0].id for name in SOURCES}) == 3  # each keeps its own offer ids
 
 
 def test_the_cheapest_offer_is_the_pinned_fare(fares: InProcessSource) -> None:
@@ -143,13 +161,14 @@ def test_the_cheapest_offer_is_the_pinned_fare(fares: InProcessSource) -> None:
 
 
 def test_every_offer_is_normalised_completely(fares: InProcessSource) -> None:
-    offers = fares.search(query_for(fares.clock, route=("NYC", "LON")))
+    # Two city codes: 6 airport pairs, within what Ignav searches pair by pair (NYC-LON would be 18).
+    offers = fares.search(query_for(fares.clock, route=("NYC", "TYO")))
 
     assert offers
     for offer in offers:
         assert offer.currency == "USD" and offer.price > 0
         assert offer.flight_numbers and len(offer.flight_numbers) == offer.stops + 1
-        assert offer.origin in {"JFK", "EWR", "LGA"} and offer.destination in {"LHR", "LGW"}
+        assert offer.origin in {"JFK", "EWR", "LGA"} and offer.destination in {"HND", "NRT"}
         assert offer.duration_minutes > 0
         assert dt.datetime.fromisoformat(offer.arrival_at) > dt.datetime.fromisoformat(offer.departure_at)
 
@@ -213,6 +232,7 @@ def served() -> Iterator[dict[str, Any]]:
     servers = {
         "amadeus": start(amadeus_sim.app.Simulator(rate_limit_tps=0), port=0),
         "duffel": start(duffel_sim.app.Simulator(rate_limit=0), port=0),
+        "ignav": start(ignav_sim.app.Simulator(), port=0),
     }
     yield servers
     for server in servers.values():
@@ -248,6 +268,8 @@ def price_api_with(
         "AMADEUS_CLIENT_SECRET": "farewatch-local-secret",
         "DUFFEL_BASE_URL": served["duffel"].url,
         "DUFFEL_ACCESS_TOKEN": DUFFEL_TOKEN,
+        "IGNAV_BASE_URL": served["ignav"].url,
+        "IGNAV_API_KEY": IGNAV_KEY,
         "UPSTREAM_BACKOFF_BASE_SECONDS": "0",
         "UPSTREAM_BACKOFF_CAP_SECONDS": "0",
         "FORCE_REFRESH_MIN_SECONDS": "0",  # every nocache reaches upstream here
@@ -394,3 +416,81 @@ def test_duffel_reads_its_token_from_the_secret(
     status, body = api.get("/flights/price", origin="JFK", destination="LAX", date=future(52))
 
     assert status == 200 and body["meta"]["source"] == "duffel"
+
+
+def test_ignav_without_a_key_is_a_503_not_configured_and_says_how_to_set_it(
+    aws: None, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clear_wiring, caplog
+) -> None:
+    # AWS's way: no key in the environment, the template's IgnavCredentials secret left empty.
+    api = price_api_with(monkeypatch, served, "ignav", IGNAV_SECRET_ID="IgnavCredentials")
+    monkeypatch.delenv("IGNAV_API_KEY")
+    clear_wiring()
+
+    status, body = api.get("/flights/price", origin="JFK", destination="LAX", date=future(53))
+
+    assert status == 503 and body["error"]["code"] == "upstream_not_configured"
+    assert api.searches() == 0
+    assert "put-secret-value" in caplog.text
+
+
+def test_ignav_reads_its_key_from_the_secret_and_never_logs_it(
+    aws: None, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clear_wiring, caplog, capsys
+) -> None:
+    import boto3
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId="IgnavCredentials", SecretString=json.dumps({"api_key": IGNAV_KEY})
+    )
+    api = price_api_with(monkeypatch, served, "ignav", IGNAV_SECRET_ID="IgnavCredentials")
+    monkeypatch.delenv("IGNAV_API_KEY")
+    clear_wiring()
+
+    status, body = api.get("/flights/price", origin="JFK", destination="LAX", date=future(54))
+    requests.post(f"{api.sim_url}/__sim/errors", json={"status": 401}, timeout=5).raise_for_status()
+    refused, _ = api.get("/flights/price", origin="JFK", destination="BOS", date=future(54))
+
+    assert status == 200 and body["meta"]["source"] == "ignav"
+    assert refused == 503
+    assert IGNAV_KEY not in caplog.text + capsys.readouterr().out
+
+
+def test_an_ignav_offer_resolves_to_a_booking_link_the_simulator_serves_and_is_cached(
+    aws: None, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clear_wiring
+) -> None:
+    api = price_api_with(monkeypatch, served, "ignav")
+    _, found = api.get("/flights/search", origin="JFK", destination="LAX", date=future(55), limit="1")
+    offer = found["data"][0]
+
+    status, first = api.get("/flights/booking-links", offer=offer["id"])
+    _, second = api.get("/flights/booking-links", offer=offer["id"])
+    page = requests.get(first["data"]["url"], timeout=5)
+
+    assert status == 200, first
+    assert first["data"]["price"] == f"from {offer['price']} USD"
+    assert first["data"]["book"] == f"Book from {offer['price']} USD: {first['data']['url']}"
+    assert (first["meta"]["cached"], second["meta"]["cached"]) == (False, True)
+    assert api.sim("GET", "/__sim/stats")["booking_link_requests"] == 1
+    assert page.status_code == 200 and offer["flight_numbers"][0][2:] in page.text
+
+
+@pytest.mark.parametrize("source", ["amadeus", "duffel"])
+def test_sources_without_booking_links_say_so(
+    aws: None, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clear_wiring, source: str
+) -> None:
+    api = price_api_with(monkeypatch, served, source)
+
+    status, body = api.get("/flights/booking-links", offer="1")
+
+    assert status == 404 and body["error"]["code"] == "booking_links_unavailable", body
+
+
+def test_an_unknown_ignav_offer_is_a_404(
+    aws: None, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clear_wiring
+) -> None:
+    api = price_api_with(monkeypatch, served, "ignav")
+
+    status, body = api.get("/flights/booking-links", offer="0" * 32)
+    bad, refused = api.get("/flights/booking-links", offer="off_123")
+
+    assert status == 404 and body["error"]["code"] == "offer_not_found"
+    assert bad == 400 and refused["error"]["code"] == "invalid_offer"

@@ -362,3 +362,159 @@ def test_a_fault_during_a_poll_fails_the_message_and_its_retry_flags_the_drop_on
     assert after_failure == []
     assert retried == {"batchItemFailures": []} and after_retry == ["99.00"]
     assert again == {"batchItemFailures": []} and alert_prices() == ["99.00"]  # flagged once
+
+
+# -- Ignav's errors ----------------------------------------------------------------------------
+# The same surfaces with FAREWATCH_FARE_SOURCE=ignav: each error Ignav documents (or was seen to send),
+# injected in its own envelope by the Ignav simulator, plus the shared timeout and malformed faults.
+
+IGNAV_FAULTS: dict[str, tuple[dict[str, Any] | str, tuple[int, str]]] = {
+    "400": ({"status": 400, "code": "invalid_request"}, (400, "rejected_by_fare_source")),
+    "401": ({"status": 401, "code": "invalid_api_key"}, (503, "upstream_not_configured")),
+    "402": ({"status": 402, "code": "billing_required"}, (503, "upstream_not_configured")),
+    "403": ({"status": 403, "code": "email_not_verified"}, (503, "upstream_not_configured")),
+    "424": ({"status": 424, "code": "unable_to_complete_request"}, (502, "upstream_error")),
+    "timeout": ("timeout", (504, "upstream_timeout")),
+    "malformed": ("malformed", (502, "upstream_bad_response")),
+}
+# A 400 is about the query itself: no stale answer stands in for it (the query would be refused again).
+IGNAV_UPSTREAM_FAULTS = sorted(name for name in IGNAV_FAULTS if name != "400")
+
+
+@pytest.fixture(scope="module")
+def ignav_simulator() -> Iterator[Any]:
+    from ignav_sim.app import Simulator as IgnavSimulator
+
+    server = start(IgnavSimulator(timeout_fault_seconds=2.5), port=0)
+    yield server
+    server.stop()
+
+
+@dataclass
+class IgnavStack(Stack):
+    def ignav_fault(self, name: str, count: int | None = None) -> None:
+        fault = IGNAV_FAULTS[name][0]
+        if isinstance(fault, str):
+            self.fault(fault, count)
+        else:
+            body = {**fault, "count": count}
+            requests.post(f"{self.sim_url}/__sim/errors", json=body, timeout=5).raise_for_status()
+
+    def clear_faults(self) -> None:
+        requests.post(f"{self.sim_url}/__sim/errors", json={"status": None}, timeout=5).raise_for_status()
+        self.fault("none")
+
+
+@pytest.fixture
+def ignav_stack(aws, ignav_simulator, monkeypatch) -> Iterator[IgnavStack]:
+    from ignav_sim.app import DEFAULT_API_KEY
+
+    monkeypatch.setenv("FAREWATCH_FARE_SOURCE", "ignav")
+    monkeypatch.setenv("IGNAV_BASE_URL", ignav_simulator.url)
+    monkeypatch.setenv("IGNAV_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("UPSTREAM_BACKOFF_BASE_SECONDS", "0")
+    monkeypatch.setenv("UPSTREAM_BACKOFF_CAP_SECONDS", "0")
+    monkeypatch.setenv("IGNAV_READ_TIMEOUT_SECONDS", "1.5")
+    monkeypatch.setenv("UPSTREAM_MAX_ATTEMPTS", "3")
+    _clear_caches()
+    requests.post(f"{ignav_simulator.url}/__sim/reset", timeout=5).raise_for_status()
+    stack = IgnavStack(
+        price=importlib.import_module("price_api.handler"),
+        users=importlib.import_module("users_api.handler"),
+        worker=importlib.import_module("poller_jobs.worker"),
+        sim_url=ignav_simulator.url,
+    )
+    yield stack
+    stack.clear_faults()
+    _clear_caches()
+
+
+@pytest.mark.parametrize("path", ["/flights/price", "/flights/search"])
+@pytest.mark.parametrize("name", sorted(IGNAV_FAULTS))
+def test_an_ignav_error_on_a_key_with_nothing_cached_is_its_envelope(ignav_stack, name, path):
+    ignav_stack.ignav_fault(name)
+
+    status, body = call(ignav_stack.price, "GET", path, origin="JFK", destination="LAX", date=future(50))
+
+    assert_envelope(status, body, IGNAV_FAULTS[name][1])
+
+
+@pytest.mark.parametrize("name", IGNAV_UPSTREAM_FAULTS)
+def test_an_ignav_error_on_a_known_key_serves_the_last_answer_flagged_stale(ignav_stack, name):
+    query = {"origin": "JFK", "destination": "LAX", "date": future(51)}
+    status, first = call(ignav_stack.price, "GET", "/flights/price", **query)
+    assert status == 200 and first["meta"]["source"] == "ignav"
+    age_cached_fares(f"JFK#LAX#{query['date']}#1#USD")
+    ignav_stack.ignav_fault(name)
+
+    status, body = call(ignav_stack.price, "GET", "/flights/price", **query)
+
+    assert status == 200, body
+    assert body["meta"]["stale"] is True and body["data"] == first["data"]
+
+
+def test_one_ignav_424_is_retried_away_and_an_account_error_is_not_retried(ignav_stack):
+    ignav_stack.ignav_fault("424", count=1)
+    retried, _ = call(
+        ignav_stack.price, "GET", "/flights/price", origin="JFK", destination="LAX", date=future(52)
+    )
+    searches_after_424 = ignav_stack.searches()
+    ignav_stack.ignav_fault("402", count=1)
+    refused, _ = call(
+        ignav_stack.price, "GET", "/flights/price", origin="JFK", destination="BOS", date=future(52)
+    )
+
+    assert (retried, searches_after_424) == (200, 2)
+    assert refused == 503 and ignav_stack.searches() == 3  # the 402 once, no retry
+
+
+@pytest.mark.parametrize("name", sorted(IGNAV_FAULTS))
+def test_an_ignav_error_while_creating_a_tracker_writes_nothing(ignav_stack, name):
+    token = sign_in(ignav_stack)
+    date = future(53)
+    ignav_stack.ignav_fault(name)
+
+    status, body = call(
+        ignav_stack.users,
+        "POST",
+        "/tracked-flights",
+        {"origin": "JFK", "destination": "LAX", "departure_date": date, "target_price": "250"},
+        token=token,
+    )
+
+    assert_envelope(status, body, IGNAV_FAULTS[name][1])
+    assert trackers_and_counts(ignav_stack, token, f"JFK#LAX#{date}#1#USD") == (0, 0, 0)
+
+
+@pytest.mark.parametrize("name", IGNAV_UPSTREAM_FAULTS)
+def test_an_ignav_error_during_a_poll_fails_the_message_and_the_retry_alerts_once_with_a_booking_link(
+    ignav_stack, name
+):
+    token = sign_in(ignav_stack)
+    date = future(54)
+    route_key = f"JFK#LAX#{date}#1#USD"
+    body = {"origin": "JFK", "destination": "LAX", "departure_date": date, "notify_on_any_drop": True}
+    assert call(ignav_stack.users, "POST", "/tracked-flights", body, token=token)[0] == 201
+    ignav_stack.pin(("JFK", "LAX", date), 99.0)
+    for entry in cache_entries(route_key):
+        entry.delete()
+    ignav_stack.ignav_fault(name)
+    event = sqs_event([route_key, f"BOS#MIA#{date}#1#USD"])
+    context = FakeLambdaContext(function_name="PollWorkerFunction")
+
+    def alerts() -> list[dict[str, Any]]:
+        return list(call(ignav_stack.users, "GET", "/alerts", token=token)[1]["data"])
+
+    failed = ignav_stack.worker.lambda_handler(event, context)
+    after_failure = alerts()
+    ignav_stack.clear_faults()
+    retried = ignav_stack.worker.lambda_handler(event, context)
+    again = ignav_stack.worker.lambda_handler(event, context)
+    (alert,) = alerts()
+    page = requests.get(alert["booking_url"], timeout=5)
+
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    assert after_failure == []
+    assert retried == {"batchItemFailures": []} and again == {"batchItemFailures": []}
+    assert alert["price"] == "99.00" and alert["offer_id"] in alert["booking_url"]
+    assert page.status_code == 200 and "99" in page.text

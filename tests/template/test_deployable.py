@@ -109,6 +109,7 @@ def test_no_secret_value_comes_from_a_parameter(cloudformation):
     assert no_echo == []
     assert secrets["AmadeusCredentials"]["SecretString"] == '{"client_id": "", "client_secret": ""}'
     assert secrets["DuffelCredentials"]["SecretString"] == '{"access_token": ""}'
+    assert secrets["IgnavCredentials"]["SecretString"] == '{"api_key": ""}'
     assert (
         "SecretString" not in secrets["JwtSigningKey"] and "GenerateSecretString" in secrets["JwtSigningKey"]
     )

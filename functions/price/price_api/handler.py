@@ -1,4 +1,5 @@
-"""Public flight endpoints: ping, price, search, airports, history, and the API's OpenAPI document.
+"""Public flight endpoints: ping, price, search, airports, history, booking links, and the API's OpenAPI
+document.
 
 Thin by design: each route declares its typed inputs, asks the fare service and returns a response
 model. Errors become the envelope in farewatch.api.resolver.
@@ -42,6 +43,7 @@ from price_api.views import (
     MAX_CALENDAR_STAY_DAYS,
     AirportList,
     AirportView,
+    BookingLinksEnvelope,
     CalendarEnvelope,
     FareMeta,
     HistoryEnvelope,
@@ -50,6 +52,7 @@ from price_api.views import (
     PriceEnvelope,
     SearchEnvelope,
     SearchMeta,
+    booking_links_envelope,
     calendar_envelope,
     history_view,
     price_envelope,
@@ -277,6 +280,22 @@ def fare_calendar(
         queries, max_fetches=settings.calendar_max_fetches, budget_seconds=settings.calendar_budget_seconds
     )
     return calendar_envelope(queries[0], from_, to, stay_days, days)
+
+
+@app.get(
+    "/flights/booking-links",
+    summary="Where to book an offer (Ignav)",
+    description="Resolves an offer id from /flights/search (or an alert's offer_id) into the pages that "
+    'sell it, through the fare source; cached a few minutes. Prices are shown as "from": the seller\'s '
+    "page has the live price. Only a source with booking links (Ignav) answers; others are a 404.",
+    responses=error_responses(400, 404, 502, 503, 504),
+)
+def booking_links(
+    offer: Annotated[
+        str, Query(min_length=1, max_length=100, description="An offer id from /flights/search or an alert.")
+    ],
+) -> BookingLinksEnvelope:
+    return booking_links_envelope(composition.booking_link_service().links(offer))
 
 
 @app.get("/openapi.json", include_in_schema=False)

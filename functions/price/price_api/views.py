@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from farewatch.booking import BookingLinksResult
 from farewatch.clock import iso_utc
 from farewatch.fare_query import DEFAULT_CABIN, FareQuery
 from farewatch.insight import Insight
@@ -167,6 +168,71 @@ class AirportView(BaseModel):
 
 class AirportList(BaseModel):
     data: list[AirportView]
+
+
+class BookingLinkView(BaseModel):
+    provider: str = Field(description="Who sells it: the airline or a travel agent.")
+    provider_type: str = Field(description='"airline" or "third_party".')
+    url: str = Field(description="The seller's page with the flight selected, exactly as the source gave it.")
+    fare_name: str | None = None
+    price: str | None = Field(
+        None, description='The seller\'s price when the source gives one, e.g. "from 240.00 USD".'
+    )
+
+
+class BookingLinks(BaseModel):
+    offer: str
+    price: str = Field(
+        description='The price the source quotes now, shown as "from": e.g. "from 240.00 USD".',
+        examples=["from 240.00 USD"],
+    )
+    book: str | None = Field(
+        None, description='"Book from $X" with the first link, for a traveller to click.'
+    )
+    url: str | None = Field(
+        None, description="The first (best) link: one ticket for the whole trip, airline first."
+    )
+    links: list[BookingLinkView]
+
+
+class BookingLinksMeta(BaseModel):
+    cached: bool = Field(description="True when the links came from the short booking-link cache.")
+    fetched_at: str
+    source: str
+
+
+class BookingLinksEnvelope(BaseModel):
+    data: BookingLinks
+    meta: BookingLinksMeta
+
+
+def booking_links_envelope(result: BookingLinksResult) -> BookingLinksEnvelope:
+    links = result.links
+    shown = f"from {format_price(links.price, links.currency)}"
+    best = links.best
+    return BookingLinksEnvelope(
+        data=BookingLinks(
+            offer=links.offer_id,
+            price=shown,
+            book=f"Book {shown}: {best.url}" if best is not None else None,
+            url=best.url if best is not None else None,
+            links=[
+                BookingLinkView(
+                    provider=link.provider_name,
+                    provider_type=link.provider_type,
+                    url=link.url,
+                    fare_name=link.fare_name,
+                    price=f"from {format_price(link.price, link.currency)}"
+                    if link.price is not None and link.currency is not None
+                    else None,
+                )
+                for link in links.links
+            ],
+        ),
+        meta=BookingLinksMeta(
+            cached=result.cached, fetched_at=iso_utc(result.fetched_at), source=result.source
+        ),
+    )
 
 
 class ObservationView(BaseModel):

@@ -170,6 +170,14 @@ class AlertView(BaseModel):
     insight: InsightView | None = Field(
         description="How the price compared when the alert was made (null on alerts made before insight)."
     )
+    offer_id: str | None = Field(
+        None, description="The cheapest offer when the alert was made (GET /flights/booking-links?offer=...)."
+    )
+    booking_url: str | None = Field(
+        None,
+        description='Where to book that offer ("Book from $X"), when the fare source gives booking links; '
+        "the price there is live and may differ.",
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:
@@ -199,6 +207,8 @@ class AlertView(BaseModel):
             )
             if alert.insight_level is not None
             else None,
+            offer_id=alert.offer_id,
+            booking_url=alert.booking_url,
         )
 
 

@@ -22,6 +22,7 @@ from farewatch.errors import UpstreamUnavailable
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
 from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
 from farewatch.fares.http import new_session
+from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
 from farewatch.fares.source import FareSource
 from farewatch.fares.token_manager import TokenManager
 from farewatch.pricing import CachePolicy, FareMetrics, FareService
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from farewatch.accounts.deletion import AccountCleaner
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
+    from farewatch.booking import BookingLinkService
     from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
 
@@ -101,8 +103,44 @@ def duffel_access_token(settings: Settings) -> SecretStr:
     return SecretStr(token.strip())
 
 
+def ignav_api_key(settings: Settings) -> SecretStr:
+    """From the environment when set (local stack), else from Secrets Manager (cached by Powertools).
+
+    The secret is `{"api_key": "..."}`; an empty or missing key is a 503 `upstream_not_configured`
+    (logged with what to do), never a request sent without one.
+    """
+    if settings.ignav_api_key and settings.ignav_api_key.get_secret_value():
+        return settings.ignav_api_key
+    key = None
+    if settings.ignav_secret_id:
+        secret = _secrets(settings).get(
+            settings.ignav_secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+        )
+        key = secret.get("api_key") if isinstance(secret, dict) else None
+    if not isinstance(key, str) or not key.strip():
+        logger.error(
+            "No Ignav API key: set it in the IgnavCredentials secret with "
+            "aws secretsmanager put-secret-value (README 'Fare sources', Ignav)"
+        )
+        raise UpstreamUnavailable("The fare source is not configured.", code="upstream_not_configured")
+    return SecretStr(key.strip())
+
+
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
     """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
+    if settings.fare_source == "ignav":
+        return IgnavFareSource(
+            base_url=settings.ignav_base_url,
+            credentials=lambda: IgnavCredentials(ignav_api_key(settings)),
+            clock=clock,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            read_timeout=settings.ignav_read_timeout_seconds,
+            max_attempts=settings.upstream_max_attempts,
+            backoff_base=settings.upstream_backoff_base_seconds,
+            backoff_cap=settings.upstream_backoff_cap_seconds,
+            price_per_traveller=settings.ignav_price_per_traveller,
+            max_airport_pairs=settings.ignav_max_airport_pairs,
+        )
     if settings.fare_source == "duffel":
         return DuffelFareSource(
             base_url=settings.duffel_base_url,
@@ -173,6 +211,25 @@ def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | 
 @lru_cache(maxsize=1)
 def fare_service() -> FareService:
     return build_fare_service(get_settings(), SystemClock(), PowertoolsFareMetrics(Metrics()))
+
+
+def build_booking_link_service(settings: Settings, clock: Clock, source: FareSource) -> BookingLinkService:
+    from farewatch.booking import BookingLinkService
+    from farewatch.store.booking_links import BookingLinkStore
+
+    return BookingLinkService(
+        source=source,
+        store=BookingLinkStore(source.name),
+        clock=clock,
+        cache_seconds=settings.booking_links_cache_seconds,
+        budget_seconds=settings.upstream_budget_seconds,
+    )
+
+
+def booking_link_service() -> BookingLinkService:
+    """Booking links through the fare service's own source (one HTTP session, one key). Not cached
+    itself: it is a light wrapper, and building it from `fare_service()` keeps the two in step."""
+    return build_booking_link_service(get_settings(), SystemClock(), fare_service().source)
 
 
 # -- accounts ----------------------------------------------------------------------------------
@@ -288,6 +345,7 @@ def poll_cycle() -> PollCycle:
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,
+        booking_link=booking_link_service().best_url,
     )
 
 

@@ -111,6 +111,11 @@ class FareService:
     def source_name(self) -> str:
         return self._source.name
 
+    @property
+    def source(self) -> FareSource:
+        """The source this service asks (booking links ask the same one)."""
+        return self._source
+
     def warm_up(self) -> None:
         self._source.warm_up()
 

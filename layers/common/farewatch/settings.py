@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     search_stats_retention_days: int = Field(400, ge=1)
 
     # Upstream fare API: which source answers (template parameter FareSource).
-    fare_source: Literal["amadeus", "duffel"] = Field("amadeus", alias="FAREWATCH_FARE_SOURCE")
+    fare_source: Literal["amadeus", "duffel", "ignav"] = Field("amadeus", alias="FAREWATCH_FARE_SOURCE")
     amadeus_base_url: str = "https://test.api.amadeus.com"
     amadeus_secret_id: str | None = None
     amadeus_client_id: str | None = None
@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     # Duffel searches airlines live: an offer request can take well over Amadeus's 10 s.
     duffel_read_timeout_seconds: float = Field(20.0, gt=0)
     duffel_page_size: int = Field(50, ge=1, le=200)
+    # Ignav (issue 17): base URL without /api, the key's secret, and the one open question of its API.
+    ignav_base_url: str = "https://ignav.com"
+    ignav_secret_id: str | None = None  # Secrets Manager secret holding {"api_key": "..."}
+    ignav_api_key: SecretStr | None = None  # local stack only; AWS reads the secret
+    ignav_read_timeout_seconds: float = Field(20.0, gt=0)
+    # Whether Ignav's price.amount is per traveller (true) or for all travellers (false, the default).
+    ignav_price_per_traveller: bool = False
+    # A city code is searched airport pair by airport pair (each a billed request), at most this many.
+    ignav_max_airport_pairs: int = Field(9, ge=1, le=36)
+    # How long a resolved booking link is reused before Ignav is asked again.
+    booking_links_cache_seconds: int = Field(300, ge=0, le=3600)
     token_refresh_margin_seconds: int = Field(300, ge=0)
     token_prefetch: bool = True
     upstream_connect_timeout_seconds: float = Field(3.05, gt=0)

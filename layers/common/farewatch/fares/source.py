@@ -7,7 +7,9 @@ as pydantic models on `fares.answers`, and a `search` that turns them into `Offe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 
@@ -38,6 +40,41 @@ class FareSource(Protocol):
 
     def warm_up(self) -> None:
         """Prepare for the first search (e.g. get an access token) at cold start; never raises."""
+
+
+@dataclass(frozen=True)
+class BookingLink:
+    """One page that sells an offer: an airline's or a travel agent's checkout, the flight pre-selected."""
+
+    provider_name: str
+    provider_type: str  # "airline" or "third_party"
+    url: str  # exactly as the source gave it (query string included)
+    fare_name: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingLinks:
+    """What a source answers for one offer: its current price and the pages that sell it, best first."""
+
+    offer_id: str
+    price: Decimal
+    currency: str
+    links: tuple[BookingLink, ...]
+
+    @property
+    def best(self) -> BookingLink | None:
+        return self.links[0] if self.links else None
+
+
+@runtime_checkable
+class BookingLinkSource(Protocol):
+    """A fare source that can say where an offer it found is sold (Ignav)."""
+
+    name: str
+
+    def booking_links(self, offer_id: str, *, deadline: float) -> BookingLinks: ...
 
 
 def warm_up_quietly(prepare: Callable[[], object], *, failure: str) -> None:

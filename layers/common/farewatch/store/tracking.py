@@ -200,6 +200,8 @@ class PriceDropAlert(Model):
     observed_at = NumberAttribute()
     created_at = NumberAttribute()
     acked_at = NumberAttribute(null=True)
+    offer_id = UnicodeAttribute(null=True)  # the cheapest offer at the source when the alert was made
+    booking_url = UnicodeAttribute(null=True)  # where to book it, when the source gives booking links
     # The outbox: set (to the route key) until the alert's PriceDropDetected event is on the bus.
     unpublished_route = UnicodeAttribute(null=True)
     # Issue 15: the price's insight when the alert was made, and the trip (absent on older alerts).
@@ -298,6 +300,8 @@ def _alert_of(item: PriceDropAlert) -> Alert:
         return_date=item.return_date,
         cabin=item.cabin,
         max_stops=int(item.max_stops) if item.max_stops is not None else None,
+        offer_id=item.offer_id,
+        booking_url=item.booking_url,
     )
 
 
@@ -316,6 +320,8 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         observed_at=alert.observed_at,
         created_at=alert.created_at,
         acked_at=alert.acked_at,
+        offer_id=alert.offer_id,
+        booking_url=alert.booking_url,
         unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
         insight_level=alert.insight_level,
         typical_low=_text(alert.typical_low),

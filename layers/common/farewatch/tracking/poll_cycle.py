@@ -10,7 +10,7 @@ farewatch.composition. What a cycle may spend (a budget, a deadline) would be on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -119,6 +119,9 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+_KEPT_BOOKING_URLS = 1000
+
+
 class PollCycle:
     def __init__(
         self,
@@ -130,8 +133,11 @@ class PollCycle:
         clock: Clock,
         poll_interval_seconds: float,
         insight: Judge = not_judged,
+        booking_link: Callable[[str], str | None] | None = None,
     ) -> None:
         self._insight = insight
+        self._booking_link = booking_link  # an offer id -> its booking URL, never raising (booking.py)
+        self._booking_urls: dict[str, str | None] = {}
         self._trackers = trackers
         self._alerts = alerts
         self._fares = fares
@@ -220,7 +226,7 @@ class PollCycle:
         alerts: list[Alert] = []
         if offer is not None:
             alerts = self.evaluate_route(
-                route_key, PricePoint(offer.price, offer.currency, result.fetched_at)
+                route_key, PricePoint(offer.price, offer.currency, result.fetched_at, offer_id=offer.id)
             )
         self._trackers.schedule(route_key, now + self._poll_interval)
         known = {alert.id for alert in waiting}
@@ -291,7 +297,20 @@ class PollCycle:
             return_date=query.return_date.isoformat() if query.return_date is not None else None,
             cabin=query.cabin,
             max_stops=query.max_stops,
+            offer_id=seen.offer_id,
+            booking_url=self._booking_url(seen.offer_id),
         )
+
+    def _booking_url(self, offer_id: str | None) -> str | None:
+        """The booking link of the observed offer, asked once per offer (every tracker of a route that
+        alerts on one observation shares it), and only when some tracker alerts."""
+        if offer_id is None or self._booking_link is None:
+            return None
+        if offer_id not in self._booking_urls:
+            if len(self._booking_urls) >= _KEPT_BOOKING_URLS:
+                self._booking_urls.clear()
+            self._booking_urls[offer_id] = self._booking_link(offer_id)
+        return self._booking_urls[offer_id]
 
 
 def query_of_route_key(route_key: str) -> FareQuery:

@@ -19,6 +19,7 @@ class PricePoint:
     amount: Decimal
     currency: str
     fetched_at: float
+    offer_id: str | None = None  # the cheapest offer's id at the source (its booking link's key)
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,7 @@ class Alert:
     return_date: str | None = None
     cabin: str | None = None
     max_stops: int | None = None
+    # The cheapest offer when the alert was made, and where to book it ("Book from $X"), when the fare
+    # source gives booking links (Ignav); None otherwise, or when the lookup failed.
+    offer_id: str | None = None
+    booking_url: str | None = None
