@@ -16,6 +16,7 @@ from farewatch.api.params import Cursor, PageLimit, ResourceId
 from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
 from farewatch.fare_query import DEFAULT_CURRENCY, parse_fare_query
+from farewatch.tracking.events import AlertDetails, details_of
 from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
 from farewatch.validation import OneOf, WholeNumber, YesNo
@@ -117,33 +118,18 @@ class TrackerList(BaseModel):
     data: list[TrackerView]
 
 
-class AlertView(BaseModel):
-    id: str
-    tracked_flight_id: str
-    route: str = Field(description="The fare query: ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY.")
-    kind: str = Field(description="target_reached or price_drop.")
-    price: str
-    previous_price: str | None
-    target_price: str | None
-    currency: str
-    observed_at: str
-    created_at: str
+class AlertView(AlertDetails):
+    """An alert with its route as fields (the PriceDropDetected event's shape) and whether it was read."""
+
+    route: str = Field(description="The fare query ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY (use the fields).")
     acked: bool
     acked_at: str | None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:
         return cls(
-            id=alert.id,
-            tracked_flight_id=alert.tracker_id,
+            **details_of(alert),
             route=alert.route_key,
-            kind=alert.kind,
-            price=str(alert.price.quantize(_CENTS)),
-            previous_price=_money(alert.previous_price),
-            target_price=_money(alert.target_price),
-            currency=alert.currency,
-            observed_at=iso_utc(alert.observed_at),
-            created_at=iso_utc(alert.created_at),
             acked=alert.acked_at is not None,
             acked_at=iso_utc(alert.acked_at) if alert.acked_at is not None else None,
         )

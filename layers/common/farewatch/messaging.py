@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
 from farewatch.settings import Settings
+from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
 from farewatch.tracking.poll_cycle import QueueEntry
 from farewatch.tracking.values import Alert
-
-EVENT_SOURCE = "farewatch"
-PRICE_DROP_DETAIL_TYPE = "PriceDropDetected"
 
 
 def _client(service: str, settings: Settings) -> Any:
@@ -45,16 +40,6 @@ class PartialPublishError(Exception):
     """EventBridge accepted some entries of a PutEvents call but not all."""
 
 
-def alert_detail(alert: Alert) -> dict[str, Any]:
-    """An alert as the JSON detail of its PriceDropDetected event (amounts as numbers)."""
-    detail: dict[str, Any] = json.loads(
-        json.dumps(
-            asdict(alert), default=lambda value: float(value) if isinstance(value, Decimal) else str(value)
-        )
-    )
-    return detail
-
-
 class EventBus:
     """PutEvents of PriceDropDetected events; raises when EventBridge rejects any entry, so the SQS
     record is retried (and the alerts stay in the outbox)."""
@@ -70,7 +55,7 @@ class EventBus:
             {
                 "Source": EVENT_SOURCE,
                 "DetailType": PRICE_DROP_DETAIL_TYPE,
-                "Detail": json.dumps(alert_detail(alert)),
+                "Detail": PriceDropDetected.of(alert).model_dump_json(),
                 "EventBusName": self._bus_name,
             }
             for alert in alerts

@@ -182,6 +182,7 @@ class PriceDropAlert(Model):
     observed_at = NumberAttribute()
     created_at = NumberAttribute()
     acked_at = NumberAttribute(null=True)
+    lowest_price = UnicodeAttribute(null=True)
     # The outbox: set (to the route key) until the alert's PriceDropDetected event is on the bus.
     unpublished_route = UnicodeAttribute(null=True)
 
@@ -265,6 +266,7 @@ def _alert_of(item: PriceDropAlert) -> Alert:
         observed_at=float(item.observed_at),
         created_at=float(item.created_at),
         acked_at=float(item.acked_at) if item.acked_at is not None else None,
+        lowest_price=_decimal(item.lowest_price),
     )
 
 
@@ -283,6 +285,7 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         observed_at=alert.observed_at,
         created_at=alert.created_at,
         acked_at=alert.acked_at,
+        lowest_price=_text(alert.lowest_price),
         unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
     )
 

@@ -278,6 +278,7 @@ class PollCycle:
             currency=seen.currency,
             observed_at=seen.fetched_at,
             created_at=self._clock.now(),
+            lowest_price=min(seen.amount, tracker.lowest_price or seen.amount),
         )
 
 

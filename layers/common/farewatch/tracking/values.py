@@ -58,3 +58,21 @@ class Alert:
     observed_at: float
     created_at: float
     acked_at: float | None = None
+    lowest_price: Decimal | None = None  # the lowest price the tracker had seen, this one included
+
+    # The route as fields, read from the route key (ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY...).
+    @property
+    def origin(self) -> str:
+        return self.route_key.split("#")[0]
+
+    @property
+    def destination(self) -> str:
+        return self.route_key.split("#")[1]
+
+    @property
+    def departure_date(self) -> str:
+        return self.route_key.split("#")[2]
+
+    @property
+    def adults(self) -> int:
+        return int(self.route_key.split("#")[3])
