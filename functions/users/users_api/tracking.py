@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -31,6 +31,12 @@ def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(_CENTS))
 
 
+Channels = Annotated[
+    list[Literal["email", "webhook"]],
+    Field(max_length=2, examples=[["email", "webhook"]]),
+]
+
+
 class TrackerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +48,7 @@ class TrackerCreate(BaseModel):
     notify_on_any_drop: bool = Field(False, strict=True)
     adults: int = Field(1, ge=1, le=9, strict=True)
     currency: str = Field(DEFAULT_CURRENCY, max_length=8)
+    notify: Channels | None = Field(None, description="Alert channels; default: every one you set up.")
 
 
 class TrackerUpdate(BaseModel):
@@ -50,6 +57,7 @@ class TrackerUpdate(BaseModel):
     version: int = Field(ge=0, strict=True, description="The version you read; a stale one is a 409.")
     target_price: Price | None = Field(None, description="null removes the target.")
     notify_on_any_drop: bool = Field(False, strict=True)
+    notify: Channels | None = Field(None, description="Alert channels: email, webhook, both or none ([]).")
 
 
 class PriceObservationView(BaseModel):
@@ -67,6 +75,7 @@ class TrackerView(BaseModel):
     currency: str
     target_price: str | None
     notify_on_any_drop: bool
+    notify: list[str] = Field(description="Where alerts go besides /alerts: email and/or webhook.")
     current_price: str | None
     lowest_price: str | None
     last_checked_at: str | None
@@ -90,6 +99,7 @@ class TrackerView(BaseModel):
             currency=query.currency,
             target_price=_money(stored.target_price),
             notify_on_any_drop=stored.notify_on_any_drop,
+            notify=list(stored.notify) if stored.notify is not None else ["email", "webhook"],
             current_price=_money(stored.current_price),
             lowest_price=_money(stored.lowest_price),
             last_checked_at=iso_utc(stored.last_checked_at) if stored.last_checked_at is not None else None,
@@ -200,6 +210,7 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Tr
         parse_fare_query(fields, clock=service.clock),
         target_price=body.target_price,
         notify_on_any_drop=body.notify_on_any_drop,
+        notify=tuple(dict.fromkeys(body.notify)) if body.notify is not None else None,
     )
     return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
 
@@ -238,6 +249,8 @@ def update_tracker(id: ResourceId, caller: Caller, body: Annotated[TrackerUpdate
         for name in ("target_price", "notify_on_any_drop")
         if name in body.model_fields_set
     }
+    if "notify" in body.model_fields_set and body.notify is not None:
+        changes["notify"] = tuple(dict.fromkeys(body.notify))
     tracker = composition.tracking_service().update(caller.user_id, id, version=body.version, changes=changes)
     return TrackerEnvelope(data=TrackerView.of(tracker, with_history=True))
 

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
 from farewatch.tracking.poll_cycle import QueueEntry
@@ -80,3 +83,36 @@ def poll_queue(settings: Settings) -> PollQueue:
 @lru_cache(maxsize=1)
 def event_bus(settings: Settings) -> EventBus:
     return EventBus(_client("events", settings), settings.event_bus_name)
+
+
+class NotifyQueue:
+    """The notifier's queue: account mails from the users function, and the notifier's own retries."""
+
+    def __init__(self, client: Any, queue_url: str | None) -> None:
+        self._sqs = client
+        self._url = queue_url
+
+    def send(self, body: dict[str, Any], *, delay_seconds: int = 0) -> None:
+        if not self._url:
+            raise RuntimeError("NOTIFY_QUEUE_URL is not set")
+        self._sqs.send_message(
+            QueueUrl=self._url, MessageBody=json.dumps(body), DelaySeconds=max(0, min(900, delay_seconds))
+        )
+
+    def send_account_mail(self, message: AccountMessage) -> None:
+        self.send({"account_mail": asdict(message)})
+
+
+class AccountMailOutbox:
+    """AccountMail for the accounts service: each mail goes to the notifier's queue."""
+
+    def __init__(self, queue: NotifyQueue) -> None:
+        self._queue = queue
+
+    def send(self, message: AccountMessage) -> None:
+        self._queue.send_account_mail(message)
+
+
+@lru_cache(maxsize=1)
+def notify_queue(settings: Settings) -> NotifyQueue:
+    return NotifyQueue(_client("sqs", settings), settings.notify_queue_url)

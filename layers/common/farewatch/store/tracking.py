@@ -108,6 +108,7 @@ class TrackerRecord(Model):
     # Set once a departed tracker stops counting toward its user's limit (see release_departed).
     released_at = NumberAttribute(null=True)
     version = VersionAttribute()
+    notify = UnicodeAttribute(null=True)  # alert channels, comma-separated ("" none); absent: all set up
 
     by_route = TrackersByRoute()
 
@@ -222,6 +223,7 @@ def _tracker_of(record: TrackerRecord) -> StoredTracker:
         updated_at=float(record.updated_at),
         released_at=float(record.released_at) if record.released_at is not None else None,
         version=int(record.version or 0),
+        notify=tuple(c for c in record.notify.split(",") if c) if record.notify is not None else None,
     )
 
 
@@ -245,6 +247,7 @@ def _record_of(tracker: StoredTracker) -> TrackerRecord:
         created_at=tracker.created_at,
         updated_at=tracker.updated_at,
         released_at=tracker.released_at,
+        notify=",".join(tracker.notify) if tracker.notify is not None else None,
     )
     if tracker.version:
         # The version read: PynamoDB makes every write of this record conditional on it (and bumps it).
@@ -424,7 +427,13 @@ class TrackingStore:
         return released
 
     def update_settings(
-        self, tracker: StoredTracker, *, target_price: Decimal | None, notify_on_any_drop: bool, now: float
+        self,
+        tracker: StoredTracker,
+        *,
+        target_price: Decimal | None,
+        notify_on_any_drop: bool,
+        now: float,
+        notify: tuple[str, ...] | None = None,
     ) -> StoredTracker:
         """Conditional on the version read (VersionAttribute): Conflict `version_conflict` if it moved."""
         record = _record_of(tracker)
@@ -432,6 +441,8 @@ class TrackingStore:
             TrackerRecord.notify_on_any_drop.set(notify_on_any_drop),
             TrackerRecord.updated_at.set(now),
         ]
+        if notify is not None:
+            actions.append(TrackerRecord.notify.set(",".join(notify)))
         if target_price is None:
             actions.append(TrackerRecord.target_price.remove())
         else:

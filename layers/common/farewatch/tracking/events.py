@@ -6,8 +6,8 @@ of the EventBridge event the poller publishes and the notifier reads. Nothing he
 the route is its fields, prices are decimal strings with two places ("240.00").
 
 The trip fields beyond the one-way economy query (`return_date`, `cabin`, `max_stops`, the winning
-`best_date` of a flexible window), the price `insight` and a `booking_url` are optional here (None),, so that the trip shape and the fare sources can fill
-them in without changing how an alert travels.
+`best_date` of a flexible window), the price `insight` and a `booking_url` are optional here (None),
+so that the trip shape and the fare sources can fill them in without changing how an alert travels.
 """
 
 from __future__ import annotations

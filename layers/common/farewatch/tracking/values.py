@@ -38,6 +38,7 @@ class StoredTracker:
     updated_at: float
     released_at: float | None = None  # set once a departed tracker stops counting toward the limit
     version: int = 0  # 0 before it is first written
+    notify: tuple[str, ...] | None = None  # alert channels ("email", "webhook"); None: every one set up
 
     @property
     def route_key(self) -> str:
