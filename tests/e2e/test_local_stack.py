@@ -30,7 +30,7 @@ PASSWORD = "correct horse battery"
 
 def register_and_sign_in(stack: DevStack, email: str) -> str:
     assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
     )
     return sign_in(stack, email)
 

@@ -68,7 +68,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/airports"): everyone(200),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
-    ("POST", "/auth/register"): everyone(201),
+    ("POST", "/auth/register"): everyone(202),
     ("POST", "/auth/login"): everyone(200),
     ("POST", "/auth/refresh"): everyone(200),
     ("GET", "/users/me"): signed_in(200),

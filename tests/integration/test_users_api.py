@@ -33,7 +33,7 @@ def call(handler, method: str, path: str, body: Any = None, token: str | None = 
 
 
 def signed_in(users, email: str = "alice@example.com") -> str:
-    assert call(users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 201
+    assert call(users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 202
     status, body = call(users, "POST", "/auth/login", {"email": email, "password": PASSWORD})
     assert status == 200
     return body["data"]["access_token"]
