@@ -11,14 +11,14 @@ from collections.abc import Callable
 import boto3
 import pytest
 
+from farewatch.accounts.emails import normalise_email
 from farewatch.accounts.service import AccountService, TokenPair
+from farewatch.accounts.values import User
 from farewatch.clock import ManualClock
 from farewatch.composition import build_account_service
-from farewatch.errors import Conflict, FarewatchError, InvalidRequest, NotFound, TooManyRequests, Unauthorized
+from farewatch.errors import FarewatchError, InvalidRequest, NotFound, TooManyRequests, Unauthorized
 from farewatch.settings import Settings, get_settings
 from farewatch.store.auth_records import AUTH_MODELS, AuthRecordKey, failures_key
-from farewatch.accounts.emails import normalise_email
-from farewatch.accounts.values import User
 from farewatch.store.users import USER_MODELS, EmailClaim, UserRecord, UserStore
 from farewatch_local.template import load_template
 
@@ -146,7 +146,7 @@ def test_concurrent_registrations_of_one_address_leave_exactly_one_account(accou
         start.wait()
         try:
             accounts.register("race@example.com", PASSWORD)
-        except BaseException as error:  # noqa: BLE001 - any failure is the finding
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=attempt) for _ in range(10)]
