@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from farewatch.accounts.mailing import UnsubscribeTokens
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
-    from farewatch.notify.service import Notifier
+    from farewatch.notify.service import Notifier, Once
     from farewatch.notify.webhooks import GuardPolicy, WebhookSender
     from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
@@ -364,8 +364,13 @@ def channels_of(user_id: str, tracker_id: str) -> tuple[str, ...]:
     return tracker.notify if tracker.notify is not None else ("email", "webhook")
 
 
-@lru_cache(maxsize=1)
-def notifier() -> Notifier:
+def build_notifier(
+    settings: Settings,
+    clock: Clock,
+    *,
+    once: Once | None = None,
+    channels: Callable[[str, str], Sequence[str]] = channels_of,
+) -> Notifier:
     import boto3
 
     from farewatch import messaging
@@ -375,20 +380,19 @@ def notifier() -> Notifier:
     from farewatch.store.users import UserStore
     from farewatch.store.webhooks import WebhookStore
 
-    settings = get_settings()
     ses = boto3.client("sesv2", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
     delays = tuple(int(d) for d in settings.webhook_retry_delays_seconds.split(",") if d.strip())
     return Notifier(
         users=UserStore(),
-        channels_of=channels_of,
+        channels_of=channels,
         endpoints=WebhookStore(),
         mailer=SesMailer(ses, sender=settings.mail_sender, configuration_set=settings.ses_configuration_set),
         webhooks=webhook_sender(settings),
-        later=messaging.notify_queue(settings),
-        once=powertools_once(),
+        later=messaging.NotifyQueue(messaging._client("sqs", settings), settings.notify_queue_url),
+        once=once if once is not None else PowertoolsOnce(settings),
         unsubscribe=UnsubscribeTokens(signing_key_provider(settings)),
-        suppress=lambda email, reason: account_service().suppress_email(email, reason),
-        clock=SystemClock(),
+        suppress=lambda email, reason: build_account_service(settings, clock).suppress_email(email, reason),
+        clock=clock,
         policy=NotifierPolicy(
             public_url=settings.public_url.rstrip("/"),
             verify_hours=settings.verify_email_hours,
@@ -396,6 +400,11 @@ def notifier() -> Notifier:
             retry_delays=delays,
         ),
     )
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    return build_notifier(get_settings(), SystemClock(), once=powertools_once())
 
 
 def unsubscribe_tokens() -> UnsubscribeTokens:

@@ -63,9 +63,11 @@ def _short_day(iso: str) -> str:
 
 
 def _money(amount: str | None, currency: str) -> str:
+    """$240 or $240.50 (USD), 240.50 EUR otherwise; whole amounts without cents, as people write them."""
     if amount is None:
         return "-"
-    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+    shown = amount.removesuffix(".00")
+    return f"${shown}" if currency == "USD" else f"{shown} {currency}"
 
 
 def _page(

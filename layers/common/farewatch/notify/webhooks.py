@@ -53,11 +53,11 @@ def refusal(address: str, *, allow_loopback: bool) -> str | None:
     if ip.is_loopback:
         return None if allow_loopback else "a loopback address"
     for label, flagged in (
+        ("an unspecified address", ip.is_unspecified),
         ("a link-local address", ip.is_link_local),
         ("a private address", ip.is_private),
         ("a multicast address", ip.is_multicast),
         ("a reserved address", ip.is_reserved),
-        ("an unspecified address", ip.is_unspecified),
     ):
         if flagged:
             return label
@@ -71,15 +71,22 @@ class GuardPolicy:
 
     def check_addresses(self, host: str, port: int, *, loopback_ok: bool) -> list[str]:
         try:
+            addresses = [str(ipaddress.ip_address(host.strip("[]")))]  # a literal needs no lookup
+        except ValueError:
+            addresses = self._resolve(host, port)
+        for address in addresses:
+            why = refusal(address, allow_loopback=loopback_ok)
+            if why is not None:
+                raise UrlRefused(f"the host {host} resolves to {why}")
+        return addresses
+
+    def _resolve(self, host: str, port: int) -> list[str]:
+        try:
             addresses = self.resolver(host, port)
         except OSError as error:
             raise UrlRefused(f"the host {host} does not resolve") from error
         if not addresses:
             raise UrlRefused(f"the host {host} does not resolve")
-        for address in addresses:
-            why = refusal(address, allow_loopback=loopback_ok)
-            if why is not None:
-                raise UrlRefused(f"the host {host} resolves to {why}")
         return addresses
 
     def check_url(self, url: str) -> None:
