@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
     receiver = Receiver(url="", statuses=list(statuses or []))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name: value for name, value in self.headers.items()}
             try:
@@ -47,10 +46,7 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
                 verified = receiver.secret is not None
             except WebhookVerificationError:
                 body, verified = None, False
-            if receiver.redirect_to is not None:
-                status = 307
-            else:
-                status = receiver.answer()
+            status = 307 if receiver.redirect_to is not None else receiver.answer()
             receiver.deliveries.append(Delivery(headers.get("webhook-id", ""), verified, body, status))
             self.send_response(status)
             if receiver.redirect_to is not None:
@@ -71,7 +67,3 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-def as_json(delivery: Delivery) -> str:
-    return json.dumps(delivery.body)
