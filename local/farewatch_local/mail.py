@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from email import message_from_string, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -66,6 +67,8 @@ def mail_view(sent: Any) -> dict[str, Any]:
 class LocalMailbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # Set by the stack: delivers what the queues hold, so that a mail handed over just before is in.
+        self.deliver_pending: Callable[[], None] = lambda: None
         self._written = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,6 +103,7 @@ class LocalMailbox:
         return [mail_view(message) for message in reversed(_sent_messages())]
 
     def route(self, request: Request) -> Response:
-        """`GET /__local/mail`: every mail sent, newest first."""
+        """`GET /__local/mail`: every mail sent, newest first (after delivering what is queued)."""
+        self.deliver_pending()
         body = json.dumps({"data": self.messages()})
         return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})

@@ -325,6 +325,7 @@ class LocalStack:
             )
         )
         self._poller.start()
+        self.mailbox.deliver_pending = self._poller.deliver_pending
         gateway = LocalGateway(
             template,
             functions,
