@@ -291,6 +291,7 @@ def _unless_exists(create: Any) -> bool:
             "AlreadyExistsException",
             "AlreadyExists",
             "ConfigurationSetAlreadyExists",
+            "ConfigurationSetAlreadyExistsException",
         ):
             return False
         raise

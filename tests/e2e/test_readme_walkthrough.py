@@ -1,13 +1,14 @@
 """The README walk-through is a test: the commands of "Try it", "Accounts" and "Tracking prices" run in
 their order against a fresh `make dev` stack, and each output is compared with the one the README shows.
 
-A reader's substitutions are made as the README asks: `localhost:8080`/`:8081` become the stack's
-ports, `TOKEN=eyJ...` takes the access token printed above, `"refresh_token": "..."` the refresh token,
-`<tracker-id>` and `<alert-id>` the last ones printed, `<verification-token>` the token of the verification
-mail's link and `<unsubscribe-url>` the price mail's List-Unsubscribe address. Shown outputs allow for what changes from run to
-run: `"..."` is any value, `"eyJ..."` any string starting so, a price any amount in that currency, `[...]`
-any list, and `...` at the end of an object or a list means more keys or items. The schedule is off
-(FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is the one the README shows.
+A reader's substitutions are made as the README asks: `localhost:8080`/`:8081` become the stack's ports,
+`TOKEN=eyJ...` takes the access token printed above, `"refresh_token": "..."` the refresh token,
+`<tracker-id>` and `<alert-id>` the last ones printed, `<verification-token>` the token of the
+verification mail's link and `<unsubscribe-url>` the price mail's List-Unsubscribe address. Shown outputs
+allow for what changes from run to run: `"..."` is any value, `"eyJ..."` any string starting so, a price
+any amount in that currency, `[...]` any list, and `...` at the end of an object or a list means more
+keys or items. The schedule is off (FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is
+the one the README shows.
 """
 
 from __future__ import annotations
