@@ -640,3 +640,18 @@ def test_patch_cannot_leave_a_tracker_with_nothing_to_alert_on(users, alice):
     )
 
     assert status == 400 and body["error"]["code"] == "invalid_body"
+
+
+def test_a_tracker_chooses_its_alert_channels(users, alice):
+    default = track(users, alice, notify_on_any_drop=True)
+    webhook_only = track(users, alice, notify_on_any_drop=True, notify=["webhook"])
+    tracker_id, version = webhook_only[1]["data"]["id"], webhook_only[1]["data"]["version"]
+    none = call(
+        users, "PATCH", f"/tracked-flights/{tracker_id}", {"version": version, "notify": []}, token=alice
+    )
+    wrong = track(users, alice, notify_on_any_drop=True, notify=["sms"])
+
+    assert default[1]["data"]["notify"] == ["email", "webhook"]
+    assert webhook_only[1]["data"]["notify"] == ["webhook"]
+    assert none[0] == 200 and none[1]["data"]["notify"] == []
+    assert wrong[0] == 400
