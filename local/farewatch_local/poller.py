@@ -202,8 +202,8 @@ class Poller:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        # Deliveries run in the background even with the schedule off (interval 0): mail must arrive.
-        if self.deliveries or (self.interval > 0 and self.schedules):
+        # Interval 0: nothing in the background; POST /__local/poll and GET /__local/mail deliver.
+        if self.interval > 0 and (self.schedules or self.deliveries):
             self._thread = threading.Thread(target=self._run, name="local poller", daemon=True)
             self._thread.start()
 
