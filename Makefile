@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 # The layer, the functions, the local stack and the tools, importable the way Lambda and the tests see them.
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/functions/web:$(CURDIR)/local:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions/price:$(CURDIR)/functions/users:$(CURDIR)/functions/poller:$(CURDIR)/functions/web:$(CURDIR)/functions/notifier:$(CURDIR)/local:$(CURDIR)
 PIP_QUIET := --quiet --disable-pip-version-check
 
 # The web app (web/): npm packages from the lockfile, bundled by esbuild into what WebFunction serves.

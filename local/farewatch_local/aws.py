@@ -179,6 +179,18 @@ def provision(template: Template, endpoint_url: str | None) -> None:
     created: set[str] = set()
     for queue in template.queues:
         create_queue(sqs, queue, template.queues, created)
+    events = client("events", endpoint_url)
+    for rule in template.rules:  # put_rule and put_targets replace what a restored state had
+        events.put_rule(Name=rule.name, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+        events.put_targets(
+            Rule=rule.name,
+            Targets=[{"Id": queue_id, "Arn": template.queue(queue_id).arn} for queue_id in rule.queues],
+        )
+    sesv2 = client("sesv2", endpoint_url)
+    for name in template.mail_configuration_sets:
+        _unless_exists(lambda name=name: sesv2.create_configuration_set(ConfigurationSetName=name))
+    for identity in template.mail_identities:  # the embedded SES takes an identity as verified
+        _unless_exists(lambda identity=identity: sesv2.create_email_identity(EmailIdentity=identity))
 
 
 def generated_secret(secretsmanager: Any, options: Mapping[str, Any]) -> str:
@@ -276,6 +288,10 @@ def _unless_exists(create: Any) -> bool:
         if error.response.get("Error", {}).get("Code") in (
             "ResourceInUseException",
             "ResourceExistsException",
+            "AlreadyExistsException",
+            "AlreadyExists",
+            "ConfigurationSetAlreadyExists",
+            "ConfigurationSetAlreadyExistsException",
         ):
             return False
         raise

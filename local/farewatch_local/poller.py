@@ -195,11 +195,14 @@ class Poller:
             for function, event in template.queue_subscriptions
             if event.enabled
         ]
+        # Queues that EventBridge rules fill (the notifier's) carry notifications, not routes to poll.
+        self._notification_queues = {queue for rule in template.rules for queue in rule.queues}
         self._cycle = threading.Lock()  # one cycle at a time: a tick, a retry check or /__local/poll
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # Interval 0: nothing in the background; POST /__local/poll and GET /__local/mail deliver.
         if self.interval > 0 and (self.schedules or self.deliveries):
             self._thread = threading.Thread(target=self._run, name="local poller", daemon=True)
             self._thread.start()
@@ -230,7 +233,7 @@ class Poller:
     def _run(self) -> None:
         next_tick = time.monotonic() + self.interval
         while not self._stopping.wait(RETRY_CHECK_SECONDS):
-            tick = time.monotonic() >= next_tick
+            tick = self.interval > 0 and time.monotonic() >= next_tick
             if tick:
                 next_tick = time.monotonic() + self.interval
             try:
@@ -253,23 +256,31 @@ class Poller:
             totals: Counter[str] = Counter()
             lock = threading.Lock()
 
-            def drain(delivery: SqsDelivery) -> None:
+            def drain(delivery: SqsDelivery, round_totals: Counter[str]) -> None:
+                kind = "notified" if delivery.queue.logical_id in self._notification_queues else "delivered"
                 while (
                     not self._stopping.is_set()
                     and (batch := delivery.deliver_once(self.visibility)) is not None
                 ):
                     with lock:
-                        totals.update(batch)
+                        round_totals[kind] += batch["delivered"]
 
-            threads = [
-                threading.Thread(target=drain, args=(delivery,))
-                for delivery in self.deliveries
-                for _ in range(self._functions[delivery.function.logical_id].size)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            # Rounds until one delivers nothing: what a round's functions publish or enqueue (the
+            # notifier's events, after the worker's PutEvents) is delivered in the same cycle.
+            while not self._stopping.is_set():
+                round_totals: Counter[str] = Counter()
+                threads = [
+                    threading.Thread(target=drain, args=(delivery, round_totals))
+                    for delivery in self.deliveries
+                    for _ in range(self._functions[delivery.function.logical_id].size)
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                totals.update(round_totals)
+                if not round_totals:
+                    break
             upstream_after = self._upstream_calls()
             summary = {
                 "routes_polled": totals["delivered"],
@@ -279,13 +290,17 @@ class Poller:
                 else upstream_after - upstream_before,
                 "alerts_created": len(self._price_drops.drain()),
             }
-        if dispatch or totals["delivered"]:
+        if dispatch or totals["delivered"] or totals["notified"]:
             self._announce(
                 f"poll cycle ({reason}): {summary['routes_polled']} routes polled, "
-                f"{summary['upstream_calls']} upstream calls, {summary['alerts_created']} alerts created "
-                f"in {time.monotonic() - started:.1f} s"
+                f"{summary['upstream_calls']} upstream calls, {summary['alerts_created']} alerts created, "
+                f"{totals['notified']} notifications in {time.monotonic() - started:.1f} s"
             )
         return summary
+
+    def deliver_pending(self) -> None:
+        """Deliver whatever the queues hold now, without firing the schedule (GET /__local/mail)."""
+        self.cycle("deliveries", dispatch=False)
 
     def poll_route(self, request: Request) -> Response:
         """`POST /__local/poll`: one full cycle, synchronously."""

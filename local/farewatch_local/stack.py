@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import shlex
+import socket
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from amadeus_sim.server import start
 from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, provision
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import GatewayRequestHandler, LocalGateway, print_line
+from farewatch_local.mail import LocalMailbox
 from farewatch_local.poller import Poller
 from farewatch_local.template import REGION, Template, load_template
 
@@ -46,6 +49,14 @@ USER_PREFIXES = (
 # Local values that beat the template but not the user: no CloudWatch here, and the metrics lines
 # Powertools would print for every request would drown the request log.
 LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
+# Webhooks: a receiver on this laptop may be plain http on loopback (never in AWS), and the retries of a
+# failing receiver come after 2 s, 5 s, 10 s, ... rather than 1 min, 5 min, ... (export either to change).
+LOCAL_DEFAULTS |= {
+    "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
+    "WEBHOOK_RETRY_DELAYS_SECONDS": "2,5,10,30,60,120,240,480",
+}
+LOCAL_MAIL_SENDER = "alerts@farewatch.local"
+MAIL_FOLDER = "mail"
 # Locally the schedule ticks every 30 s and fares stay fresh 60 s, so that a price change upstream
 # reaches an alert within about a minute (deployed: rate(30 minutes) and 600 s).
 DEFAULT_POLL_INTERVAL_SECONDS = 30
@@ -234,6 +245,7 @@ class LocalStack:
         self._aws: EmbeddedAws | None = None
         self._poller: Poller | None = None
         self._api: RunningServer | None = None
+        self.mailbox: LocalMailbox | None = None
         self.warm_up_failures: list[str] = []
 
     def __enter__(self) -> LocalStack:
@@ -303,6 +315,14 @@ class LocalStack:
         self._aws = aws = self._run(EmbeddedAws(config.host, config.aws_port, state_file))
         aws.start()
         provision(template, aws.url)
+        if config.data_dir is not None:
+            mail_folder = config.data_dir / MAIL_FOLDER
+        else:
+            mail_folder = Path(self._run(_TemporaryFolder()).name)
+        self.mailbox = self._run(LocalMailbox(mail_folder))
+        self.mailbox.start()
+        # The API's port is chosen now, so that the links the notifier mails point at it.
+        api_port = config.api_port or _free_port(config.host)
         self._set_fare_api_secret(template, aws.url)
         stack_owned = {
             "AWS_ENDPOINT_URL": aws.url,
@@ -312,6 +332,7 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": LOCAL_KEY,
             "AWS_SECRET_ACCESS_KEY": LOCAL_KEY,
             "FAREWATCH_FARE_SOURCE": config.fare_source,
+            "FAREWATCH_PUBLIC_URL": f"http://{_url_host(config.host)}:{api_port}",
             # Most routes record no metric; Powertools would warn so once in every new instance.
             "PYTHONWARNINGS": "ignore:No application metrics to publish:UserWarning",
             **(
@@ -356,11 +377,17 @@ class LocalStack:
             )
         )
         self._poller.start()
+        self.mailbox.deliver_pending = self._poller.deliver_pending
         gateway = LocalGateway(
-            template, functions, local_routes={("POST", "/__local/poll"): self._poller.poll_route}
+            template,
+            functions,
+            local_routes={
+                ("POST", "/__local/poll"): self._poller.poll_route,
+                ("GET", "/__local/mail"): self.mailbox.route,
+            },
         )
         serving = {"service": "the API gateway", "request_handler": GatewayRequestHandler}
-        self._api = self._run(start(gateway, config.host, config.api_port, **serving))  # type: ignore[arg-type]
+        self._api = self._run(start(gateway, config.host, api_port, **serving))  # type: ignore[arg-type]
         if config.data_dir is not None:
             endpoints = {"pid": os.getpid(), **self.urls, "started_at": time.time()}
             (config.data_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
@@ -373,6 +400,7 @@ class LocalStack:
             "FareCacheTtlSeconds": LOCAL_FARE_CACHE_SECONDS,
             "ForceRefreshMinSeconds": LOCAL_FORCE_REFRESH_MIN_SECONDS,
             "AnonymousRefreshesPerIpPerMinute": LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE,
+            "MailSender": LOCAL_MAIL_SENDER,
         }
         if config.fare_source == "duffel":
             local.update(DuffelBaseUrl=self.fare_api_url)
@@ -487,6 +515,13 @@ class LocalStack:
             lines.append(line("Fare cache", f"{ttl} s (FareCacheTtlSeconds; 600 s deployed by default)"))
         if self._poller is not None:
             lines += self._poller.describe()
+        if self.mailbox is not None:
+            lines.append(
+                line(
+                    "Mail",
+                    f"GET {self.api_url}/__local/mail, and .eml files in {_display(self.mailbox.folder)}",
+                )
+            )
         lines.append(line("Tables", ", ".join(table.name for table in template.tables) or "-"))
         lines.append(line("Secrets", ", ".join(secret.name for secret in template.secrets) or "-"))
         lines.append(line("Queues", ", ".join(queue.name for queue in template.queues) or "-"))
@@ -501,6 +536,25 @@ class LocalStack:
             lines.append(line("Try", f"curl {self.api_url}{sample}"))
         lines.append("Ctrl-C stops everything.")
         return "\n".join(lines)
+
+
+class _TemporaryFolder(tempfile.TemporaryDirectory[str]):
+    """The mail folder of a stack that keeps no data folder; removed at stop."""
+
+    def stop(self) -> None:
+        self.cleanup()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # nosec B104  # a listening address, not a bind
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 class _DataFolder:

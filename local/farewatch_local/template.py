@@ -29,9 +29,17 @@ NOT_EMULATED = {
     "AWS::Lambda::Permission",
 }
 NOT_EMULATED |= {"AWS::CloudWatch::Alarm"}
+# Who may send to a queue (EventBridge always may, locally), and SES's feedback: no mail bounces here.
+NOT_EMULATED |= {"AWS::SQS::QueuePolicy", "AWS::SES::ConfigurationSetEventDestination"}
+_RULE, _MAIL_SET, _MAIL_IDENTITY = (
+    "AWS::Events::Rule",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::EmailIdentity",
+)
 _FUNCTION, _LAYER, _API = "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"
 _TABLE, _QUEUE, _SECRET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
 _NAME_PROPERTY = {_FUNCTION: "FunctionName", _TABLE: "TableName", _QUEUE: "QueueName", _SECRET: "Name"}
+_NAME_PROPERTY |= {_RULE: "Name", _MAIL_SET: "Name", _MAIL_IDENTITY: "EmailIdentity"}
 _NO_VALUE = object()  # AWS::NoValue: the property disappears
 
 
@@ -175,6 +183,16 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule on the default bus whose targets are queues of this template."""
+
+    logical_id: str
+    name: str
+    pattern: Mapping[str, Any]
+    queues: tuple[str, ...]  # logical ids of the target queues
+
+
+@dataclass(frozen=True)
 class ApiSpec:
     logical_id: str
     stage_name: str
@@ -196,6 +214,9 @@ class Template:
     secrets: list[SecretSpec]
     queues: list[QueueSpec]
     apis: Mapping[str, ApiSpec]
+    rules: list[RuleSpec] = field(default_factory=list)
+    mail_configuration_sets: list[str] = field(default_factory=list)  # SES configuration set names
+    mail_identities: list[str] = field(default_factory=list)  # SES identities (addresses) to verify
 
     @property
     def api(self) -> ApiSpec:
@@ -331,6 +352,7 @@ class _Resolver:
             _QUEUE: {"Arn": arn("sqs", name), "QueueName": name},
             _TABLE: {"Arn": arn("dynamodb", f"table/{name}")},
             _FUNCTION: {"Arn": arn("lambda", f"function:{name}")},
+            _RULE: {"Arn": arn("events", f"rule/{name}")},
         }.get(kind, {})
         if attribute not in attributes:
             raise TemplateError(f"{where}: {logical_id}.{attribute} ({kind}) is not supported locally")
@@ -438,7 +460,7 @@ def load_template(
     by_type: dict[str, list[tuple[str, dict[str, Any], str]]] = {}
     for logical_id, resource in document["Resources"].items():
         kind = str(resource.get("Type"))
-        if kind not in {*_NAME_PROPERTY, _API, _LAYER, *NOT_EMULATED}:
+        if kind not in {*_NAME_PROPERTY, _API, _LAYER, *NOT_EMULATED}:  # rules, mail sets, identities too
             line = getattr(resource, "start_mark", None)
             at = f" (line {line.line + 1})" if line else ""
             raise TemplateError(f"Resources.{logical_id}{at}: the local stack cannot run {kind}")
@@ -490,8 +512,32 @@ def load_template(
         for logical_id, properties, where in by_type.get(_SECRET, [])
     ]
     tables = [_table(resolve, *item) for item in by_type.get(_TABLE, [])]
+    rules = [_rule(resolve, queues, *item) for item in by_type.get(_RULE, [])]
+    mail_sets = [resolve.name_of(logical_id, where) for logical_id, _, where in by_type.get(_MAIL_SET, [])]
+    identities = [
+        resolve.name_of(logical_id, where) for logical_id, _, where in by_type.get(_MAIL_IDENTITY, [])
+    ]
     defined = {name: value for name, value in parameters.items() if value is not None}
-    return Template(path, defined, functions, tables, secrets, queues, apis)
+    return Template(path, defined, functions, tables, secrets, queues, apis, rules, mail_sets, identities)
+
+
+def _rule(
+    resolve: _Resolver, queues: list[QueueSpec], logical_id: str, properties: dict[str, Any], where: str
+) -> RuleSpec:
+    bus = resolve.text(properties.get("EventBusName", "default"), f"{where}.EventBusName")
+    if bus != "default":
+        raise TemplateError(f"{where}.EventBusName: only the default bus runs locally, not {bus!r}")
+    targets = []
+    for number, target in enumerate(properties.get("Targets") or []):
+        target_arn = resolve.text(target.get("Arn"), f"{where}.Targets[{number}].Arn")
+        queue = next((queue for queue in queues if queue.arn == target_arn), None)
+        if queue is None:
+            raise TemplateError(
+                f"{where}.Targets[{number}]: only queues of this template are targets locally"
+            )
+        targets.append(queue.logical_id)
+    pattern = resolve(properties.get("EventPattern") or {}, f"{where}.EventPattern")
+    return RuleSpec(logical_id, resolve.name_of(logical_id, where), pattern, tuple(targets))
 
 
 def _function(

@@ -34,11 +34,15 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     email = f"journey-{uuid.uuid4().hex[:8]}@example.com"
     date = departure(40)
 
-    # Sign up (today's API answers 201; the app signs the new account in), then sign out and in.
+    # Sign up: registration answers 202 and mails a link, so the page says to check the inbox; sign
+    # in (which works before verifying), sign out and in again.
     tab.open("/sign-up")
     expect(page.get_by_role("heading", level=1, name="Create an account")).to_be_visible()
     sign_up(page, email)
-    expect(page.get_by_role("heading", level=1, name="Find the cheapest fare")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Check your inbox")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=email)).to_be_visible()
+    page.get_by_role("banner").get_by_role("link", name="Sign in").click()
+    sign_in(page, email)
     expect_signed_in(page, email)
     sign_out(page)
     page.get_by_role("banner").get_by_role("link", name="Sign in").click()

@@ -22,7 +22,7 @@ def account_with_tracker(
     """An account and one tracker, made with the API as curl would; the browser then signs in to it."""
     email = f"trackers-{uuid.uuid4().hex[:8]}@example.com"
     assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
     )
     login = stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
     token = login.json()["data"]["access_token"]

@@ -361,7 +361,7 @@ CASES = {**QUERY_CASES, **BODY_CASES, **AUTH_CASES, **UNKNOWN_ROUTES, **WRONG_ME
 @pytest.fixture(scope="module")
 def user_token(dev_stack: Any) -> str:
     credentials = {"email": f"hostile-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
-    assert dev_stack.call("POST", "/auth/register", json=credentials).status_code == 201
+    assert dev_stack.call("POST", "/auth/register", json=credentials).status_code == 202
     return str(dev_stack.call("POST", "/auth/login", json=credentials).json()["data"]["access_token"])
 
 

@@ -30,7 +30,7 @@ PASSWORD = "correct horse battery"
 
 def register_and_sign_in(stack: DevStack, email: str) -> str:
     assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
     )
     return sign_in(stack, email)
 
@@ -205,7 +205,8 @@ def test_a_pinned_price_change_becomes_an_alert_without_a_manual_poll(ticking: D
 
     assert [(alert["kind"], alert["price"]) for alert in alerts] == [("price_drop", f"{lower:.2f}")]
     one_line = (
-        r"poll cycle \(schedule\): \d+ routes polled, \d+ upstream calls, \d+ alerts created in \d+\.\d s"
+        r"poll cycle \(schedule\): \d+ routes polled, \d+ upstream calls, \d+ alerts created, "
+        r"\d+ notifications in \d+\.\d s"
     )
     cycles = [line for line in ticking.log_text().splitlines() if line.startswith("poll cycle (schedule): ")]
     assert cycles and all(re.fullmatch(one_line, line) for line in cycles)

@@ -21,7 +21,7 @@ ANY_DROP_ROUTE = ("ORD", "MIA")
 def signed_in(dev_stack: Any) -> str:
     email = f"poller-{uuid.uuid4().hex[:10]}@example.com"
     registered = dev_stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     login = dev_stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     return str(login.json()["data"]["access_token"])

@@ -1,12 +1,14 @@
 """The README walk-through is a test: the commands of "Try it", "Accounts" and "Tracking prices" run in
 their order against a fresh `make dev` stack, and each output is compared with the one the README shows.
 
-A reader's substitutions are made as the README asks: `localhost:8080`/`:8081` become the stack's
-ports, `TOKEN=eyJ...` takes the access token printed above, `"refresh_token": "..."` the refresh token,
-`<tracker-id>` and `<alert-id>` the last ones printed. Shown outputs allow for what changes from run to
-run: `"..."` is any value, `"eyJ..."` any string starting so, a price any amount in that currency, `[...]`
-any list, and `...` at the end of an object or a list means more keys or items. The schedule is off
-(FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is the one the README shows.
+A reader's substitutions are made as the README asks: `localhost:8080`/`:8081` become the stack's ports,
+`TOKEN=eyJ...` takes the access token printed above, `"refresh_token": "..."` the refresh token,
+`<tracker-id>` and `<alert-id>` the last ones printed, `<verification-token>` the token of the
+verification mail's link and `<unsubscribe-url>` the price mail's List-Unsubscribe address. Shown outputs
+allow for what changes from run to run: `"..."` is any value, `"eyJ..."` any string starting so, a price
+any amount in that currency, `[...]` any list, and `...` at the end of an object or a list means more
+keys or items. The schedule is off (FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is
+the one the README shows.
 """
 
 from __future__ import annotations
@@ -104,7 +106,12 @@ def test_the_readme_walkthrough_works_as_written(fresh_stack: DevStack) -> None:
         if run.startswith("TOKEN=eyJ..."):
             variables["TOKEN"] = seen["access_token"]
             continue
-        for placeholder, key in (("<tracker-id>", "tracker"), ("<alert-id>", "alert")):
+        for placeholder, key in (
+            ("<tracker-id>", "tracker"),
+            ("<alert-id>", "alert"),
+            ("<verification-token>", "verification_token"),
+            ("<unsubscribe-url>", "unsubscribe_url"),
+        ):
             run = run.replace(placeholder, seen.get(key, placeholder))
         run = run.replace(
             '{"refresh_token": "..."}', json.dumps({"refresh_token": seen.get("refresh_token", "")})
@@ -140,6 +147,11 @@ def remember(answer: Any, seen: dict[str, str]) -> None:
         for key in ("access_token", "refresh_token"):
             if key in item:
                 seen[key] = item[key]
+        text, headers = item.get("text"), item.get("headers")
+        if isinstance(text, str) and (token := re.search(r"/verify-email\?token=([\w-]+)", text)):
+            seen.setdefault("verification_token", token.group(1))
+        if isinstance(headers, dict) and "List-Unsubscribe" in headers:
+            seen.setdefault("unsubscribe_url", str(headers["List-Unsubscribe"]).strip("<>"))
         identifier = str(item.get("id", ""))
         if identifier.startswith("trk_"):
             seen["tracker"] = identifier

@@ -76,7 +76,7 @@ CHECKS = [
 def _sign_up(api: str, email: str) -> str:
     credentials = {"email": email, "password": PASSWORD}
     registered = requests.post(f"{api}/auth/register", json=credentials, timeout=30)
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     login = requests.post(f"{api}/auth/login", json=credentials, timeout=30)
     assert login.status_code == 200, login.text
     return str(login.json()["data"]["access_token"])

@@ -71,7 +71,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/flights/booking-links"): everyone(404),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
-    ("POST", "/auth/register"): everyone(201),
+    ("POST", "/auth/register"): everyone(202),
     ("POST", "/auth/login"): everyone(200),
     ("POST", "/auth/refresh"): everyone(200),
     ("GET", "/users/me"): signed_in(200),
@@ -86,6 +86,19 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/alerts"): signed_in(200),
     ("POST", "/alerts/{id}/ack"): owner_only(200),
     ("GET", "/stats/routes"): admin_only(200),
+    # Issue 14: mailed tokens are their own proof; the unsubscribe token names its user (no session).
+    ("POST", "/auth/verify-email"): everyone(200),
+    ("POST", "/auth/verify-email/resend"): signed_in(202),
+    ("POST", "/auth/password-reset"): everyone(202),
+    ("POST", "/auth/password-reset/confirm"): everyone(204),
+    ("PATCH", "/users/me"): signed_in(200),
+    ("GET", "/unsubscribe"): everyone(200),
+    ("POST", "/unsubscribe"): everyone(200),
+    ("POST", "/webhooks"): signed_in(201),
+    ("GET", "/webhooks"): signed_in(200),
+    ("DELETE", "/webhooks/{id}"): owner_only(204),
+    ("POST", "/webhooks/{id}/test"): owner_only(200),
+    ("GET", "/webhooks/{id}/deliveries"): owner_only(200),
     # The web app: the same page and files for everyone (what is yours the page asks the API for).
     ("GET", "/"): everyone(200),
     ("GET", "/sign-in"): everyone(200),
@@ -120,6 +133,15 @@ EXPECTED.update(
             "/alerts",
             "/alerts/{id}/ack",
             "/stats/routes",
+            "/auth/verify-email",
+            "/auth/verify-email/resend",
+            "/auth/password-reset",
+            "/auth/password-reset/confirm",
+            "/unsubscribe",
+            "/webhooks",
+            "/webhooks/{id}",
+            "/webhooks/{id}/test",
+            "/webhooks/{id}/deliveries",
             "/",
             "/sign-in",
             "/sign-up",
@@ -159,6 +181,7 @@ class World:
     tracker_id: str = ""
     tracker_version: int = 0
     alert_id: str = ""
+    webhook_id: str = ""
 
     def token_of(self, caller: str) -> str | None:
         return None if caller == ANONYMOUS else self.accounts[caller].access_token
@@ -210,11 +233,13 @@ def register(role: str) -> Account:
     account = Account(email=f"access-{next(_emails)}@example.com")
     credentials = {"email": account.email, "password": PASSWORD}
     status, body = send(("POST", "/auth/register"), Request("/auth/register", body=credentials), None)
-    assert status == 201, body
-    account.user_id = body["data"]["id"]
-    if role == ADMIN:
-        from farewatch.store.users import UserStore
+    assert status == 202, body
+    from farewatch.store.users import UserStore
 
+    found = UserStore().find_by_email(account.email)
+    assert found is not None
+    account.user_id = found.user.id
+    if role == ADMIN:
         UserStore().set_role(account.user_id, "admin", now=time.time())
     status, body = send(("POST", "/auth/login"), Request("/auth/login", body=credentials), None)
     assert status == 200, body
@@ -267,6 +292,8 @@ CHANGES_THE_WORLD: frozenset[Route] = frozenset(
         ("DELETE", "/tracked-flights/{id}"),
         ("PATCH", "/tracked-flights/{id}"),
         ("POST", "/auth/refresh"),
+        ("POST", "/auth/verify-email/resend"),
+        ("DELETE", "/webhooks/{id}"),
     }
 )
 
@@ -274,6 +301,13 @@ CHANGES_THE_WORLD: frozenset[Route] = frozenset(
 def build_world(*, tracker: bool = True, alert: bool = True) -> World:
     """Three accounts ("user", "other user", "admin"); "user" has a tracker, with an alert on it."""
     world = World(accounts={caller: register(caller) for caller in (USER, OTHER, ADMIN)})
+    status, body = send(
+        ("POST", "/webhooks"),
+        Request("/webhooks", body={"url": PUBLIC_RECEIVER}),
+        world.accounts[USER].access_token,
+    )
+    assert status == 201, body
+    world.webhook_id = body["data"]["id"]
     if alert:
         give_user_an_alert(world)
     elif tracker:
@@ -339,6 +373,50 @@ def _built_asset(world: World, caller: str) -> Request:
     return Request(f"/assets/{name}", path_parameters={"name": name})
 
 
+PUBLIC_RECEIVER = "https://93.184.216.34/farewatch"  # a public address; nothing here connects out
+
+
+def mailed_token(kind: str) -> str:
+    """The token of the last mail of this kind the users function handed to the notifier."""
+    import boto3
+
+    from farewatch.settings import get_settings
+
+    sqs, url, token = boto3.client("sqs"), get_settings().notify_queue_url, ""
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            mail = json.loads(message["Body"])["account_mail"]
+            token = mail["token"] if mail["kind"] == kind else token
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert token, f"no {kind} mail was queued"
+    return token
+
+
+def _verify_email(world: World, caller: str) -> Request:
+    register(USER)
+    return Request("/auth/verify-email", body={"token": mailed_token("verify_email")})
+
+
+def _reset_confirm(world: World, caller: str) -> Request:
+    account = register(USER)
+    send(
+        ("POST", "/auth/password-reset"), Request("/auth/password-reset", body={"email": account.email}), None
+    )
+    body = {"token": mailed_token("password_reset"), "new_password": "a brand new passphrase"}
+    return Request("/auth/password-reset/confirm", body=body)
+
+
+def _unsubscribe(world: World, caller: str) -> Request:
+    from farewatch import composition
+
+    token = composition.unsubscribe_tokens().make(world.accounts[USER].user_id)
+    return Request("/unsubscribe", {"token": token})
+
+
+def _users_webhook(world: World, caller: str, suffix: str = "") -> Request:
+    return Request(f"/webhooks/{world.webhook_id}{suffix}", path_parameters={"id": world.webhook_id})
+
+
 def _delete_user(world: World, caller: str) -> Request:
     user_id = world.accounts[USER].user_id
     return Request(f"/users/{user_id}", path_parameters={"id": user_id})
@@ -364,6 +442,18 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ("DELETE", "/tracked-flights/{id}"): _users_tracker,
     ("POST", "/alerts/{id}/ack"): _ack_users_alert,
     ("DELETE", "/users/{id}"): _delete_user,
+    ("POST", "/auth/verify-email"): _verify_email,
+    ("POST", "/auth/password-reset"): lambda world, caller: Request(
+        "/auth/password-reset", body={"email": world.accounts[USER].email}
+    ),
+    ("POST", "/auth/password-reset/confirm"): _reset_confirm,
+    ("PATCH", "/users/me"): lambda world, caller: Request("/users/me", body={"email_alerts": True}),
+    ("GET", "/unsubscribe"): _unsubscribe,
+    ("POST", "/unsubscribe"): _unsubscribe,
+    ("POST", "/webhooks"): lambda world, caller: Request("/webhooks", body={"url": PUBLIC_RECEIVER}),
+    ("DELETE", "/webhooks/{id}"): _users_webhook,
+    ("POST", "/webhooks/{id}/test"): lambda world, caller: _users_webhook(world, caller, "/test"),
+    ("GET", "/webhooks/{id}/deliveries"): lambda world, caller: _users_webhook(world, caller, "/deliveries"),
     ("GET", "/trackers/{tracker_id}"): _tracker_page,
     ("GET", "/assets/{name}"): _built_asset,
 }
@@ -378,6 +468,9 @@ def request_for(route: Route, world: World, caller: str) -> Request:
         "/users/{id}": _delete_user,
         "/tracked-flights/{id}": _users_tracker,
         "/alerts/{id}/ack": _ack_users_alert,
+        "/webhooks/{id}": _users_webhook,
+        "/webhooks/{id}/test": lambda world, caller: _users_webhook(world, caller, "/test"),
+        "/webhooks/{id}/deliveries": lambda world, caller: _users_webhook(world, caller, "/deliveries"),
     }
     return by_path[route[1]](world, caller) if route[1] in by_path else Request(route[1])
 
@@ -403,6 +496,8 @@ def handlers() -> Iterator[None]:
         patch.setenv("AMADEUS_BASE_URL", server.url)
         patch.setenv("AMADEUS_CLIENT_ID", "farewatch-local")
         patch.setenv("AMADEUS_CLIENT_SECRET", "farewatch-local-secret")
+        # A test delivery to the (public, unreachable) receiver gives up at once.
+        patch.setenv("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "0.2")
         for cache in caches:
             cache.cache_clear()
         provision(load_template(TEMPLATE), endpoint_url=None)

@@ -10,7 +10,7 @@ import pytest
 from farewatch.clock import ManualClock
 from farewatch.composition import build_account_service
 from farewatch.settings import get_settings
-from farewatch.store.users import UserRecord
+from farewatch.store.users import UserRecord, UserStore
 from tools.admin import default_local_endpoint, deployed_users_table, local_environment, main
 
 PASSWORD = "correct horse battery"
@@ -19,7 +19,10 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def alice(aws) -> str:
     accounts = build_account_service(get_settings(), ManualClock())
-    return accounts.register("alice@example.com", PASSWORD).id
+    accounts.register("alice@example.com", PASSWORD)
+    account = UserStore().find_by_email("alice@example.com")
+    assert account is not None
+    return account.user.id
 
 
 def role_of(user_id: str) -> str:

@@ -138,7 +138,7 @@ def age_cached_fares(fare_query: str) -> None:
 
 
 def sign_in(stack: Stack, email: str = "alice@example.com") -> str:
-    assert call(stack.users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 201
+    assert call(stack.users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 202
     status, body = call(stack.users, "POST", "/auth/login", {"email": email, "password": PASSWORD})
     assert status == 200
     return str(body["data"]["access_token"])

@@ -16,6 +16,7 @@ from moto import mock_aws
 from farewatch import composition
 from farewatch.clock import ManualClock
 from farewatch.messaging import EventBus, PollQueue
+from farewatch.tracking.events import PriceDropDetected
 from farewatch.tracking.poll_cycle import RouteWork
 from farewatch.tracking.values import Alert
 from poller_jobs import dispatcher, worker
@@ -126,7 +127,14 @@ def test_worker_reports_exactly_the_failing_record_and_publishes_the_others_aler
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}  # exactly Lambda's shape
     events = [json.loads(message["Body"]) for message in received(sqs, price_drop_inbox)]
-    assert sorted(event["detail"]["route_key"] for event in events) == [routes[0], routes[2]]
+    details = sorted(
+        (PriceDropDetected.model_validate(event["detail"]) for event in events), key=lambda d: d.origin
+    )
+    assert [(d.origin, d.destination, d.departure_date) for d in details] == [
+        ("JFK", "LAX", "2026-12-01"),
+        ("LHR", "CDG", "2026-12-01"),
+    ]
+    assert [(d.price, d.previous_price, d.user_id) for d in details] == [("99.00", "120.00", "user-1")] * 2
     assert {event["detail-type"] for event in events} == {"PriceDropDetected"}
 
 

@@ -164,7 +164,7 @@ def content_type(response: dict[str, Any]) -> str:
 
 
 def sign_in(users, email: str = "alice@example.com") -> str:
-    assert call(users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 201
+    assert call(users, "POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 202
     status, body = call(users, "POST", "/auth/login", {"email": email, "password": PASSWORD})
     assert status == 200
     return body["data"]["access_token"]
@@ -735,3 +735,19 @@ def test_a_trip_shape_that_cannot_be_is_a_400(users, alice, fields, code):
     if code is not None:
         assert body["error"]["code"] == code
     assert {detail["field"] for detail in body["error"]["details"]} == set(fields)
+
+
+def test_a_tracker_chooses_its_alert_channels(users, alice):
+    default = track(users, alice, notify_on_any_drop=True)
+    # Other rules than `default` (a target), or the create would answer `default` (a duplicate).
+    webhook_only = track(users, alice, notify_on_any_drop=True, target_price=200, notify=["webhook"])
+    tracker_id, version = webhook_only[1]["data"]["id"], webhook_only[1]["data"]["version"]
+    none = call(
+        users, "PATCH", f"/tracked-flights/{tracker_id}", {"version": version, "notify": []}, token=alice
+    )
+    wrong = track(users, alice, notify_on_any_drop=True, notify=["sms"])
+
+    assert default[1]["data"]["notify"] == ["email", "webhook"]
+    assert webhook_only[1]["data"]["notify"] == ["webhook"]
+    assert none[0] == 200 and none[1]["data"]["notify"] == []
+    assert wrong[0] == 400

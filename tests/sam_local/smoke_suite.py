@@ -46,7 +46,7 @@ def signed_in() -> str:
     email = f"sam-{uuid.uuid4().hex[:8]}@example.com"
     body = {"email": email, "password": PASSWORD}
     registered = requests.post(f"{SAM_API}/auth/register", json=body, timeout=TIMEOUT)
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     login = requests.post(f"{SAM_API}/auth/login", json=body, timeout=TIMEOUT)
     assert login.status_code == 200, login.text
     return str(login.json()["data"]["access_token"])

@@ -35,10 +35,11 @@ NOT_USER_DATA = {
     "CacheTable": "fares, tokens and leases, all fetched again on the next miss",
     "PriceHistoryTable": "prices the service observed, expiring by TTL",
     "SearchStatsTable": "search counts per day, expiring by TTL",
+    "IdempotencyTable": "records that stop a second delivery of one alert, expiring by TTL",
 }
 # Of those, the ones that must expire by TTL, and the ones that must not pay for point-in-time recovery.
 EXPIRING_TABLES = ("PriceHistoryTable", "SearchStatsTable")
-CACHE_TABLES = ("CacheTable",)
+CACHE_TABLES = ("CacheTable", "IdempotencyTable")
 
 # Lambda's guide for SQS event sources: visibility >= 6 x function timeout, maxReceiveCount >= 5.
 VISIBILITY_TIMES_TIMEOUT = 6

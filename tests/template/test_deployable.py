@@ -28,7 +28,14 @@ ENVIRONMENTS = {
     "template defaults": {},
     **{f"samconfig {name}": values for name, values in SAMCONFIG.items()},
 }
-USER_DATA_TABLES = {"UsersTable", "AuthTable", "TrackersTable", "WatchedRoutesTable", "AlertsTable"}
+USER_DATA_TABLES = {
+    "UsersTable",
+    "AuthTable",
+    "TrackersTable",
+    "WatchedRoutesTable",
+    "AlertsTable",
+    "WebhooksTable",
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +73,37 @@ def test_only_the_configured_stage_exists(cloudformation):
 
 def test_no_function_reserves_concurrency_and_the_worker_is_capped_by_its_queue(cloudformation):
     functions = dict(resources(cloudformation, "AWS::Lambda::Function"))
-    (mapping,) = (properties(m) for _, m in resources(cloudformation, "AWS::Lambda::EventSourceMapping"))
+    mappings = [properties(m) for _, m in resources(cloudformation, "AWS::Lambda::EventSourceMapping")]
 
-    assert len(functions) == 5  # price, users, web, the dispatcher and the worker
+    assert len(functions) == 6  # price, users, web, the dispatcher, the worker and the notifier
     assert not any("ReservedConcurrentExecutions" in properties(f) for f in functions.values())
-    assert mapping["FunctionName"] == {"Ref": "PollWorkerFunction"}
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert {m["FunctionName"]["Ref"]: m["ScalingConfig"] for m in mappings} == {
+        "PollWorkerFunction": {"MaximumConcurrency": 2},
+        "NotifierFunction": {"MaximumConcurrency": 2},
+    }
+
+
+def test_price_drops_and_mail_feedback_reach_the_notifier_through_its_queue(cloudformation):
+    rules = {
+        logical_id: properties(rule) for logical_id, rule in resources(cloudformation, "AWS::Events::Rule")
+    }
+    (policy,) = (properties(p) for _, p in resources(cloudformation, "AWS::SQS::QueuePolicy"))
+    (statement,) = policy["PolicyDocument"]["Statement"]
+
+    assert rules["PriceDropRule"]["EventPattern"] == {
+        "source": ["farewatch"],
+        "detail-type": ["PriceDropDetected"],
+    }
+    assert rules["MailFeedbackRule"]["EventPattern"]["detail-type"] == [
+        "Email Bounced",
+        "Email Complaint Received",
+    ]
+    assert {rule["Targets"][0]["Arn"]["Fn::GetAtt"][0] for rule in rules.values()} == {"NotifyQueue"}
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": ["PriceDropRule", "Arn"]},
+        {"Fn::GetAtt": ["MailFeedbackRule", "Arn"]},
+    ]
 
 
 def test_every_function_and_the_access_log_write_to_a_log_group_that_expires(cloudformation):

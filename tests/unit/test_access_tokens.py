@@ -77,7 +77,7 @@ def test_an_issued_token_carries_the_documented_claims_and_alg(signer):
     payload = jwt.decode(token, options={"verify_signature": False})
 
     assert header["alg"] == "HS256"
-    assert set(payload) == {"iss", "aud", "sub", "iat", "exp", "jti", "role", "typ"}
+    assert set(payload) == {"iss", "aud", "sub", "iat", "exp", "jti", "role", "typ", "gen"}
     assert (payload["iss"], payload["aud"], payload["typ"]) == (ISSUER, AUDIENCE, "access")
 
 
@@ -191,3 +191,20 @@ def test_a_rejection_says_no_more_than_invalid_and_challenges_for_a_bearer_token
     assert error.details == []
     assert error.headers["WWW-Authenticate"].startswith("Bearer")
     assert KEY not in repr(error.__dict__)
+
+
+def test_a_correctly_signed_token_that_claims_to_live_longer_than_we_issue_them_is_rejected(signer, clock):
+    # Given a token signed with our key whose exp - iat is past the configured lifetime (a leaked key
+    # or an old build minting year-long tokens)
+    token = jwt.encode(claims_of(clock, exp=int(clock.now()) + TTL + 1), KEY, algorithm="HS256")
+
+    # When it is presented, Then it is refused as invalid, though it has not expired
+    with pytest.raises(Unauthorized) as refused:
+        signer.verify(token)
+    assert refused.value.code == "invalid_token"
+
+
+def test_a_token_of_exactly_the_configured_lifetime_is_accepted(signer, clock):
+    token = jwt.encode(claims_of(clock, exp=int(clock.now()) + TTL), KEY, algorithm="HS256")
+
+    assert signer.verify(token).expires_at - signer.verify(token).issued_at == TTL

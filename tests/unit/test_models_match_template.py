@@ -10,11 +10,12 @@ from farewatch.store.auth_records import AUTH_MODELS
 from farewatch.store.models import ALL_MODELS as FARE_MODELS
 from farewatch.store.tracking import TRACKING_MODELS
 from farewatch.store.users import USER_MODELS
+from farewatch.store.webhooks import WEBHOOK_MODELS
 from farewatch_local.template import load_template
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 # Which template table each model lives in: the environment variable the template sets for it.
-ALL_MODELS = (*FARE_MODELS, *USER_MODELS, *AUTH_MODELS, *TRACKING_MODELS)
+ALL_MODELS = (*FARE_MODELS, *USER_MODELS, *AUTH_MODELS, *TRACKING_MODELS, *WEBHOOK_MODELS)
 TABLE_BY_ENV = {
     "CACHE_TABLE": "CacheTable",
     "PRICE_HISTORY_TABLE": "PriceHistoryTable",
@@ -24,7 +25,12 @@ TABLE_BY_ENV = {
     "TRACKERS_TABLE": "TrackersTable",
     "WATCHED_ROUTES_TABLE": "WatchedRoutesTable",
     "ALERTS_TABLE": "AlertsTable",
+    "WEBHOOKS_TABLE": "WebhooksTable",
 }
+
+
+# Tables another library owns the items of: Powertools idempotency writes IdempotencyTable itself.
+LIBRARY_TABLES = {"IDEMPOTENCY_TABLE": "IdempotencyTable"}
 
 
 def template_table(model):
@@ -65,7 +71,9 @@ def test_a_model_expires_items_only_through_the_ttl_attribute_the_template_enabl
 
 
 @pytest.mark.parametrize(
-    "table", [t for t in TEMPLATE.tables if t.ttl_attribute], ids=lambda table: table.logical_id
+    "table",
+    [t for t in TEMPLATE.tables if t.ttl_attribute and t.logical_id not in LIBRARY_TABLES.values()],
+    ids=lambda table: table.logical_id,
 )
 def test_every_table_with_ttl_has_models_that_set_it(table):
     models = [model for model in ALL_MODELS if model.Meta.table_name == table.logical_id]
@@ -81,5 +89,13 @@ def test_every_table_the_functions_use_has_a_model():
         if name in function.environment
     }
 
+    by_library = {
+        function.environment[name]
+        for function in TEMPLATE.functions
+        for name in LIBRARY_TABLES
+        if name in function.environment
+    }
+
     assert used == {model.Meta.table_name for model in ALL_MODELS}
-    assert used == {table.logical_id for table in TEMPLATE.tables}
+    assert used | by_library == {table.logical_id for table in TEMPLATE.tables}
+    assert by_library == set(LIBRARY_TABLES.values())

@@ -1,12 +1,15 @@
-"""Account routes: registration, sign-in, token refresh, profile and admin user management."""
+"""Account routes: registration with email verification, sign-in, token refresh, password reset, profile
+and mail preferences, one-click unsubscribe, and admin user management."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import html
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Request, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from farewatch import composition
@@ -14,8 +17,9 @@ from farewatch.accounts.service import TokenPair
 from farewatch.accounts.values import User
 from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
 from farewatch.api.params import Cursor, PageLimit, ResourceId
-from farewatch.api.resolver import error_responses
+from farewatch.api.resolver import JSON, NO_STORE, error_responses, render_json
 from farewatch.clock import iso_utc
+from farewatch.errors import NotFound
 
 router = Router()
 
@@ -33,10 +37,40 @@ class RefreshRequest(BaseModel):
     refresh_token: str = Field(max_length=512)
 
 
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=512, description="The token from the link in the mail.")
+
+
+class EmailBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, examples=["alice@example.com"])
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=512)
+    new_password: str = Field(max_length=1024, description="8+ characters, at most 72 bytes.")
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email_alerts: bool = Field(strict=True, description="false: no price emails (alerts stay in /alerts).")
+
+
 class UserView(BaseModel):
     id: str
     email: str
     role: str
+    email_verified: bool = Field(description="Price emails go to verified addresses only.")
+    email_alerts: bool = Field(description="Whether you want price emails (PATCH /users/me).")
+    email_suppressed: str | None = Field(
+        description="bounce or complaint: mail to this address bounced or was marked as spam; none is sent."
+    )
     created_at: str
     updated_at: str
 
@@ -46,9 +80,20 @@ class UserView(BaseModel):
             id=user.id,
             email=user.email,
             role=user.role,
+            email_verified=user.email_verified,
+            email_alerts=user.email_alerts,
+            email_suppressed=user.email_suppressed,
             created_at=iso_utc(user.created_at),
             updated_at=iso_utc(user.updated_at),
         )
+
+
+class Accepted(BaseModel):
+    status: Literal["verification_sent", "reset_requested"]
+
+
+class AcceptedEnvelope(BaseModel):
+    data: Accepted
 
 
 class UserEnvelope(BaseModel):
@@ -90,33 +135,174 @@ def _source_ip(request: Request) -> str | None:
 BODY_ERRORS = (400, 413, 415)
 
 
+def _accepted(status: Literal["verification_sent", "reset_requested"]) -> Response[str]:
+    return Response(202, JSON, render_json({"data": {"status": status}}))
+
+
+def _tokens(pair: TokenPair) -> Response[str]:
+    """Tokens, never kept by a cache on the way (RFC 6749 section 5.1)."""
+    return Response(
+        200, JSON, render_json(TokensEnvelope(data=Tokens.of(pair)).model_dump()), headers=NO_STORE
+    )
+
+
+ACCEPTED: dict[int, Any] = {202: {"description": "Accepted", "content": {JSON: {"model": AcceptedEnvelope}}}}
+TOKENS: dict[int, Any] = {200: {"description": "Success", "content": {JSON: {"model": TokensEnvelope}}}}
+
+
 @router.post(
     "/auth/register",
-    summary="Create an account",
-    status_code=201,
-    responses=error_responses(*BODY_ERRORS, 409, success=201),
+    summary="Create an account (a verification mail follows)",
+    description="202 for a new address and for one that already has an account alike: the mail says which.",
+    responses={**error_responses(*BODY_ERRORS, success=None), **ACCEPTED},
 )
-def register(credentials: Annotated[Credentials, Body()]) -> UserEnvelope:
-    user = composition.account_service().register(credentials.email, credentials.password)
-    return UserEnvelope(data=UserView.of(user))
+def register(credentials: Annotated[Credentials, Body()]) -> Response[str]:
+    composition.account_service().register(credentials.email, credentials.password)
+    return _accepted("verification_sent")
 
 
-@router.post("/auth/login", summary="Sign in", responses=error_responses(*BODY_ERRORS, 401, 429))
-def login(credentials: Annotated[Credentials, Body()], request: Request) -> TokensEnvelope:
+@router.post(
+    "/auth/verify-email",
+    summary="Verify your email address with the token from the mail",
+    responses=error_responses(*BODY_ERRORS),
+)
+def verify_email(body: Annotated[TokenBody, Body()]) -> UserEnvelope:
+    return UserEnvelope(data=UserView.of(composition.account_service().verify_email(body.token)))
+
+
+@router.post(
+    "/auth/verify-email/resend",
+    summary="Send the verification mail again",
+    security=SIGNED_IN,
+    responses={**error_responses(401, 409, 429, success=None), **ACCEPTED},
+)
+def resend_verification(caller: Caller) -> Response[str]:
+    composition.account_service().resend_verification(caller.user_id)
+    return _accepted("verification_sent")
+
+
+@router.post(
+    "/auth/password-reset",
+    summary="Mail a password-reset link",
+    description="202 whatever the address: the answer never says whether it has an account.",
+    responses={**error_responses(*BODY_ERRORS, success=None), **ACCEPTED},
+)
+def password_reset(body: Annotated[EmailBody, Body()]) -> Response[str]:
+    composition.account_service().request_password_reset(body.email)
+    return _accepted("reset_requested")
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    summary="Set a new password with the token from the mail (signs you out everywhere)",
+    responses=error_responses(*BODY_ERRORS, success=204),
+)
+def password_reset_confirm(body: Annotated[PasswordResetConfirm, Body()]) -> Response[str]:
+    composition.account_service().reset_password(body.token, body.new_password)
+    return Response(204, None, "")
+
+
+@router.post(
+    "/auth/login",
+    summary="Sign in",
+    responses={**error_responses(*BODY_ERRORS, 401, 429, success=None), **TOKENS},
+)
+def login(credentials: Annotated[Credentials, Body()], request: Request) -> Response[str]:
     pair = composition.account_service().login(
         credentials.email, credentials.password, source_ip=_source_ip(request)
     )
-    return TokensEnvelope(data=Tokens.of(pair))
+    return _tokens(pair)
 
 
-@router.post("/auth/refresh", summary="Rotate a refresh token", responses=error_responses(*BODY_ERRORS, 401))
-def refresh(body: Annotated[RefreshRequest, Body()]) -> TokensEnvelope:
-    return TokensEnvelope(data=Tokens.of(composition.account_service().refresh(body.refresh_token)))
+@router.post(
+    "/auth/refresh",
+    summary="Rotate a refresh token",
+    responses={**error_responses(*BODY_ERRORS, 401, success=None), **TOKENS},
+)
+def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[str]:
+    return _tokens(composition.account_service().refresh(body.refresh_token))
 
 
 @router.get("/users/me", summary="Your profile", security=SIGNED_IN, responses=error_responses(401))
 def my_profile(caller: Caller) -> UserEnvelope:
     return UserEnvelope(data=UserView.of(composition.account_service().get_user(caller.user_id)))
+
+
+@router.patch(
+    "/users/me",
+    summary="Change your mail preferences",
+    security=SIGNED_IN,
+    responses=error_responses(*BODY_ERRORS, 401),
+)
+def update_my_profile(caller: Caller, body: Annotated[ProfileUpdate, Body()]) -> UserEnvelope:
+    user = composition.account_service().set_email_alerts(caller.user_id, body.email_alerts)
+    return UserEnvelope(data=UserView.of(user))
+
+
+HTML_PAGE: dict[int, Any] = {200: {"description": "An HTML page", "content": {"text/html": {}}}}
+UnsubscribeToken = Annotated[str, Query(max_length=200, description="The signed token from the mail's link.")]
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _unsubscribe_user(token: str) -> str:
+    user_id = composition.unsubscribe_tokens().user_of(token)
+    if user_id is None:
+        from farewatch.errors import InvalidRequest
+
+        raise InvalidRequest(
+            "This unsubscribe link is not valid.",
+            code="invalid_token",
+            details=[{"field": "token", "issue": "is not a token Farewatch signed"}],
+        )
+    return user_id
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1>{body}</html>"
+    )
+
+
+@router.get(
+    "/unsubscribe",
+    summary="The one-click unsubscribe page (a button that POSTs)",
+    responses={
+        **error_responses(400, success=None),
+        200: {"description": "An HTML page", "content": {"text/html": {}}},
+    },
+)
+def unsubscribe_page(token: UnsubscribeToken) -> Response[str]:
+    _unsubscribe_user(token)
+    page = _page(
+        "Stop price emails?",
+        f'<form method=post action="?token={html.escape(token)}">'
+        "<p>Farewatch will stop mailing you price alerts. They stay on your Alerts page, "
+        "and you can turn mail on again in your settings.</p>"
+        "<button type=submit>Stop price emails</button></form>",
+    )
+    return Response(200, "text/html; charset=utf-8", page, headers=_PAGE_HEADERS)
+
+
+@router.post(
+    "/unsubscribe",
+    summary="Stop price emails (RFC 8058 one-click: no session needed)",
+    responses={
+        **error_responses(400, success=None),
+        200: {"description": "An HTML page", "content": {"text/html": {}}},
+    },
+)
+def unsubscribe(token: UnsubscribeToken) -> Response[str]:
+    # The body (List-Unsubscribe=One-Click, form-encoded) carries nothing we need: the token says who.
+    user_id = _unsubscribe_user(token)
+    with contextlib.suppress(NotFound):  # the account is gone: nothing will be mailed to it anyway
+        composition.account_service().set_email_alerts(user_id, False)
+    page = _page("You will get no more price emails", "<p>Your alerts stay on your Alerts page.</p>")
+    return Response(200, "text/html; charset=utf-8", page, headers=_PAGE_HEADERS)
 
 
 @router.delete(

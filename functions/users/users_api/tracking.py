@@ -17,6 +17,7 @@ from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
 from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, parse_fare_query
 from farewatch.insight import Insight
+from farewatch.tracking.events import AlertDetails, details_of
 from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
 from farewatch.validation import OneOf, WholeNumber, YesNo
@@ -29,6 +30,12 @@ Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
 
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(_CENTS))
+
+
+Channels = Annotated[
+    list[Literal["email", "webhook"]],
+    Field(max_length=2, examples=[["email", "webhook"]]),
+]
 
 
 class TrackerCreate(BaseModel):
@@ -48,6 +55,7 @@ class TrackerCreate(BaseModel):
     max_stops: int | None = Field(
         None, ge=0, le=MAX_STOPS, strict=True, description="Per direction; null: any."
     )
+    notify: Channels | None = Field(None, description="Alert channels; default: every one you set up.")
 
 
 class TrackerUpdate(BaseModel):
@@ -56,6 +64,7 @@ class TrackerUpdate(BaseModel):
     version: int = Field(ge=0, strict=True, description="The version you read; a stale one is a 409.")
     target_price: Price | None = Field(None, description="null removes the target.")
     notify_on_any_drop: bool = Field(False, strict=True)
+    notify: Channels | None = Field(None, description="Alert channels: email, webhook, both or none ([]).")
 
 
 class PriceObservationView(BaseModel):
@@ -96,6 +105,7 @@ class TrackerView(BaseModel):
     max_stops: int | None = Field(None, description="Stops allowed per direction; null: any.")
     target_price: str | None
     notify_on_any_drop: bool
+    notify: list[str] = Field(description="Where alerts go besides /alerts: email and/or webhook.")
     current_price: str | None
     lowest_price: str | None
     last_checked_at: str | None
@@ -123,6 +133,7 @@ class TrackerView(BaseModel):
             max_stops=query.max_stops,
             target_price=_money(stored.target_price),
             notify_on_any_drop=stored.notify_on_any_drop,
+            notify=list(stored.notify) if stored.notify is not None else ["email", "webhook"],
             current_price=_money(stored.current_price),
             lowest_price=_money(stored.lowest_price),
             last_checked_at=iso_utc(stored.last_checked_at) if stored.last_checked_at is not None else None,
@@ -150,65 +161,24 @@ class TrackerList(BaseModel):
     data: list[TrackerView]
 
 
-class AlertView(BaseModel):
-    id: str
-    tracked_flight_id: str
-    route: str = Field(description="The fare query: ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY.")
-    kind: str = Field(description="target_reached or price_drop.")
-    price: str
-    previous_price: str | None
-    target_price: str | None
-    currency: str
-    observed_at: str
-    created_at: str
+class AlertView(AlertDetails):
+    """An alert with its route as fields (the PriceDropDetected event's shape) and whether it was read."""
+
+    route: str = Field(description="The fare query ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY (use the fields).")
     acked: bool
     acked_at: str | None
-    departure_date: str | None = Field(description="The departure date whose price this is.")
-    return_date: str | None
-    cabin: str | None
-    max_stops: int | None
-    insight: InsightView | None = Field(
-        description="How the price compared when the alert was made (null on alerts made before insight)."
-    )
     offer_id: str | None = Field(
         None, description="The cheapest offer when the alert was made (GET /flights/booking-links?offer=...)."
-    )
-    booking_url: str | None = Field(
-        None,
-        description='Where to book that offer ("Book from $X"), when the fare source gives booking links; '
-        "the price there is live and may differ.",
     )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:
         return cls(
-            id=alert.id,
-            tracked_flight_id=alert.tracker_id,
+            **details_of(alert),
             route=alert.route_key,
-            kind=alert.kind,
-            price=str(alert.price.quantize(_CENTS)),
-            previous_price=_money(alert.previous_price),
-            target_price=_money(alert.target_price),
-            currency=alert.currency,
-            observed_at=iso_utc(alert.observed_at),
-            created_at=iso_utc(alert.created_at),
             acked=alert.acked_at is not None,
             acked_at=iso_utc(alert.acked_at) if alert.acked_at is not None else None,
-            departure_date=alert.departure_date,
-            return_date=alert.return_date,
-            cabin=alert.cabin,
-            max_stops=alert.max_stops,
-            insight=InsightView(
-                level=alert.insight_level,
-                typical_low=_money(alert.typical_low),
-                typical_high=_money(alert.typical_high),
-                observations=alert.insight_observations or 0,
-                explanation=alert.insight_explanation or "",
-            )
-            if alert.insight_level is not None
-            else None,
             offer_id=alert.offer_id,
-            booking_url=alert.booking_url,
         )
 
 
@@ -283,6 +253,7 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Re
         parse_fare_query(fields, clock=service.clock),
         target_price=body.target_price,
         notify_on_any_drop=body.notify_on_any_drop,
+        notify=tuple(dict.fromkeys(body.notify)) if body.notify is not None else None,
     )
     return Response(
         201 if tracker.created else 200,
@@ -325,6 +296,8 @@ def update_tracker(id: ResourceId, caller: Caller, body: Annotated[TrackerUpdate
         for name in ("target_price", "notify_on_any_drop")
         if name in body.model_fields_set
     }
+    if "notify" in body.model_fields_set and body.notify is not None:
+        changes["notify"] = tuple(dict.fromkeys(body.notify))
     tracker = composition.tracking_service().update(caller.user_id, id, version=body.version, changes=changes)
     return TrackerEnvelope(data=TrackerView.of(tracker))
 

@@ -34,9 +34,12 @@ from farewatch.store.tokens import DynamoTokenStore
 
 if TYPE_CHECKING:
     from farewatch.accounts.deletion import AccountCleaner
+    from farewatch.accounts.mailing import UnsubscribeTokens
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
     from farewatch.booking import BookingLinkService
+    from farewatch.notify.service import Notifier, Once
+    from farewatch.notify.webhooks import GuardPolicy, WebhookSender
     from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
 
@@ -256,11 +259,12 @@ def signing_key_provider(settings: Settings) -> Callable[[], str]:
 def build_account_service(
     settings: Settings, clock: Clock, *, cleaners: Sequence[AccountCleaner] | None = None
 ) -> AccountService:
+    from farewatch import messaging
     from farewatch.accounts.access_tokens import AccessTokenSigner
     from farewatch.accounts.deletion import ACCOUNT_DATA_CLEANERS
     from farewatch.accounts.passwords import PasswordHasher
     from farewatch.accounts.refresh_tokens import RefreshTokens
-    from farewatch.accounts.service import AccountService
+    from farewatch.accounts.service import AccountService, MailPolicy
     from farewatch.accounts.throttle import LoginThrottle
     from farewatch.store.auth_records import AuthRecordStore
     from farewatch.store.users import UserStore
@@ -288,6 +292,12 @@ def build_account_service(
         hasher=PasswordHasher(settings.bcrypt_rounds),
         clock=clock,
         cleaners=ACCOUNT_DATA_CLEANERS if cleaners is None else cleaners,
+        records=auth_records,
+        mail=messaging.AccountMailOutbox(messaging.notify_queue(settings)),
+        mail_policy=MailPolicy(
+            verify_seconds=settings.verify_email_hours * 3600,
+            reset_seconds=settings.password_reset_minutes * 60,
+        ),
     )
 
 
@@ -347,6 +357,121 @@ def poll_cycle() -> PollCycle:
         poll_interval_seconds=settings.watched_route_poll_seconds,
         booking_link=booking_link_service().best_url,
     )
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+def webhook_guard(settings: Settings) -> GuardPolicy:
+    from farewatch.notify.webhooks import GuardPolicy
+
+    return GuardPolicy(allow_http_loopback=settings.webhook_allow_http_loopback)
+
+
+def webhook_sender(settings: Settings) -> WebhookSender:
+    from farewatch.notify.webhooks import WebhookSender, guarded_session
+
+    policy = webhook_guard(settings)
+    return WebhookSender(
+        guarded_session(policy),
+        policy=policy,
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        read_timeout=settings.webhook_read_timeout_seconds,
+    )
+
+
+class PowertoolsOnce:
+    """`Once` on Powertools idempotency: a DynamoDB record per key (IdempotencyTable), kept 30 days."""
+
+    def __init__(self, settings: Settings) -> None:
+        import boto3
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        client = boto3.client(
+            "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+        )
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[alert_id, channel]", expires_after_seconds=30 * 86400
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client)
+
+        def deliver_once(*, delivery: dict[str, str], action: Callable[[], object]) -> object:
+            return action()
+
+        self._run = idempotent_function(
+            deliver_once, data_keyword_argument="delivery", persistence_store=persistence, config=self.config
+        )
+
+    def __call__(self, key: dict[str, str], action: Callable[[], object]) -> object:
+        return self._run(delivery=key, action=action)
+
+
+@lru_cache(maxsize=1)
+def powertools_once() -> PowertoolsOnce:
+    return PowertoolsOnce(get_settings())
+
+
+def channels_of(user_id: str, tracker_id: str) -> tuple[str, ...]:
+    """The tracker's `notify` channels (both when it never chose); none once the tracker is gone."""
+    from farewatch.store.tracking import TrackingStore
+
+    tracker = TrackingStore().get(user_id, tracker_id)
+    if tracker is None:
+        return ()
+    return tracker.notify if tracker.notify is not None else ("email", "webhook")
+
+
+def build_notifier(
+    settings: Settings,
+    clock: Clock,
+    *,
+    once: Once | None = None,
+    channels: Callable[[str, str], Sequence[str]] = channels_of,
+) -> Notifier:
+    import boto3
+
+    from farewatch import messaging
+    from farewatch.accounts.mailing import UnsubscribeTokens
+    from farewatch.notify.mail import SesMailer
+    from farewatch.notify.service import Notifier, NotifierPolicy
+    from farewatch.store.users import UserStore
+    from farewatch.store.webhooks import WebhookStore
+
+    ses = boto3.client("sesv2", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    delays = tuple(int(d) for d in settings.webhook_retry_delays_seconds.split(",") if d.strip())
+    return Notifier(
+        users=UserStore(),
+        channels_of=channels,
+        endpoints=WebhookStore(),
+        mailer=SesMailer(ses, sender=settings.mail_sender, configuration_set=settings.ses_configuration_set),
+        webhooks=webhook_sender(settings),
+        later=messaging.NotifyQueue(messaging._client("sqs", settings), settings.notify_queue_url),
+        once=once if once is not None else PowertoolsOnce(settings),
+        unsubscribe=UnsubscribeTokens(signing_key_provider(settings)),
+        suppress=lambda email, reason: build_account_service(settings, clock).suppress_email(email, reason),
+        clock=clock,
+        policy=NotifierPolicy(
+            public_url=settings.public_url.rstrip("/"),
+            verify_hours=settings.verify_email_hours,
+            reset_minutes=settings.password_reset_minutes,
+            retry_delays=delays,
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    return build_notifier(get_settings(), SystemClock(), once=powertools_once())
+
+
+def unsubscribe_tokens() -> UnsubscribeTokens:
+    from farewatch.accounts.mailing import UnsubscribeTokens
+
+    return UnsubscribeTokens(signing_key_provider(get_settings()))
 
 
 def authenticate(authorization_header: str | None) -> Principal:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
+from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
 from farewatch.tracking.poll_cycle import QueueEntry
 from farewatch.tracking.values import Alert
-
-EVENT_SOURCE = "farewatch"
-PRICE_DROP_DETAIL_TYPE = "PriceDropDetected"
 
 
 def _client(service: str, settings: Settings) -> Any:
@@ -45,16 +43,6 @@ class PartialPublishError(Exception):
     """EventBridge accepted some entries of a PutEvents call but not all."""
 
 
-def alert_detail(alert: Alert) -> dict[str, Any]:
-    """An alert as the JSON detail of its PriceDropDetected event (amounts as numbers)."""
-    detail: dict[str, Any] = json.loads(
-        json.dumps(
-            asdict(alert), default=lambda value: float(value) if isinstance(value, Decimal) else str(value)
-        )
-    )
-    return detail
-
-
 class EventBus:
     """PutEvents of PriceDropDetected events; raises when EventBridge rejects any entry, so the SQS
     record is retried (and the alerts stay in the outbox)."""
@@ -70,7 +58,7 @@ class EventBus:
             {
                 "Source": EVENT_SOURCE,
                 "DetailType": PRICE_DROP_DETAIL_TYPE,
-                "Detail": json.dumps(alert_detail(alert)),
+                "Detail": PriceDropDetected.of(alert).model_dump_json(),
                 "EventBusName": self._bus_name,
             }
             for alert in alerts
@@ -95,3 +83,36 @@ def poll_queue(settings: Settings) -> PollQueue:
 @lru_cache(maxsize=1)
 def event_bus(settings: Settings) -> EventBus:
     return EventBus(_client("events", settings), settings.event_bus_name)
+
+
+class NotifyQueue:
+    """The notifier's queue: account mails from the users function, and the notifier's own retries."""
+
+    def __init__(self, client: Any, queue_url: str | None) -> None:
+        self._sqs = client
+        self._url = queue_url
+
+    def send(self, body: dict[str, Any], *, delay_seconds: int = 0) -> None:
+        if not self._url:
+            raise RuntimeError("NOTIFY_QUEUE_URL is not set")
+        self._sqs.send_message(
+            QueueUrl=self._url, MessageBody=json.dumps(body), DelaySeconds=max(0, min(900, delay_seconds))
+        )
+
+    def send_account_mail(self, message: AccountMessage) -> None:
+        self.send({"account_mail": asdict(message)})
+
+
+class AccountMailOutbox:
+    """AccountMail for the accounts service: each mail goes to the notifier's queue."""
+
+    def __init__(self, queue: NotifyQueue) -> None:
+        self._queue = queue
+
+    def send(self, message: AccountMessage) -> None:
+        self._queue.send_account_mail(message)
+
+
+@lru_cache(maxsize=1)
+def notify_queue(settings: Settings) -> NotifyQueue:
+    return NotifyQueue(_client("sqs", settings), settings.notify_queue_url)

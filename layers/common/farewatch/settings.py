@@ -107,6 +107,24 @@ class Settings(BaseSettings):
     poll_queue_url: str | None = None
     event_bus_name: str = "default"
 
+    # Notifications (issue 14): the notifier's queue, SES, the links in mails, webhooks.
+    notify_queue_url: str | None = None
+    webhooks_table: str = "farewatch-webhooks"
+    idempotency_table: str = "farewatch-idempotency"
+    # Where mails link to: the API's URL (with its stage) or a custom domain; no trailing slash.
+    public_url: str = Field("http://127.0.0.1:8080", alias="FAREWATCH_PUBLIC_URL")
+    mail_sender: str = ""  # the SES-verified From address (template parameter MailSender)
+    ses_configuration_set: str | None = None
+    verify_email_hours: int = Field(24, ge=1, le=168)
+    password_reset_minutes: int = Field(30, ge=5, le=1440)
+    max_webhooks_per_user: int = Field(5, ge=1, le=50)
+    webhook_connect_timeout_seconds: float = Field(3.0, gt=0)
+    webhook_read_timeout_seconds: float = Field(5.0, gt=0)
+    # Local only (make dev turns it on): webhooks may be plain http to a loopback receiver. Never in AWS.
+    webhook_allow_http_loopback: bool = False
+    # After each failed attempt, the wait before the next one (about a day in all); then it is disabled.
+    webhook_retry_delays_seconds: str = "60,300,1800,3600,7200,14400,28800,28800"
+
     @property
     def aws_endpoint_url(self) -> str | None:
         return self.aws_endpoint or None

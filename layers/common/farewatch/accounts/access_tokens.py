@@ -26,6 +26,7 @@ class AccessClaims:
     token_id: str
     issued_at: int
     expires_at: int
+    generation: int = 0  # the user's token generation when issued; a reset or a reuse moves it on
 
 
 class AccessTokenSigner:
@@ -44,7 +45,7 @@ class AccessTokenSigner:
         self._clock = clock
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, *, user_id: str, role: str) -> str:
+    def issue(self, *, user_id: str, role: str, generation: int = 0) -> str:
         issued_at = int(self._clock.now())
         claims = {
             "iss": self._issuer,
@@ -55,6 +56,7 @@ class AccessTokenSigner:
             "jti": uuid.uuid4().hex,
             "role": role,
             "typ": ACCESS_TYP,
+            "gen": generation,
         }
         return jwt.encode(claims, self._key(), algorithm=ALGORITHM)
 
@@ -90,6 +92,12 @@ class AccessTokenSigner:
             raise invalid_token()
         if claims["typ"] != ACCESS_TYP:
             raise invalid_token()
+        # A token that claims to live longer than we issue them for was not made by us as we are now.
+        if expires_at - issued_at > self.ttl_seconds:
+            raise invalid_token()
+        generation = claims.get("gen", 0)
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+            raise invalid_token()
         now = self._clock.now()
         if "nbf" in claims and (not _is_number(claims["nbf"]) or claims["nbf"] > now):
             raise invalid_token()
@@ -101,6 +109,7 @@ class AccessTokenSigner:
             token_id=token_id,
             issued_at=int(issued_at),
             expires_at=int(expires_at),
+            generation=generation,
         )
 
 

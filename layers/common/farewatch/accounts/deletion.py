@@ -30,9 +30,17 @@ def delete_alerts(user_id: str) -> None:
     AlertStore().delete_all_of(user_id)
 
 
+def delete_webhooks(user_id: str) -> None:
+    """Webhook endpoints (with their secrets) and their delivery logs (WebhooksTable)."""
+    from farewatch.store.webhooks import WebhookStore
+
+    WebhookStore().delete_all_of(user_id)
+
+
 # In order; the user record and its email claim are deleted after all of these succeed.
 ACCOUNT_DATA_CLEANERS: tuple[AccountCleaner, ...] = (
     delete_sign_in_records,
     delete_tracked_flights,
     delete_alerts,
+    delete_webhooks,
 )

@@ -82,15 +82,21 @@ class RefreshTokens:
     def revoke_family(self, family_id: str) -> None:
         self._store.revoke_family(family_id)
 
-    def _reused(self, family_id: str, user_id: str) -> Unauthorized:
+    def _reused(self, family_id: str, user_id: str) -> RefreshTokenReused:
         self._store.revoke_family(family_id)
         logger.warning(
             "Rotated refresh token presented again; family revoked",
             extra={"user_id": user_id, "family_id": family_id},
         )
-        return Unauthorized(
-            "This refresh token was already used; sign in again.", code="refresh_token_reused"
-        )
+        return RefreshTokenReused(user_id)
+
+
+class RefreshTokenReused(Unauthorized):
+    """A rotated refresh token came back: its family is revoked; the caller ends the user's access tokens."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__("This refresh token was already used; sign in again.", code="refresh_token_reused")
+        self.user_id = user_id
 
 
 def invalid_refresh_token() -> Unauthorized:

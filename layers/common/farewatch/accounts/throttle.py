@@ -1,9 +1,16 @@
-"""Brute-force protection: failed sign-ins counted per email and per source IP, with a fixed window.
+"""Brute-force protection that cannot be turned against the account owner.
 
-A window opens at the first failure and lasts `login_failure_window_minutes`. Once it holds
-`login_max_failures` failures for an email (or `login_ip_max_failures` for an IP), sign-in for it
-answers 429 until the window ends, even with the right password, so guessing cannot continue by
-waiting for a lucky answer. The check comes before the password is looked at.
+Failed sign-ins are counted per email *and source IP together*, and per source IP, in fixed windows
+that open at the first failure and last `login_failure_window_minutes`:
+
+- email + IP: after `login_max_failures` failures, each further try from that IP for that email must
+  wait a growing delay after the last failure (1 s, 2 s, 4 s, ... up to the window), so guessing one
+  password from one place slows to a crawl. Someone else's failures, from another IP, never delay the
+  owner's sign-in: nobody can lock a victim out by failing on purpose.
+- IP: after `login_ip_max_failures` failures (any emails), that IP is locked out (429) until the
+  window ends. This is the only hard lock.
+
+The check comes before the password is looked at, and a 429 carries Retry-After.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from farewatch.store.auth_records import AuthRecordStore
 
 logger = Logger(child=True)
 
+FIRST_DELAY_SECONDS = 1.0
+
 
 class LoginThrottle:
     def __init__(
@@ -32,20 +41,21 @@ class LoginThrottle:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._limits = {"email": max_failures_per_email, "ip": max_failures_per_ip}
+        self._email_limit = max_failures_per_email
+        self._ip_limit = max_failures_per_ip
         self._window = window_seconds
 
     def check(self, email: str, source_ip: str | None) -> None:
-        """429 with Retry-After (seconds until the window ends) if the email or the IP is locked out."""
+        """429 with Retry-After while the IP is locked out or the email+IP pair must still wait."""
         now = self._clock.now()
         wait = 0.0
-        for kind, subject in self._subjects(email, source_ip):
-            failures = self._store.read_failures(kind, subject)
-            if failures is None or failures.count < self._limits[kind]:
-                continue
-            window_end = failures.window_started + self._window
-            if now < window_end:
-                wait = max(wait, window_end - now)
+        if source_ip:
+            per_ip = self._store.read_failures("ip", source_ip)
+            if per_ip is not None and per_ip.count >= self._ip_limit:
+                wait = max(wait, per_ip.window_started + self._window - now)
+        pair = self._store.read_failures("email_ip", _pair(email, source_ip))
+        if pair is not None and pair.count >= self._email_limit and now < pair.window_started + self._window:
+            wait = max(wait, pair.last_failed_at + self.delay_after(pair.count) - now)
         if wait > 0:
             raise TooManyRequests(
                 "Too many failed sign-in attempts; try again later.",
@@ -53,26 +63,34 @@ class LoginThrottle:
                 retry_after=math.ceil(wait),
             )
 
+    def delay_after(self, failures: int) -> float:
+        """How long the next try must wait after `failures` failures of one email from one IP."""
+        if failures < self._email_limit:
+            return 0.0
+        return float(min(FIRST_DELAY_SECONDS * 2 ** (failures - self._email_limit), self._window))
+
     def record_failure(self, email: str, source_ip: str | None, *, user_id: str | None = None) -> None:
         now = self._clock.now()
-        for kind, subject in self._subjects(email, source_ip):
+        subjects: list[tuple[FailureKind, str, int]] = [
+            ("email_ip", _pair(email, source_ip), self._email_limit)
+        ]
+        if source_ip:
+            subjects.append(("ip", source_ip, self._ip_limit))
+        for kind, subject, limit in subjects:
             failures = self._store.add_failure(
                 kind,
                 subject,
                 now=now,
                 window_seconds=self._window,
-                user_id=user_id if kind == "email" else None,
+                user_id=user_id if kind == "email_ip" else None,
             )
-            if failures.count == self._limits[kind]:
-                logger.warning("Sign-in locked out after repeated failures", extra={"by": kind})
+            if failures.count == limit:
+                logger.warning("Sign-in slowed down after repeated failures", extra={"by": kind})
 
-    def record_success(self, email: str) -> None:
-        # Only the email's counter: clearing the IP's would let one attacker reset it with their own account.
-        self._store.clear_failures("email", email)
+    def record_success(self, email: str, source_ip: str | None) -> None:
+        # Only the pair's counter: clearing the IP's would let one attacker reset it with their own account.
+        self._store.clear_failures("email_ip", _pair(email, source_ip))
 
-    @staticmethod
-    def _subjects(email: str, source_ip: str | None) -> list[tuple[FailureKind, str]]:
-        subjects: list[tuple[FailureKind, str]] = [("email", email)]
-        if source_ip:
-            subjects.append(("ip", source_ip))
-        return subjects
+
+def _pair(email: str, source_ip: str | None) -> str:
+    return f"{email}|{source_ip or '-'}"

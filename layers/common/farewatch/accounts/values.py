@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-FailureKind = Literal["email", "ip"]
-"""What failed sign-ins are counted per: the email tried, and the source IP it came from."""
+FailureKind = Literal["email", "ip", "email_ip"]
+"""What failed sign-ins are counted per: the email tried, the source IP, and the two together."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,14 @@ class User:
     role: str
     created_at: float
     updated_at: float
+    email_verified: bool = False
+    email_alerts: bool = True  # price emails wanted (PATCH /users/me, or one-click unsubscribe)
+    email_suppressed: str | None = None  # "bounce" or "complaint": SES said to send no more mail
+    token_generation: int = 0  # access tokens of another generation stop working (reset, reuse)
+
+    @property
+    def can_receive_price_mail(self) -> bool:
+        return self.email_verified and self.email_alerts and self.email_suppressed is None
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,19 @@ class TokenFamily:
 
 
 @dataclass(frozen=True)
+class OneTimeToken:
+    """A mailed single-use token (email verification, password reset), stored as its hash only."""
+
+    purpose: str
+    user_id: str
+    email: str  # the address it was sent to: verifying it verifies that address, no other
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class FailureWindow:
     """Failed sign-ins counted for one email or source IP since the window opened."""
 
     count: int
     window_started: float
+    last_failed_at: float = 0.0

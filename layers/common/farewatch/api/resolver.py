@@ -18,7 +18,7 @@ Steps 1-5 run in the slot Powertools gives its request validation, which comes b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -67,6 +67,7 @@ class ErrorEnvelope(BaseModel):
 _STATUS_TEXT = {
     200: "Success",
     201: "Created",
+    202: "Accepted",
     400: "Invalid request",
     401: "Not authenticated",
     403: "Forbidden",
@@ -207,15 +208,35 @@ def validation_problem(error: dict[str, Any]) -> Problem:
     )
 
 
+# Every answer: no MIME sniffing. Answers that carry tokens or secrets: never stored by any cache.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class FarewatchResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver that adds SECURITY_HEADERS to every answer it gives, errors included."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        result: dict[str, Any] = super().resolve(event, context)
+        if isinstance(result.get("multiValueHeaders"), dict):
+            for name, value in SECURITY_HEADERS.items():
+                result["multiValueHeaders"].setdefault(name, [value])
+        else:
+            headers = result.setdefault("headers", {})
+            for name, value in SECURITY_HEADERS.items():
+                headers.setdefault(name, value)
+        return result
+
+
 def create_resolver(
     *, authenticate: Authenticate | None = None, max_body_bytes: int | None = None, **kwargs: Any
-) -> APIGatewayRestResolver:
+) -> FarewatchResolver:
     """A REST resolver with validation on, the request gate in front of it, and every error answered
     in the envelope. `authenticate` reads the Authorization header of routes that declare `security`;
     bodies may be `max_body_bytes` long (default: Settings)."""
     from farewatch.settings import get_settings
 
-    app = APIGatewayRestResolver(enable_validation=True, serializer=render_json, **kwargs)
+    app = FarewatchResolver(enable_validation=True, serializer=render_json, **kwargs)
     app._request_validation_middleware = RequestGate(  # the slot Powertools runs before any middleware
         authenticate=authenticate,
         max_body_bytes=max_body_bytes if max_body_bytes is not None else get_settings().max_body_bytes,

@@ -12,6 +12,12 @@ AuthTable (pk)                         TTL attribute: purge_at (every item expir
   login_failures#ip#<source ip>        the current failure window; atomic ADD, a new window replaces
                                        a passed one. The email counter carries user_id when the
                                        address is an account's.
+  login_failures#email_ip#<address>|<ip>  the same per address and source IP together (growing delays);
+                                       carries last_failed_at.
+  once#<purpose>#<sha256 of the token>  OneTimeTokenRecord: user_id, email, expires_at. A mailed
+                                       verification (24 h) or password-reset (30 min) token; using it
+                                       deletes it conditionally, so it works once.
+  mailed#<purpose>#<user id>           MailRateRecord: last_sent_at; a conditional put keeps resends apart.
   index by_user (user_id, KEYS_ONLY)   account deletion: Query user_id, then delete every key found.
 """
 
@@ -22,14 +28,24 @@ from typing import Literal
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from farewatch.accounts.values import FailureKind, FailureWindow, StoredRefreshToken, TokenFamily
+from farewatch.accounts.values import (
+    FailureKind,
+    FailureWindow,
+    OneTimeToken,
+    StoredRefreshToken,
+    TokenFamily,
+)
 from farewatch.settings import get_settings
-from farewatch.store.conditions import cancellation_codes, update_unless_condition_failed
+from farewatch.store.conditions import (
+    cancellation_codes,
+    is_conditional_failure,
+    update_unless_condition_failed,
+)
 from farewatch.store.models import TableMeta
 
 _settings = get_settings()
@@ -72,6 +88,28 @@ class LoginFailureCounter(Model):
     failures = NumberAttribute(attr_name="count")  # `count` would hide Model.count()
     window_started = NumberAttribute()
     user_id = UnicodeAttribute(null=True)
+    last_failed_at = NumberAttribute(null=True)
+    purge_at = TTLAttribute()
+
+
+class OneTimeTokenRecord(Model):
+    class Meta(_AuthTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    purge_at = TTLAttribute()
+
+
+class MailRateRecord(Model):
+    class Meta(_AuthTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    last_sent_at = NumberAttribute()
     purge_at = TTLAttribute()
 
 
@@ -99,6 +137,8 @@ AUTH_MODELS: tuple[type[Model], ...] = (
     RefreshTokenRecord,
     TokenFamilyRecord,
     LoginFailureCounter,
+    OneTimeTokenRecord,
+    MailRateRecord,
     AuthRecordKey,
 )
 
@@ -243,7 +283,11 @@ class AuthRecordStore:
             counter = LoginFailureCounter.get(failures_key(kind, subject), consistent_read=True)
         except DoesNotExist:
             return None
-        return FailureWindow(count=int(counter.failures), window_started=float(counter.window_started))
+        return FailureWindow(
+            count=int(counter.failures),
+            window_started=float(counter.window_started),
+            last_failed_at=float(counter.last_failed_at or counter.window_started),
+        )
 
     def add_failure(
         self,
@@ -257,6 +301,7 @@ class AuthRecordStore:
         """Count one failure in the open window, or open a new window if the last one has passed."""
         window_open_since = now - window_seconds
         owner = [LoginFailureCounter.user_id.set(user_id)] if user_id else []
+        owner.append(LoginFailureCounter.last_failed_at.set(now))
         for _ in range(_WINDOW_ATTEMPTS):
             counter = LoginFailureCounter(failures_key(kind, subject))
             if update_unless_condition_failed(
@@ -265,7 +310,9 @@ class AuthRecordStore:
                 condition=LoginFailureCounter.window_started > window_open_since,
             ):
                 return FailureWindow(
-                    count=int(counter.failures), window_started=float(counter.window_started)
+                    count=int(counter.failures),
+                    window_started=float(counter.window_started),
+                    last_failed_at=now,
                 )
             if update_unless_condition_failed(
                 counter,
@@ -278,12 +325,66 @@ class AuthRecordStore:
                 condition=LoginFailureCounter.window_started.does_not_exist()
                 | (LoginFailureCounter.window_started <= window_open_since),
             ):
-                return FailureWindow(count=1, window_started=now)
+                return FailureWindow(count=1, window_started=now, last_failed_at=now)
             # Another request opened the new window between our two writes: count in that one.
         raise RuntimeError("could not count a failed login")  # only under pathological contention
 
     def clear_failures(self, kind: FailureKind, subject: str) -> None:
         LoginFailureCounter(failures_key(kind, subject)).delete()
+
+    # -- mailed one-time tokens and resend pacing ---------------------------------------------------
+
+    def put_one_time_token(
+        self, purpose: str, token_hash: str, *, user_id: str, email: str, expires_at: float
+    ) -> None:
+        OneTimeTokenRecord(
+            f"once#{purpose}#{token_hash}",
+            user_id=user_id,
+            email=email,
+            expires_at=expires_at,
+            purge_at=_at(expires_at),
+        ).save(condition=OneTimeTokenRecord.pk.does_not_exist())
+
+    def take_one_time_token(self, purpose: str, token_hash: str) -> OneTimeToken | None:
+        """The token, deleted as it is read (one caller wins); None if unknown or already used."""
+        try:
+            record = OneTimeTokenRecord.get(f"once#{purpose}#{token_hash}", consistent_read=True)
+        except DoesNotExist:
+            return None
+        try:
+            record.delete(condition=OneTimeTokenRecord.pk.exists())
+        except DeleteError as error:
+            if is_conditional_failure(error):
+                return None  # a concurrent use took it
+            raise
+        return OneTimeToken(purpose, record.user_id, record.email, float(record.expires_at))
+
+    def claim_mail_slot(self, purpose: str, user_id: str, *, now: float, every_seconds: float) -> bool:
+        """True (and the slot taken) when no mail of this purpose went to the user in `every_seconds`."""
+        try:
+            MailRateRecord(
+                f"mailed#{purpose}#{user_id}",
+                user_id=user_id,
+                last_sent_at=now,
+                purge_at=_at(now + every_seconds),
+            ).save(
+                condition=MailRateRecord.pk.does_not_exist()
+                | (MailRateRecord.last_sent_at <= now - every_seconds)
+            )
+        except PutError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def revoke_families_of(self, user_id: str) -> int:
+        """Every refresh-token family of the user (password reset): none of its tokens works again."""
+        revoked = 0
+        for record in AuthRecordKey.by_user.query(user_id):
+            if record.pk.startswith(_FAMILY_PREFIX):
+                self.revoke_family(record.pk.removeprefix(_FAMILY_PREFIX))
+                revoked += 1
+        return revoked
 
     # -- account deletion --------------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class TrackerRecord(Model):
     # Set once a departed tracker stops counting toward its user's limit (see release_departed).
     released_at = NumberAttribute(null=True)
     version = VersionAttribute()
+    notify = UnicodeAttribute(null=True)  # alert channels, comma-separated ("" none); absent: all set up
 
     by_route = TrackersByRoute()
 
@@ -202,6 +203,7 @@ class PriceDropAlert(Model):
     acked_at = NumberAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)  # the cheapest offer at the source when the alert was made
     booking_url = UnicodeAttribute(null=True)  # where to book it, when the source gives booking links
+    lowest_price = UnicodeAttribute(null=True)
     # The outbox: set (to the route key) until the alert's PriceDropDetected event is on the bus.
     unpublished_route = UnicodeAttribute(null=True)
     # Issue 15: the price's insight when the alert was made, and the trip (absent on older alerts).
@@ -245,6 +247,7 @@ def _tracker_of(record: TrackerRecord) -> StoredTracker:
         updated_at=float(record.updated_at),
         released_at=float(record.released_at) if record.released_at is not None else None,
         version=int(record.version or 0),
+        notify=tuple(c for c in record.notify.split(",") if c) if record.notify is not None else None,
     )
 
 
@@ -268,6 +271,7 @@ def _record_of(tracker: StoredTracker) -> TrackerRecord:
         created_at=tracker.created_at,
         updated_at=tracker.updated_at,
         released_at=tracker.released_at,
+        notify=",".join(tracker.notify) if tracker.notify is not None else None,
     )
     if tracker.version:
         # The version read: PynamoDB makes every write of this record conditional on it (and bumps it).
@@ -302,6 +306,7 @@ def _alert_of(item: PriceDropAlert) -> Alert:
         max_stops=int(item.max_stops) if item.max_stops is not None else None,
         offer_id=item.offer_id,
         booking_url=item.booking_url,
+        lowest_price=_decimal(item.lowest_price),
     )
 
 
@@ -322,6 +327,7 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         acked_at=alert.acked_at,
         offer_id=alert.offer_id,
         booking_url=alert.booking_url,
+        lowest_price=_text(alert.lowest_price),
         unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
         insight_level=alert.insight_level,
         typical_low=_text(alert.typical_low),
@@ -469,7 +475,13 @@ class TrackingStore:
         return released
 
     def update_settings(
-        self, tracker: StoredTracker, *, target_price: Decimal | None, notify_on_any_drop: bool, now: float
+        self,
+        tracker: StoredTracker,
+        *,
+        target_price: Decimal | None,
+        notify_on_any_drop: bool,
+        now: float,
+        notify: tuple[str, ...] | None = None,
     ) -> StoredTracker:
         """Conditional on the version read (VersionAttribute): Conflict `version_conflict` if it moved."""
         record = _record_of(tracker)
@@ -477,6 +489,8 @@ class TrackingStore:
             TrackerRecord.notify_on_any_drop.set(notify_on_any_drop),
             TrackerRecord.updated_at.set(now),
         ]
+        if notify is not None:
+            actions.append(TrackerRecord.notify.set(",".join(notify)))
         if target_price is None:
             actions.append(TrackerRecord.target_price.remove())
         else:

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -78,6 +78,11 @@ class UserRecord(Model):
     updated_at = NumberAttribute()
     kind = UnicodeAttribute(default=USER_KIND)
     listed_at = UnicodeAttribute()
+    # Mail: absent on accounts made before verification existed (unverified, alerts wanted).
+    email_verified = BooleanAttribute(null=True)
+    email_alerts = BooleanAttribute(null=True)
+    email_suppressed = UnicodeAttribute(null=True)
+    token_generation = NumberAttribute(null=True)
 
     by_kind = UsersByKind()
 
@@ -117,6 +122,10 @@ def _user_of(record: UserRecord) -> User:
         role=record.role,
         created_at=float(record.created_at),
         updated_at=float(record.updated_at),
+        email_verified=bool(record.email_verified),
+        email_alerts=record.email_alerts is not False,
+        email_suppressed=record.email_suppressed,
+        token_generation=int(record.token_generation or 0),
     )
 
 
@@ -195,6 +204,39 @@ class UserStore:
             condition=UserRecord.pk.exists(),
         )
         return _user_of(record) if applied else None
+
+    def _update(self, user_id: str, actions: list[Any], *, now: float, condition: Any = None) -> User | None:
+        """A conditional update of an existing user (never creates one); None if there is none."""
+        record = UserRecord(user_key(user_id))
+        required = UserRecord.pk.exists() if condition is None else UserRecord.pk.exists() & condition
+        applied = update_unless_condition_failed(
+            record, actions=[*actions, UserRecord.updated_at.set(now)], condition=required
+        )
+        return _user_of(record) if applied else None
+
+    def mark_verified(self, user_id: str, email: str, *, now: float) -> User | None:
+        """Verified, if the account still has the address the link was sent to."""
+        return self._update(
+            user_id, [UserRecord.email_verified.set(True)], now=now, condition=UserRecord.email == email
+        )
+
+    def set_email_alerts(self, user_id: str, wanted: bool, *, now: float) -> User | None:
+        return self._update(user_id, [UserRecord.email_alerts.set(wanted)], now=now)
+
+    def suppress_email(self, user_id: str, reason: str, *, now: float) -> User | None:
+        return self._update(user_id, [UserRecord.email_suppressed.set(reason)], now=now)
+
+    def end_access_tokens(self, user_id: str, *, now: float) -> User | None:
+        """Every access token issued so far stops working (they carry the old generation)."""
+        return self._update(user_id, [UserRecord.token_generation.add(1)], now=now)
+
+    def set_password(self, user_id: str, password_hash: str, *, now: float) -> User | None:
+        """A new password, and every access token issued so far stops working."""
+        return self._update(
+            user_id,
+            [UserRecord.password_hash.set(password_hash), UserRecord.token_generation.add(1)],
+            now=now,
+        )
 
     def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         """Newest first. Reads one extra user to know whether another page exists (no empty last page)."""

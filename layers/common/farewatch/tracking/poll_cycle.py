@@ -299,6 +299,7 @@ class PollCycle:
             max_stops=query.max_stops,
             offer_id=seen.offer_id,
             booking_url=self._booking_url(seen.offer_id),
+            lowest_price=min(seen.amount, tracker.lowest_price or seen.amount),
         )
 
     def _booking_url(self, offer_id: str | None) -> str | None:

@@ -90,7 +90,13 @@ class TrackingService:
     # -- trackers -------------------------------------------------------------------------------
 
     def create(
-        self, user_id: str, query: FareQuery, *, target_price: Decimal | None, notify_on_any_drop: bool
+        self,
+        user_id: str,
+        query: FareQuery,
+        *,
+        target_price: Decimal | None,
+        notify_on_any_drop: bool,
+        notify: tuple[str, ...] | None = None,
     ) -> Tracker:
         if target_price is None and not notify_on_any_drop:
             raise _nothing_to_alert_on("Set target_price, notify_on_any_drop, or both.")
@@ -114,6 +120,7 @@ class TrackingService:
             last_checked_at=result.fetched_at,
             created_at=now,
             updated_at=now,
+            notify=notify,
         )
         return self._view(self._create(wanted, next_poll_at=now + self._poll_interval), with_history=True)
 
@@ -163,7 +170,11 @@ class TrackingService:
         if target is None and not any_drop:
             raise _nothing_to_alert_on("A tracker needs target_price, notify_on_any_drop, or both.")
         updated = self._store.update_settings(
-            tracker, target_price=target, notify_on_any_drop=any_drop, now=self._clock.now()
+            tracker,
+            target_price=target,
+            notify_on_any_drop=any_drop,
+            now=self._clock.now(),
+            notify=changes.get("notify"),
         )
         return self._view(updated, with_history=True)
 

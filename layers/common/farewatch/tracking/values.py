@@ -39,6 +39,7 @@ class StoredTracker:
     updated_at: float
     released_at: float | None = None  # set once a departed tracker stops counting toward the limit
     version: int = 0  # 0 before it is first written
+    notify: tuple[str, ...] | None = None  # alert channels ("email", "webhook"); None: every one set up
 
     @property
     def route_key(self) -> str:
@@ -74,3 +75,17 @@ class Alert:
     # source gives booking links (Ignav); None otherwise, or when the lookup failed.
     offer_id: str | None = None
     booking_url: str | None = None
+    lowest_price: Decimal | None = None  # the lowest price the tracker had seen, this one included
+
+    # The route as fields, read from the route key (ORIGIN#DESTINATION#DATE#ADULTS#CURRENCY...).
+    @property
+    def origin(self) -> str:
+        return self.route_key.split("#")[0]
+
+    @property
+    def destination(self) -> str:
+        return self.route_key.split("#")[1]
+
+    @property
+    def adults(self) -> int:
+        return int(self.route_key.split("#")[3])

@@ -1,0 +1,1 @@
+"""The notifier function: delivers price alerts and account mails (SQS → SES and webhooks)."""
