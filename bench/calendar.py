@@ -36,7 +36,9 @@ def calendar_cost(simulator: Any) -> None:
         started = time.perf_counter()
         with counter.installed():
             days = service.calendar(
-                trips, max_fetches=settings.calendar_max_fetches, budget_seconds=settings.calendar_budget_seconds
+                trips,
+                max_fetches=settings.calendar_max_fetches,
+                budget_seconds=settings.calendar_budget_seconds,
             )
         elapsed = time.perf_counter() - started
         searches = simulator.stats()["search_requests"] - before

@@ -5,6 +5,7 @@ Fares come from a fake FareService whose price the test moves; time is a ManualC
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import threading
@@ -735,3 +736,45 @@ def test_a_trip_shape_that_cannot_be_is_a_400(users, alice, fields, code):
     if code is not None:
         assert body["error"]["code"] == code
     assert {detail["field"] for detail in body["error"]["details"]} == set(fields)
+
+
+def test_the_daily_search_budget_is_never_exceeded_and_a_route_past_it_waits(users, alice, clock, fares):
+    from farewatch.messaging import EventBus
+    from farewatch.store.poll_budget import PollBudgetStore
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    track(users, alice, notify_on_any_drop=True)
+    track(users, alice, notify_on_any_drop=True, departure_date="2027-01-20")
+    cycle = PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fares,
+        events=EventBus(RecordingEvents()),
+        clock=clock,
+        poll_interval_seconds=1800,
+        daily_search_budget=1,
+        budget=PollBudgetStore(),
+    )
+    clock.advance(1800)
+    queue = RecordingQueue()
+
+    report = cycle.dispatch(queue)
+    first = cycle.refresh(ROUTE)
+    second = cycle.refresh("JFK#LAX#2027-01-20#1#USD")
+
+    assert report.routes_enqueued == 1  # the budget binds: the more valuable (nearer) route only
+    assert queue.routes == ["JFK#LAX#2027-01-20#1#USD"]
+    assert first.upstream_call is True and second.upstream_call is False
+    assert PollBudgetStore().used(dt.date(2027, 1, 15)) == 1
+    waiting = {route.route_key: route for route in TrackingStore().scheduled_routes()}
+    assert waiting["JFK#LAX#2027-01-20#1#USD"].next_poll_at == clock.now() + 3600
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.routes: list[str] = []
+
+    def send_batch(self, entries) -> list[str]:
+        self.routes.extend(entry.route_key for entry in entries)
+        return []

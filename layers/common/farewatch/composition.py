@@ -276,6 +276,7 @@ def warm_up() -> None:
 @lru_cache(maxsize=1)
 def poll_cycle() -> PollCycle:
     from farewatch import messaging
+    from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.poll_cycle import PollCycle
 
@@ -285,6 +286,8 @@ def poll_cycle() -> PollCycle:
         alerts=AlertStore(),
         fares=fare_service(),
         insight=fare_service().insight,
+        daily_search_budget=settings.poll_daily_search_budget,
+        budget=PollBudgetStore(),
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,
