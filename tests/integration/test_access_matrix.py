@@ -84,6 +84,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/alerts"): signed_in(200),
     ("POST", "/alerts/{id}/ack"): owner_only(200),
     ("GET", "/stats/routes"): admin_only(200),
+    ("GET", "/stats/poller"): admin_only(200),
     # The web app: the same page and files for everyone (what is yours the page asks the API for).
     ("GET", "/"): everyone(200),
     ("GET", "/sign-in"): everyone(200),
@@ -117,6 +118,7 @@ EXPECTED.update(
             "/alerts",
             "/alerts/{id}/ack",
             "/stats/routes",
+            "/stats/poller",
             "/",
             "/sign-in",
             "/sign-up",

@@ -778,3 +778,28 @@ class RecordingQueue:
     def send_batch(self, entries) -> list[str]:
         self.routes.extend(entry.route_key for entry in entries)
         return []
+
+
+def test_the_poller_statistics_show_searches_against_the_budget_routes_due_and_the_oldest_poll(
+    users, alice, tracking, clock, fares, monkeypatch
+):
+    from farewatch.store.poll_budget import PollBudgetStore
+
+    monkeypatch.setattr(tracking, "_poll_budget", PollBudgetStore())
+    monkeypatch.setattr(tracking, "_daily_search_budget", 100)
+    track(users, alice, notify_on_any_drop=True)
+    track(users, alice, notify_on_any_drop=True, departure_date="2027-01-20")
+    PollBudgetStore().take(dt.date(2027, 1, 15), limit=100)
+    clock.advance(1800)
+    poll(clock)
+    clock.advance(600)
+    make_admin(users, alice)
+
+    status, body = call(users, "GET", "/stats/poller", token=alice)
+
+    stats = body["data"]
+    assert status == 200, body
+    assert (stats["searches_today"], stats["daily_budget"], stats["budget_left"]) == (1, 100, 99)
+    assert (stats["routes_watched"], stats["routes_due"], stats["never_polled"]) == (2, 1, 1)
+    assert stats["oldest_poll_age_seconds"] == 600 and stats["oldest_poll_at"] == "2027-01-15T08:30:00Z"
+    assert stats["max_poll_age_seconds"] == 172800 and stats["budget_needed_for_max_age"] == 1

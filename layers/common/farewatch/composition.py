@@ -244,6 +244,7 @@ def account_service() -> AccountService:
 
 @lru_cache(maxsize=1)
 def tracking_service() -> TrackingService:
+    from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.service import TrackingService
 
@@ -251,6 +252,8 @@ def tracking_service() -> TrackingService:
     return TrackingService(
         fares=fare_service(),
         insight=fare_service().insight,
+        poll_budget=PollBudgetStore(),
+        daily_search_budget=settings.poll_daily_search_budget,
         store=TrackingStore(),
         alerts=AlertStore(),
         history=PriceHistoryStore(),

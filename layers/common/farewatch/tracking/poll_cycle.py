@@ -35,6 +35,7 @@ SQS_BATCH_LIMIT = 10
 PUT_EVENTS_LIMIT = 10
 # A tracker that moved (a PATCH) between read and write is read again and decided again, this often.
 _EVALUATION_ATTEMPTS = 3
+UNLIMITED = 10**15  # POLL_DAILY_SEARCH_BUDGET 0: searches are still counted, never refused
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,8 @@ class PollCycle:
             self._trackers.schedule(route_key, now + poll_policy.BUDGET_RETRY_SECONDS)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
         result = self._fares.fares(query, count_search=False)
+        if not self._budget_limit and self._budget is not None and not result.cached:
+            self._budget.take(utc_datetime(now).date(), limit=UNLIMITED)  # counted for GET /stats/poller
         offer = result.cheapest
         alerts: list[Alert] = []
         if offer is not None:
