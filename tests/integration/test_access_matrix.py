@@ -222,8 +222,17 @@ def register(role: str) -> Account:
     return account
 
 
+_targets = itertools.count(100)
+
+
 def tracker_body() -> dict[str, Any]:
-    return {"origin": "JFK", "destination": "LAX", "departure_date": departure(), "notify_on_any_drop": True}
+    # A new target each time: the same tracker twice answers 200 with the existing one (issue 15).
+    return {
+        "origin": "JFK",
+        "destination": "LAX",
+        "departure_date": departure(),
+        "target_price": f"{next(_targets)}.00",
+    }
 
 
 def give_user_a_tracker(world: World) -> None:
