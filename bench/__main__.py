@@ -69,6 +69,9 @@ def main() -> None:
             calendar(simulator)
     finally:
         server.stop()
+    from bench.poll_budget import poll_budget_month
+
+    poll_budget_month()
     import_times()
     build_size()
     load_run()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -281,11 +281,11 @@ def test_concurrent_creations_across_processes_never_pass_the_tracker_limit(dev_
     date = day(100)
     track(dev_stack, token, "LHR", "CDG", date, notify_on_any_drop=True)  # the route's fare is cached now
 
-    def create() -> int:
-        body = {"origin": "LHR", "destination": "CDG", "departure_date": date, "notify_on_any_drop": True}
-        return dev_stack.call("POST", "/tracked-flights", token=token, json=body).status_code
+    def create(target: int) -> Callable[[], int]:  # 55 different trackers (the same twice is no copy)
+        body = {"origin": "LHR", "destination": "CDG", "departure_date": date, "target_price": f"{target}.00"}
+        return lambda: dev_stack.call("POST", "/tracked-flights", token=token, json=body).status_code
 
-    statuses = side_by_side(*[create] * 55)
+    statuses = side_by_side(*[create(100 + n) for n in range(55)])
 
     assert sorted(statuses) == [201] * 49 + [409] * 6  # 50 active trackers at most (MAX_ACTIVE_TRACKERS)
     assert len(dev_stack.call("GET", "/tracked-flights", token=token).json()["data"]) == 50

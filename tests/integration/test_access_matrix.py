@@ -99,6 +99,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("DELETE", "/webhooks/{id}"): owner_only(204),
     ("POST", "/webhooks/{id}/test"): owner_only(200),
     ("GET", "/webhooks/{id}/deliveries"): owner_only(200),
+    ("GET", "/stats/poller"): admin_only(200),
     # The web app: the same page and files for everyone (what is yours the page asks the API for).
     ("GET", "/"): everyone(200),
     ("GET", "/sign-in"): everyone(200),
@@ -142,6 +143,7 @@ EXPECTED.update(
             "/webhooks/{id}",
             "/webhooks/{id}/test",
             "/webhooks/{id}/deliveries",
+            "/stats/poller",
             "/",
             "/sign-in",
             "/sign-up",
@@ -248,8 +250,17 @@ def register(role: str) -> Account:
     return account
 
 
+_targets = itertools.count(100)
+
+
 def tracker_body() -> dict[str, Any]:
-    return {"origin": "JFK", "destination": "LAX", "departure_date": departure(), "notify_on_any_drop": True}
+    # A new target each time: the same tracker twice answers 200 with the existing one (issue 15).
+    return {
+        "origin": "JFK",
+        "destination": "LAX",
+        "departure_date": departure(),
+        "target_price": f"{next(_targets)}.00",
+    }
 
 
 def give_user_a_tracker(world: World) -> None:

@@ -5,6 +5,7 @@ Fares come from a fake FareService whose price the test moves; time is a ManualC
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import threading
@@ -751,3 +752,70 @@ def test_a_tracker_chooses_its_alert_channels(users, alice):
     assert webhook_only[1]["data"]["notify"] == ["webhook"]
     assert none[0] == 200 and none[1]["data"]["notify"] == []
     assert wrong[0] == 400
+
+
+def test_the_daily_search_budget_is_never_exceeded_and_a_route_past_it_waits(users, alice, clock, fares):
+    from farewatch.messaging import EventBus
+    from farewatch.store.poll_budget import PollBudgetStore
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    track(users, alice, notify_on_any_drop=True)
+    track(users, alice, notify_on_any_drop=True, departure_date="2027-01-20")
+    cycle = PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fares,
+        events=EventBus(RecordingEvents()),
+        clock=clock,
+        poll_interval_seconds=1800,
+        daily_search_budget=1,
+        budget=PollBudgetStore(),
+    )
+    clock.advance(1800)
+    queue = RecordingQueue()
+
+    report = cycle.dispatch(queue)
+    first = cycle.refresh(ROUTE)
+    second = cycle.refresh("JFK#LAX#2027-01-20#1#USD")
+
+    assert report.routes_enqueued == 1  # the budget binds: the more valuable (nearer) route only
+    assert queue.routes == ["JFK#LAX#2027-01-20#1#USD"]
+    assert first.upstream_call is True and second.upstream_call is False
+    assert PollBudgetStore().used(dt.date(2027, 1, 15)) == 1
+    waiting = {route.route_key: route for route in TrackingStore().scheduled_routes()}
+    assert waiting["JFK#LAX#2027-01-20#1#USD"].next_poll_at == clock.now() + 3600
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.routes: list[str] = []
+
+    def send_batch(self, entries) -> list[str]:
+        self.routes.extend(entry.route_key for entry in entries)
+        return []
+
+
+def test_the_poller_statistics_show_searches_against_the_budget_routes_due_and_the_oldest_poll(
+    users, alice, tracking, clock, fares, monkeypatch
+):
+    from farewatch.store.poll_budget import PollBudgetStore
+
+    monkeypatch.setattr(tracking, "_poll_budget", PollBudgetStore())
+    monkeypatch.setattr(tracking, "_daily_search_budget", 100)
+    track(users, alice, notify_on_any_drop=True)
+    track(users, alice, notify_on_any_drop=True, departure_date="2027-01-20")
+    PollBudgetStore().take(dt.date(2027, 1, 15), limit=100)
+    clock.advance(1800)
+    poll(clock)
+    clock.advance(600)
+    make_admin(users, alice)
+
+    status, body = call(users, "GET", "/stats/poller", token=alice)
+
+    stats = body["data"]
+    assert status == 200, body
+    assert (stats["searches_today"], stats["daily_budget"], stats["budget_left"]) == (1, 100, 99)
+    assert (stats["routes_watched"], stats["routes_due"], stats["never_polled"]) == (2, 1, 1)
+    assert stats["oldest_poll_age_seconds"] == 600 and stats["oldest_poll_at"] == "2027-01-15T08:30:00Z"
+    assert stats["max_poll_age_seconds"] == 172800 and stats["budget_needed_for_max_age"] == 1

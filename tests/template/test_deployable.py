@@ -57,6 +57,32 @@ def test_the_template_keeps_every_rule_in_each_environment(translated, environme
     assert problems(translated[environment]) == []
 
 
+ISSUE_15_LIMITS = {
+    "ForceRefreshMinSeconds": ("FORCE_REFRESH_MIN_SECONDS", 60),
+    "PollDailySearchBudget": ("POLL_DAILY_SEARCH_BUDGET", 0),
+    "AnonymousRefreshesPerIpPerMinute": ("ANONYMOUS_REFRESHES_PER_IP_PER_MINUTE", 10),
+}
+
+
+@pytest.mark.parametrize("parameter", ISSUE_15_LIMITS)
+def test_the_cost_limits_are_bounded_number_parameters_every_function_reads(cloudformation, parameter):
+    variable, default = ISSUE_15_LIMITS[parameter]
+    declared = SAM["Parameters"][parameter]
+
+    assert (declared["Type"], declared["Default"]) == ("Number", default)
+    assert declared["MinValue"] <= default <= declared["MaxValue"]
+    functions = {
+        name: resource
+        for name, resource in resources(cloudformation, "AWS::Lambda::Function")
+        if "Variables" in resource["Properties"].get("Environment", {})
+    }
+    assert functions
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if "CACHE_TABLE" in variables:  # every farewatch function (the web function reads none of this)
+            assert variables[variable] == {"Ref": parameter}, name
+
+
 @pytest.mark.parametrize("environment", SAMCONFIG)
 def test_samconfig_passes_only_parameter_values_cloudformation_accepts(environment):
     assert SAMCONFIG[environment], f"samconfig.toml [{environment}] sets no parameter_overrides"

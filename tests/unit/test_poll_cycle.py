@@ -51,6 +51,7 @@ class Trackers:
     trackers: dict[str, StoredTracker] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)  # written, by id (a conditional put)
     scheduled: dict[str, float] = field(default_factory=dict)
+    last_price: dict[str, Decimal] = field(default_factory=dict)
 
     def due_routes(self, at: float) -> Iterator[str]:
         return iter(self.due)
@@ -61,14 +62,26 @@ class Trackers:
     def watched_count(self, route_key: str) -> int:
         return sum(1 for tracker in self.trackers.values() if tracker.route_key == route_key)
 
+    def route_state(self, route_key: str) -> tuple[int, Decimal | None]:
+        return self.watched_count(route_key), self.last_price.get(route_key)
+
     def of_route(self, route_key: str) -> list[StoredTracker]:
         return [tracker for tracker in self.trackers.values() if tracker.route_key == route_key]
 
     def get(self, user_id: str, tracker_id: str) -> StoredTracker | None:
         return self.trackers.get(tracker_id)
 
-    def schedule(self, route_key: str, next_poll_at: float) -> None:
+    def schedule(
+        self,
+        route_key: str,
+        next_poll_at: float,
+        *,
+        polled_at: float | None = None,
+        price: Decimal | None = None,
+    ) -> None:
         self.scheduled[route_key] = next_poll_at
+        if price is not None:
+            self.last_price[route_key] = price
 
     def record_check(
         self,
@@ -225,7 +238,9 @@ def test_a_price_drop_alerts_every_any_drop_tracker_and_announces_ten_per_call()
         Decimal("250.00"),
         Decimal("300.00"),
     )
-    assert outbox.unpublished_of_route(route) == [] and trackers.scheduled[route] == CLOCK_START + 1800
+    assert (
+        outbox.unpublished_of_route(route) == [] and trackers.scheduled[route] == CLOCK_START + 6 * 3600
+    )  # 17 days out: every 6 h
 
 
 def test_a_redelivered_route_creates_and_announces_nothing_twice() -> None:

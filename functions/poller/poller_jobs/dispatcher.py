@@ -1,7 +1,8 @@
 """Scheduled dispatcher: every PollSchedule tick, enqueues the due watched routes to the poll queue.
 
 An event whose `detail.poll_now` is true (the local stack's `POST /__local/poll`) pulls the next
-cycle forward: it enqueues every route due within one poll interval, i.e. every watched route.
+cycle forward: it enqueues every route due within the longest poll interval (a day), i.e. every
+watched route.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from farewatch import composition, messaging
 from farewatch.settings import get_settings
+from farewatch.tracking.poll_policy import STEPS
+
+LONGEST_INTERVAL = STEPS[-1]
 
 logger = Logger()
 metrics = Metrics()
@@ -28,7 +32,7 @@ def _poll_now(event: Any) -> bool:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = get_settings()
-    ahead = settings.watched_route_poll_seconds if _poll_now(event) else 0
+    ahead = max(settings.watched_route_poll_seconds, LONGEST_INTERVAL) if _poll_now(event) else 0
     report = composition.poll_cycle().dispatch(messaging.poll_queue(settings), ahead=ahead)
     metrics.add_metric(name="RoutesEnqueued", unit=MetricUnit.Count, value=report.routes_enqueued)
     metrics.add_metric(name="RoutesNotEnqueued", unit=MetricUnit.Count, value=len(report.failed_routes))

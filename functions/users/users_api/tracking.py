@@ -371,3 +371,48 @@ def route_stats(
         )
     envelope = RouteReportEnvelope(data=RouteReportView.of(report))
     return Response(200, "application/json", envelope.model_dump_json())
+
+
+class PollerStatsView(BaseModel):
+    day: str = Field(description="The UTC day the budget counts.")
+    searches_today: int = Field(description="The poller's upstream searches today.")
+    daily_budget: int = Field(description="POLL_DAILY_SEARCH_BUDGET (0 = unlimited).")
+    budget_left: int | None = Field(description="Searches left today; null when unlimited.")
+    routes_watched: int
+    routes_due: int = Field(description="Watched routes whose next poll is due now.")
+    oldest_poll_at: str | None = Field(description="The least recent poll of a watched route (UTC).")
+    oldest_poll_age_seconds: int
+    never_polled: int
+    max_poll_age_seconds: int = Field(description="No route waits longer, if the budget covers what follows.")
+    budget_needed_for_max_age: int = Field(
+        description="The daily budget that keeps every route within the max age."
+    )
+
+
+class PollerStatsEnvelope(BaseModel):
+    data: PollerStatsView
+
+
+@router.get(
+    "/stats/poller",
+    summary="The poller's searches today against its budget, routes due, the oldest poll (admin)",
+    security=ADMIN_ONLY,
+    responses=error_responses(401, 403),
+)
+def poller_stats() -> PollerStatsEnvelope:
+    stats = composition.tracking_service().poller_stats()
+    return PollerStatsEnvelope(
+        data=PollerStatsView(
+            day=stats.day,
+            searches_today=stats.searches_today,
+            daily_budget=stats.daily_budget,
+            budget_left=max(0, stats.daily_budget - stats.searches_today) if stats.daily_budget else None,
+            routes_watched=stats.routes_watched,
+            routes_due=stats.routes_due,
+            oldest_poll_at=iso_utc(stats.oldest_poll_at) if stats.oldest_poll_at is not None else None,
+            oldest_poll_age_seconds=int(stats.oldest_poll_age_seconds),
+            never_polled=stats.never_polled,
+            max_poll_age_seconds=int(stats.max_poll_age_seconds),
+            budget_needed_for_max_age=stats.budget_needed_for_max_age,
+        )
+    )

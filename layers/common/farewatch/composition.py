@@ -311,6 +311,7 @@ def account_service() -> AccountService:
 
 @lru_cache(maxsize=1)
 def tracking_service() -> TrackingService:
+    from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.service import TrackingService
 
@@ -318,6 +319,8 @@ def tracking_service() -> TrackingService:
     return TrackingService(
         fares=fare_service(),
         insight=fare_service().insight,
+        poll_budget=PollBudgetStore(),
+        daily_search_budget=settings.poll_daily_search_budget,
         store=TrackingStore(),
         alerts=AlertStore(),
         history=PriceHistoryStore(),
@@ -343,6 +346,7 @@ def warm_up() -> None:
 @lru_cache(maxsize=1)
 def poll_cycle() -> PollCycle:
     from farewatch import messaging
+    from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.poll_cycle import PollCycle
 
@@ -352,6 +356,8 @@ def poll_cycle() -> PollCycle:
         alerts=AlertStore(),
         fares=fare_service(),
         insight=fare_service().insight,
+        daily_search_budget=settings.poll_daily_search_budget,
+        budget=PollBudgetStore(),
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,

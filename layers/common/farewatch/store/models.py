@@ -70,6 +70,17 @@ class ForcedRefreshWindow(Model):
     purge_at = TTLAttribute(null=True)
 
 
+class PollBudgetDay(Model):
+    """`poll-budget#<YYYY-MM-DD>`: the poller's upstream searches of one UTC day (store.poll_budget)."""
+
+    class Meta(_CacheTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    searches = NumberAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+
+
 class AccessTokenRecord(Model):
     class Meta(_CacheTableMeta):
         pass

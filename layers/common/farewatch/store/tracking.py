@@ -64,6 +64,7 @@ from farewatch.store.conditions import (
 )
 from farewatch.store.models import TableMeta
 from farewatch.store.pages import decode_cursor, encode_cursor, first_page, invalid_cursor, start_key_checked
+from farewatch.tracking.poll_policy import DueRoute
 from farewatch.tracking.stats import WatchedCount
 from farewatch.tracking.values import Alert, PricePoint, StoredTracker
 
@@ -162,6 +163,9 @@ class WatchedRoute(Model):
     currency = UnicodeAttribute(null=True)
     shard = UnicodeAttribute(null=True)
     next_poll_at = NumberAttribute(null=True)
+    # Issue 15: when it was last polled and the price it found (adaptive intervals, budget, stats).
+    last_polled_at = NumberAttribute(null=True)
+    last_price = UnicodeAttribute(null=True)
 
     by_due = RoutesByDue()
 
@@ -564,6 +568,32 @@ class TrackingStore:
         except DoesNotExist:
             return 0
 
+    def route_state(self, route_key: str) -> tuple[int, Decimal | None]:
+        """How many trackers watch the route (0 when it is gone) and the last price polled (one read)."""
+        try:
+            route = WatchedRoute.get(route_key, consistent_read=True)
+        except DoesNotExist:
+            return 0, None
+        return int(route.active_count or 0), _decimal(route.last_price)
+
+    def scheduled_routes(self, *, due_by: float | None = None) -> list[DueRoute]:
+        """Watched routes in the dispatcher's index (those due by `due_by`, if given), with what the
+        budget's choice and the poller statistics need."""
+        condition = WatchedRoute.next_poll_at <= due_by if due_by is not None else None
+        routes = WatchedRoute.by_due.query(
+            ROUTE_SHARD, condition, filter_condition=WatchedRoute.active_count > 0
+        )
+        return [
+            DueRoute(
+                route_key=route.route_key,
+                departure=FareQuery.from_key(route.route_key).departure_date,
+                trackers=int(route.active_count or 0),
+                last_polled_at=float(route.last_polled_at) if route.last_polled_at is not None else None,
+                next_poll_at=float(route.next_poll_at or 0),
+            )
+            for route in routes
+        ]
+
     def due_routes(self, now: float) -> Iterator[str]:
         """Keys of watched routes whose next poll is due, oldest due first; unwatched ones filtered out."""
         due = WatchedRoute.by_due.query(
@@ -575,12 +605,23 @@ class TrackingStore:
         routes = WatchedRoute.by_due.query(ROUTE_SHARD, filter_condition=WatchedRoute.active_count > 0)
         return [WatchedCount(route.route_key, int(route.active_count or 0)) for route in routes]
 
-    def schedule(self, route_key: str, next_poll_at: float) -> None:
-        """Move the next poll on; never recreates a route that is gone."""
+    def schedule(
+        self,
+        route_key: str,
+        next_poll_at: float,
+        *,
+        polled_at: float | None = None,
+        price: Decimal | None = None,
+    ) -> None:
+        """Move the next poll on (and say when it was polled, at what price); never recreates a route
+        that is gone."""
+        actions: list[Any] = [WatchedRoute.next_poll_at.set(next_poll_at)]
+        if polled_at is not None:
+            actions.append(WatchedRoute.last_polled_at.set(polled_at))
+        if price is not None:
+            actions.append(WatchedRoute.last_price.set(str(price)))
         update_unless_condition_failed(
-            WatchedRoute(route_key),
-            actions=[WatchedRoute.next_poll_at.set(next_poll_at)],
-            condition=WatchedRoute.route_key.exists(),
+            WatchedRoute(route_key), actions=actions, condition=WatchedRoute.route_key.exists()
         )
 
     def unschedule(self, route_key: str) -> None:

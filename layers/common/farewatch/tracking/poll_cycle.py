@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 from itertools import islice
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 
-from farewatch.clock import Clock, ManualClock
+from farewatch.clock import Clock, ManualClock, utc_datetime
 from farewatch.fare_query import FareQuery
 from farewatch.insight import Judge, not_judged
 from farewatch.store.tracking import AlertStore, TrackingStore
+from farewatch.tracking import poll_policy
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
 from farewatch.tracking.service import Fares, is_departed
 from farewatch.tracking.values import Alert, PricePoint, StoredTracker
@@ -33,6 +35,7 @@ SQS_BATCH_LIMIT = 10
 PUT_EVENTS_LIMIT = 10
 # A tracker that moved (a PATCH) between read and write is read again and decided again, this often.
 _EVALUATION_ATTEMPTS = 3
+UNLIMITED = 10**15  # POLL_DAILY_SEARCH_BUDGET 0: searches are still counted, never refused
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,17 @@ def route_key_of(body: str) -> str:
     if not isinstance(route_key, str) or not route_key:
         raise ValueError("poll message has no route_key")
     return route_key
+
+
+class PollBudget(Protocol):
+    def take(self, day: date, *, limit: int) -> bool: ...
+
+    def used(self, day: date) -> int: ...
+
+
+@runtime_checkable
+class _HasCached(Protocol):
+    def cached(self, query: FareQuery) -> object | None: ...
 
 
 class PollQueue(Protocol):
@@ -134,10 +148,14 @@ class PollCycle:
         poll_interval_seconds: float,
         insight: Judge = not_judged,
         booking_link: Callable[[str], str | None] | None = None,
+        daily_search_budget: int = 0,
+        budget: PollBudget | None = None,
     ) -> None:
         self._insight = insight
         self._booking_link = booking_link  # an offer id -> its booking URL, never raising (booking.py)
         self._booking_urls: dict[str, str | None] = {}
+        self._budget_limit = daily_search_budget
+        self._budget = budget
         self._trackers = trackers
         self._alerts = alerts
         self._fares = fares
@@ -172,7 +190,7 @@ class PollCycle:
         for the next scheduled cycle (the route stays due, so nothing is lost for long).
         """
         enqueued, batches, failed = 0, 0, []
-        for chunk in _chunks(self.due_routes(ahead=ahead), SQS_BATCH_LIMIT):
+        for chunk in _chunks(self._routes_to_dispatch(ahead), SQS_BATCH_LIMIT):
             entries = [QueueEntry(str(index), route_key) for index, route_key in enumerate(chunk)]
             batches += 1
             rejected = set(queue.send_batch(entries))
@@ -186,6 +204,27 @@ class PollCycle:
             failed.extend(lost)
             enqueued += len(entries) - len(lost)
         return DispatchReport(routes_enqueued=enqueued, batches=batches, failed_routes=tuple(failed))
+
+    def _routes_to_dispatch(self, ahead: float) -> Iterator[str]:
+        """The due routes; when a daily search budget is set and binds, only the most valuable ones
+        it has room for (`poll_policy.choose`); the others stay due for a later cycle."""
+        if not self._budget_limit or self._budget is None:
+            yield from self.due_routes(ahead=ahead)
+            return
+        due = set(self.due_routes(ahead=ahead))
+        now = self._clock.now()
+        today = utc_datetime(now).date()
+        remaining = max(0, self._budget_limit - self._budget.used(today))
+        candidates = [
+            route for route in self._trackers.scheduled_routes(due_by=now + ahead) if route.route_key in due
+        ]
+        chosen = poll_policy.choose(candidates, remaining=remaining, now=now, today=today)
+        if len(chosen) < len(candidates):
+            logger.info(
+                "The daily search budget binds: serving the most valuable due routes",
+                extra={"due": len(candidates), "served": len(chosen), "budget_left": remaining},
+            )
+        yield from (route.route_key for route in chosen)
 
     # -- the worker -----------------------------------------------------------------------------
 
@@ -215,26 +254,52 @@ class PollCycle:
         now = self._clock.now()
         # Read first: alerts an earlier attempt wrote but could not announce, whatever happens below.
         waiting = self._alerts.unpublished_of_route(route_key)
-        if self._trackers.watched_count(route_key) <= 0:
+        watchers, previous_price = self._trackers.route_state(route_key)
+        if watchers <= 0:
             return RouteRefresh(upstream_call=False, unpublished=waiting)
         query = query_of_route_key(route_key)
         if is_departed(query, ManualClock(now)):
             self._trackers.unschedule(route_key)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
+        if not self._within_budget(query, now):
+            self._trackers.schedule(route_key, now + poll_policy.BUDGET_RETRY_SECONDS)
+            return RouteRefresh(upstream_call=False, unpublished=waiting)
         result = self._fares.fares(query, count_search=False)
+        if not self._budget_limit and self._budget is not None and not result.cached:
+            self._budget.take(utc_datetime(now).date(), limit=UNLIMITED)  # counted for GET /stats/poller
         offer = result.cheapest
         alerts: list[Alert] = []
         if offer is not None:
             alerts = self.evaluate_route(
                 route_key, PricePoint(offer.price, offer.currency, result.fetched_at, offer_id=offer.id)
             )
-        self._trackers.schedule(route_key, now + self._poll_interval)
+        latest = offer.price if offer is not None else None
+        interval = poll_policy.poll_interval(
+            query.departure_date,
+            utc_datetime(now).date(),
+            previous=previous_price,
+            latest=latest,
+            floor_seconds=self._poll_interval,
+        )
+        self._trackers.schedule(route_key, now + interval, polled_at=now, price=latest)
         known = {alert.id for alert in waiting}
         return RouteRefresh(
             upstream_call=not result.cached,
             alerts=alerts,
             unpublished=waiting + [alert for alert in alerts if alert.id not in known],
         )
+
+    def _within_budget(self, query: FareQuery, now: float) -> bool:
+        """No budget, or a fresh cache entry (no search needed), or one search taken from today's."""
+        if not self._budget_limit or self._budget is None:
+            return True
+        fares = self._fares
+        if isinstance(fares, _HasCached) and fares.cached(query) is not None:
+            return True
+        if self._budget.take(utc_datetime(now).date(), limit=self._budget_limit):
+            return True
+        logger.info("The daily search budget is spent; the route waits", extra={"route": query.cache_key})
+        return False
 
     def evaluate_route(self, route_key: str, seen: PricePoint) -> list[Alert]:
         """The drop rules applied to every tracker of the route; only newly written alerts are returned.

@@ -7,13 +7,15 @@ come from farewatch.composition. The stores take and give plain values (farewatc
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-from farewatch.clock import Clock
+from farewatch.clock import Clock, utc_datetime
 from farewatch.errors import Conflict, InvalidRequest, NotFound
 from farewatch.fare_query import FareQuery, local_today
 from farewatch.insight import Insight, Judge, not_judged
@@ -22,6 +24,7 @@ from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tracking import TRACKER_PREFIX, AlertStore, TrackingStore, version_conflict
+from farewatch.tracking import poll_policy
 from farewatch.tracking.stats import History, RouteReport, Searches, route_report
 from farewatch.tracking.values import Alert, StoredTracker
 
@@ -59,6 +62,26 @@ def _nothing_to_alert_on(message: str) -> InvalidRequest:
     )
 
 
+class PollBudget(Protocol):
+    def used(self, day: date) -> int: ...
+
+
+@dataclass(frozen=True)
+class PollerStats:
+    """GET /stats/poller: the poller's searches today against its budget, what is due, the oldest poll."""
+
+    day: str
+    searches_today: int
+    daily_budget: int
+    routes_watched: int
+    routes_due: int
+    oldest_poll_at: float | None
+    oldest_poll_age_seconds: float
+    never_polled: int
+    max_poll_age_seconds: float
+    budget_needed_for_max_age: int
+
+
 class TrackingService:
     def __init__(
         self,
@@ -72,8 +95,12 @@ class TrackingService:
         poll_interval_seconds: float,
         searches: Searches | None = None,
         insight: Judge = not_judged,
+        poll_budget: PollBudget | None = None,
+        daily_search_budget: int = 0,
     ) -> None:
         self._insight = insight
+        self._poll_budget = poll_budget
+        self._daily_search_budget = daily_search_budget
         self._fares = fares
         self._store = store
         self._alerts = alerts
@@ -206,6 +233,29 @@ class TrackingService:
 
     def acknowledge(self, user_id: str, alert_id: str) -> Alert:
         return self._alerts.acknowledge(user_id, alert_id, now=self._clock.now())
+
+    # -- the poller, for admins ------------------------------------------------------------------
+
+    def poller_stats(self) -> PollerStats:
+        now = self._clock.now()
+        today = utc_datetime(now).date()
+        routes = self._store.scheduled_routes()
+        polled = [route.last_polled_at for route in routes if route.last_polled_at is not None]
+        never = [route for route in routes if route.last_polled_at is None]
+        oldest = min(polled, default=None)
+        ages = [now - at for at in polled] + [poll_policy.age(route, now) for route in never]
+        return PollerStats(
+            day=today.isoformat(),
+            searches_today=self._poll_budget.used(today) if self._poll_budget is not None else 0,
+            daily_budget=self._daily_search_budget,
+            routes_watched=len(routes),
+            routes_due=sum(1 for route in routes if route.next_poll_at <= now),
+            oldest_poll_at=oldest,
+            oldest_poll_age_seconds=max(ages, default=0.0),
+            never_polled=len(never),
+            max_poll_age_seconds=poll_policy.MAX_POLL_AGE_SECONDS,
+            budget_needed_for_max_age=math.ceil(len(routes) * 86400 / poll_policy.MAX_POLL_AGE_SECONDS),
+        )
 
     # -- statistics -----------------------------------------------------------------------------
 
