@@ -169,7 +169,7 @@ class Client:
         body = {"email": self.email, "password": PASSWORD}
         registered = self.call(None, "POST", "/auth/register", body=body)
         login = self.call(None, "POST", "/auth/login", body=body)
-        if registered is None or registered.status_code != 201 or login is None or login.status_code != 200:
+        if registered is None or registered.status_code != 202 or login is None or login.status_code != 200:
             raise RuntimeError(f"could not sign up {self.email}")
         self.token = login.json()["data"]["access_token"]
 

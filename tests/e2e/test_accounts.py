@@ -132,9 +132,8 @@ def test_openapi_document_describes_both_functions(dev_stack):
 def test_only_the_operator_command_makes_an_admin_who_can_list_and_delete_users(dev_stack):
     admin_email, victim_email = new_email(), new_email()
     register_and_login(dev_stack, admin_email)
-    victim = dev_stack.call(
-        "POST", "/auth/register", json={"email": victim_email, "password": PASSWORD}
-    ).json()
+    victim_tokens = register_and_login(dev_stack, victim_email)
+    victim = dev_stack.call("GET", "/users/me", token=victim_tokens["access_token"]).json()
 
     granted = dev_stack.operator("grant-admin", admin_email)
     admin = dev_stack.call("POST", "/auth/login", json={"email": admin_email, "password": PASSWORD}).json()[

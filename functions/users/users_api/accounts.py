@@ -52,7 +52,9 @@ class EmailBody(BaseModel):
 class PasswordResetConfirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(max_length=512)
+    # No maxLength: a token longer than any we mail is a 400 invalid_token from the service (and the
+    # body stays inside its 16 KiB limit with the longest password it may carry).
+    token: str = Field(description="The token from the link in the mail.")
     new_password: str = Field(max_length=1024, description="8+ characters, at most 72 bytes.")
 
 
@@ -240,7 +242,8 @@ def update_my_profile(caller: Caller, body: Annotated[ProfileUpdate, Body()]) ->
 
 
 HTML_PAGE: dict[int, Any] = {200: {"description": "An HTML page", "content": {"text/html": {}}}}
-UnsubscribeToken = Annotated[str, Query(max_length=200, description="The signed token from the mail's link.")]
+# No maxLength: any string that is not a token we signed (a long one too) is the same 400 invalid_token.
+UnsubscribeToken = Annotated[str, Query(description="The signed token from the mail's link.")]
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
