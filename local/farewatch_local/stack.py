@@ -552,7 +552,7 @@ def _free_port(host: str) -> int:
 
 
 def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # a listening address, not a bind
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # nosec B104: a listening address, not a bind
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
 
