@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from tests.conftest import TEST_ENVIRONMENT
 ROOT = Path(__file__).resolve().parents[2]
 PARTS = ("layers/common", "functions/price", "functions/users", "functions/poller", "local")
 PYTHONPATH = os.pathsep.join(str(ROOT / part) for part in PARTS)
+
+
+PASSWORD = "correct horse battery"
 
 
 def free_port() -> int:
@@ -130,6 +134,25 @@ class DevStack:
         if token:
             sent["Authorization"] = f"Bearer {token}"
         return requests.request(method, f"{self.api}{path}", headers=sent, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def new_account(self, name: str) -> str:
+        """A fresh account signed in, as a new user gets one: register (202, a verification mail is
+        sent; signing in needs none), log in; its access token."""
+        email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+        registered = self.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+        assert registered.status_code == 202, registered.text
+        login = self.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        return str(login.json()["data"]["access_token"])
+
+    def pin(self, origin: str, destination: str, date: str, amount: float) -> None:
+        """The simulator's cheapest fare for a route and day, through its control route."""
+        pinned = requests.put(
+            f"{self.sim}/__sim/prices/{origin}/{destination}/{date}",
+            json={"amount": amount, "currency": "USD"},
+            timeout=5,
+        )
+        assert pinned.status_code == 200, pinned.text
 
     def sim_stats(self) -> dict[str, int]:
         return requests.get(f"{self.sim}/__sim/stats", timeout=5).json()

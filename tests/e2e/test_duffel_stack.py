@@ -3,44 +3,18 @@ their source, repeats come from the cache, and a pinned drop becomes an alert af
 
 from __future__ import annotations
 
-import datetime as dt
 import random
-import uuid
-from typing import Any
 
 import pytest
-import requests
+
+from tests.support.dates import future
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-
-
-def future(days: int) -> str:
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
-
-
-def signed_in(stack: Any) -> str:
-    email = f"duffel-{uuid.uuid4().hex[:10]}@example.com"
-    registered = stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
-    assert registered.status_code == 202, registered.text
-    login = stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(login.json()["data"]["access_token"])
-
-
-def pin(stack: Any, origin: str, destination: str, date: str, amount: float) -> None:
-    pinned = requests.put(
-        f"{stack.sim}/__sim/prices/{origin}/{destination}/{date}",
-        json={"amount": amount, "currency": "USD"},
-        timeout=5,
-    )
-    assert pinned.status_code == 200, pinned.text
 
 
 def test_a_price_comes_from_duffel_and_a_repeat_from_the_cache(duffel_dev_stack):
     date = future(30)
-    pin(duffel_dev_stack, "MAD", "JFK", date, 412.3)
+    duffel_dev_stack.pin("MAD", "JFK", date, 412.3)
     before = duffel_dev_stack.sim_stats()["search_requests"]
 
     first = duffel_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date, adults="1")
@@ -55,9 +29,9 @@ def test_a_price_comes_from_duffel_and_a_repeat_from_the_cache(duffel_dev_stack)
 
 
 def test_a_pinned_drop_raises_an_alert_after_a_poll(duffel_dev_stack):
-    token = signed_in(duffel_dev_stack)
+    token = duffel_dev_stack.new_account("duffel")
     date = future(random.randint(60, 300))
-    pin(duffel_dev_stack, "BOS", "SEA", date, 300)
+    duffel_dev_stack.pin("BOS", "SEA", date, 300)
     tracker = duffel_dev_stack.call(
         "POST",
         "/tracked-flights",
@@ -66,7 +40,7 @@ def test_a_pinned_drop_raises_an_alert_after_a_poll(duffel_dev_stack):
     )
     assert tracker.status_code == 201, tracker.text
 
-    pin(duffel_dev_stack, "BOS", "SEA", date, 240)
+    duffel_dev_stack.pin("BOS", "SEA", date, 240)
     refreshed = duffel_dev_stack.get(
         "/flights/price", origin="BOS", destination="SEA", date=date, nocache="1"
     )

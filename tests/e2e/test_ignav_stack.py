@@ -4,42 +4,19 @@ becomes an alert with a booking link after a poll."""
 
 from __future__ import annotations
 
-import datetime as dt
 import random
-import uuid
-from typing import Any
 
 import pytest
 import requests
 
+from tests.support.dates import future
+
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-
-
-def future(days: int) -> str:
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
-
-
-def signed_in(stack: Any) -> str:
-    email = f"ignav-{uuid.uuid4().hex[:10]}@example.com"
-    registered = stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
-    assert registered.status_code == 202, registered.text  # verification_sent; sign-in needs none
-    login = stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(login.json()["data"]["access_token"])
-
-
-def pin(stack: Any, origin: str, destination: str, date: str, amount: float) -> None:
-    pinned = requests.put(
-        f"{stack.sim}/__sim/prices/{origin}/{destination}/{date}", json={"amount": amount}, timeout=5
-    )
-    assert pinned.status_code == 200, pinned.text
 
 
 def test_a_price_comes_from_ignav_and_a_repeat_from_the_cache(ignav_dev_stack):
     date = future(31)
-    pin(ignav_dev_stack, "MAD", "JFK", date, 412.3)
+    ignav_dev_stack.pin("MAD", "JFK", date, 412.3)
     before = ignav_dev_stack.sim_stats()["search_requests"]
 
     first = ignav_dev_stack.get("/flights/price", origin="MAD", destination="JFK", date=date)
@@ -82,9 +59,9 @@ def test_an_offer_books_through_a_link_the_simulator_serves(ignav_dev_stack):
 
 
 def test_a_pinned_drop_raises_an_alert_with_a_booking_link_after_a_poll(ignav_dev_stack):
-    token = signed_in(ignav_dev_stack)
+    token = ignav_dev_stack.new_account("ignav")
     date = future(random.randint(60, 300))
-    pin(ignav_dev_stack, "BOS", "SEA", date, 300)
+    ignav_dev_stack.pin("BOS", "SEA", date, 300)
     tracker = ignav_dev_stack.call(
         "POST",
         "/tracked-flights",
@@ -93,7 +70,7 @@ def test_a_pinned_drop_raises_an_alert_with_a_booking_link_after_a_poll(ignav_de
     )
     assert tracker.status_code == 201, tracker.text
 
-    pin(ignav_dev_stack, "BOS", "SEA", date, 240)
+    ignav_dev_stack.pin("BOS", "SEA", date, 240)
     refreshed = ignav_dev_stack.get("/flights/price", origin="BOS", destination="SEA", date=date, nocache="1")
     polled = ignav_dev_stack.call("POST", "/__local/poll")
     alerts = ignav_dev_stack.call("GET", "/alerts", token=token)

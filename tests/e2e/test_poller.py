@@ -3,28 +3,18 @@ step by step, run `POST /__local/poll`, and see each drop flagged exactly once i
 
 from __future__ import annotations
 
-import datetime as dt
 import random
-import uuid
 from typing import Any
 
 import pytest
 import requests
 
+from tests.support.dates import future
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery"
 TARGET_ROUTE = ("BOS", "SEA")
 ANY_DROP_ROUTE = ("ORD", "MIA")
-
-
-def signed_in(dev_stack: Any) -> str:
-    email = f"poller-{uuid.uuid4().hex[:10]}@example.com"
-    registered = dev_stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
-    assert registered.status_code == 202, registered.text
-    login = dev_stack.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return str(login.json()["data"]["access_token"])
 
 
 def pin_price(dev_stack: Any, route: tuple[str, str], date: str, amount: float) -> None:
@@ -63,8 +53,8 @@ def alerts(dev_stack: Any, token: str) -> list[dict[str, Any]]:
 def test_local_poll_answers_the_cycle_totals(dev_stack):
     # Other tests of the session watch routes too, so the totals are checked against what this test
     # adds and against the simulator's own count, not against fixed numbers.
-    token = signed_in(dev_stack)
-    date = (dt.date.today() + dt.timedelta(days=random.randint(60, 300))).isoformat()
+    token = dev_stack.new_account("poller")
+    date = future(random.randint(60, 300))
     pin_price(dev_stack, ("DEN", "PHX"), date, 300)
     track(dev_stack, token, ("DEN", "PHX"), date, notify_on_any_drop=True)
     first = poll(dev_stack)
@@ -83,8 +73,8 @@ def test_local_poll_answers_the_cycle_totals(dev_stack):
 
 
 def test_each_drop_is_flagged_exactly_once_and_polling_twice_adds_nothing(dev_stack):
-    token = signed_in(dev_stack)
-    date = (dt.date.today() + dt.timedelta(days=random.randint(60, 300))).isoformat()
+    token = dev_stack.new_account("poller")
+    date = future(random.randint(60, 300))
     for route in (TARGET_ROUTE, ANY_DROP_ROUTE):
         pin_price(dev_stack, route, date, 300)
     target = track(dev_stack, token, TARGET_ROUTE, date, target_price="250.00")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import requests
 
+from tests.support.dates import future
+
 pytestmark = pytest.mark.e2e
-
-
-def future(days: int = 30) -> str:
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
 
 def test_ping_answers_pong(dev_stack):
@@ -72,7 +68,7 @@ def test_nocache_makes_exactly_one_upstream_call_and_refreshes_the_cache(dev_sta
     ],
 )
 def test_bad_input_answers_a_400_envelope(dev_stack, params, code):
-    query = {"date": future(), **params}
+    query = {"date": future(30), **params}
 
     response = dev_stack.get("/flights/price", **query)
 
