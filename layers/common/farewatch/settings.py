@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     poll_queue_url: str | None = None
     event_bus_name: str = "default"
 
+    # Issue 18 (README "How the price cache works"): how long a container answers a fresh entry from
+    # memory before it reads the item again (the bound on missing another container's refresh; 0: off),
+    # how often it writes the searches it counted (0: every search at once), and the fleet-wide pace
+    # of upstream requests, below the fare source's published limit (0: not paced).
+    fare_memory_seconds: float = Field(5.0, ge=0, le=60)
+    search_stats_flush_seconds: float = Field(10.0, ge=0, le=300)
+    upstream_requests_per_second: float = Field(8.0, ge=0)
+
     @property
     def aws_endpoint_url(self) -> str | None:
         return self.aws_endpoint or None
