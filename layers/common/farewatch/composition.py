@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
 from farewatch.clock import Clock, SystemClock
@@ -35,6 +34,8 @@ from farewatch.store.search_stats import BatchedSearchCounter, SearchStatsStore
 from farewatch.store.tokens import DynamoTokenStore
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from farewatch.accounts.deletion import AccountCleaner
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
@@ -74,7 +75,11 @@ def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
 
 
 @lru_cache(maxsize=1)
-def _secrets(settings: Settings) -> parameters.SecretsProvider:
+def _secrets(settings: Settings) -> SecretsProvider:
+    # Imported here: Powertools' parameters bring boto3 (and s3transfer) with them, which a container
+    # whose credentials come from the environment (the local stack) never needs.
+    from aws_lambda_powertools.utilities import parameters
+
     if settings.aws_endpoint_url:
         import boto3
 
