@@ -172,9 +172,12 @@ def cache_policy(settings: Settings) -> CachePolicy:
     )
 
 
-def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | None = None) -> FareService:
+def build_fare_service(
+    settings: Settings, clock: Clock, metrics: FareMetrics | None = None, *, memory_tier: bool = True
+) -> FareService:
     """A fare service with its own source (token memory, HTTP session), memory tier and search
-    counter (written in batches, and at shutdown); DynamoDB is shared."""
+    counter (written in batches, and at shutdown); DynamoDB is shared. The poller's has no memory
+    tier: it decides alerts, so it reads what the fleet last fetched (one GetItem per route)."""
     source = build_fare_source(settings, clock)
     stats = BatchedSearchCounter(
         SearchStatsStore(), clock, flush_seconds=settings.search_stats_flush_seconds, flush_in_background=True
@@ -188,7 +191,7 @@ def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | 
         clock=clock,
         policy=cache_policy(settings),
         metrics=metrics,
-        memory=FareMemory(recheck_seconds=settings.fare_memory_seconds),
+        memory=FareMemory(recheck_seconds=settings.fare_memory_seconds) if memory_tier else None,
     )
 
 
@@ -334,10 +337,13 @@ def poll_cycle() -> PollCycle:
     from farewatch.tracking.poll_cycle import PollCycle
 
     settings = get_settings()
+    poller_fares = build_fare_service(
+        settings, SystemClock(), PowertoolsFareMetrics(Metrics()), memory_tier=False
+    )
     return PollCycle(
         trackers=TrackingStore(),
         alerts=AlertStore(),
-        fares=fare_service(),
+        fares=poller_fares,
         events=messaging.event_bus(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,
