@@ -106,7 +106,7 @@ def _skip_moto_transaction_snapshots() -> None:
     dynamodb_models.copy = _NoTableSnapshots  # type: ignore[assignment]
 
 
-def poll_cycle(simulator: Any) -> None:
+def poll_cycle(simulator: Any) -> dict[str, float]:
     import boto3
     from aws_lambda_powertools import Metrics
 
@@ -213,3 +213,11 @@ def poll_cycle(simulator: Any) -> None:
         f"{max(rate_bound, compute_bound):.0f} s (rate bound {rate_bound:.0f} s, "
         f"compute bound {compute_bound:.0f} s, in-process moto)\n"
     )
+    return {
+        "poll_dynamodb_calls_per_route": round(sum(worker_calls.values()) / polled, 2),
+        "poll_dispatch_dynamodb_calls": dispatch_calls,
+        "poll_routes_polled": summary.routes_polled,
+        "poll_alerts_created": summary.alerts_created,
+        "poll_events_published": len(published),
+        "poll_upstream_searches": searches,
+    }
