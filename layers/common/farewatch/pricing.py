@@ -85,6 +85,13 @@ class CalendarDay:
         return cls(query, result, "ok" if result.cheapest is not None else "no_offers")
 
 
+class Unread:
+    """`FareService.fares(read=...)`'s default: the caller has not read the cache entry."""
+
+
+UNREAD = Unread()
+
+
 class FareMetrics(Protocol):
     def record(self, name: str) -> None: ...
 
@@ -144,6 +151,11 @@ class FareService:
             return None
         return self._narrowed(query, self._from_entry(searched, entry, cached=True))
 
+    def cache_item_key(self, query: FareQuery) -> str:
+        """The CacheTable key of the entry that answers `query`: for a caller that reads the entry
+        along with its own items (the poller, `TrackingStore.poll_state`) and passes it as `read`."""
+        return self._cache.item_key(self.searched_as(query).cache_key)
+
     def fares(
         self,
         query: FareQuery,
@@ -151,7 +163,10 @@ class FareService:
         force_refresh: bool = False,
         count_search: bool = True,
         budget_seconds: float | None = None,
+        read: CachedFares | Unread | None = UNREAD,
     ) -> FareResult:
+        """The fares of `query`. `read` is its cache entry (None: absent) when the caller has just
+        read it (consistently) along with its own items: it stands for the GetItem a miss starts with."""
         started = self._clock.now()
         if count_search:
             self._stats.count_search(query.route, at=started, fare_query=query.cache_key)
@@ -162,7 +177,7 @@ class FareService:
             if remembered is not None:
                 self._metrics.record("FareCacheHit")
                 return self._narrowed(query, self._from_entry(searched, remembered, cached=True))
-            entry = self._cache.read(searched.cache_key)
+            entry = self._cache.read(searched.cache_key) if isinstance(read, Unread) else read
             if entry is not None and entry.is_fresh(started):
                 self._remember(searched.cache_key, entry, checked_at=started)
                 self._metrics.record("FareCacheHit")
@@ -204,18 +219,14 @@ class FareService:
         """A fetched cheapest price: into the trip's history and its insight class."""
         if best is None:
             return
-        amount, currency, source = best.price, best.currency, self._source.name
-        self._history.append(
-            query.cache_key, amount=amount, currency=currency, source=source, observed_at=fetched_at
-        )
         klass = insight.comparable_class(query, utc_datetime(fetched_at).date())
-        self._history.append_comparable(
+        self._history.append_with_class(
+            query.cache_key,
             klass,
-            amount=amount,
-            currency=currency,
-            source=source,
+            amount=best.price,
+            currency=best.currency,
+            source=self._source.name,
             observed_at=fetched_at,
-            trip=query.cache_key,
         )
 
     def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
