@@ -7,6 +7,7 @@ API is the Amadeus simulator on a loopback port, and each worker thread is its o
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -18,6 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
+FIGURES_FILE = ROOT / "bench" / "out" / "figures.json"  # git-ignored
+
+# Every figure of the run by name, one number each: written to FIGURES_FILE at the end.
+FIGURES: dict[str, float] = {}
 
 os.environ.update(
     {
@@ -59,10 +64,12 @@ def main() -> None:
         with mock_aws():
             provision(load_template(ROOT / "template.yaml"), endpoint_url=None)
             print("Farewatch benchmarks (figures, not pass/fail)\n")
-            fleet_workload(simulator, first_day=20, label="1)")
+            fleet_workload(simulator, first_day=20, label="1)", name="fleet")
             cold_stampede(simulator)
             simulator.rate_limit_tps = 10
-            fleet_workload(simulator, first_day=100, label="1b) under the simulator's 10 TPS limit:")
+            fleet_workload(
+                simulator, first_day=100, label="1b) under the simulator's 10 TPS limit:", name="fleet_10tps"
+            )
             simulator.rate_limit_tps = 0
             dynamo_calls_per_request()
             poll_cycle(simulator)
@@ -74,13 +81,42 @@ def main() -> None:
     poll_budget_month()
     import_times()
     build_size()
-    load_run()
+    stack_figures()
+    if os.environ.get("BENCH_SKIP_LOAD") != "1":
+        load_run()
+    write_figures()
+
+
+def write_figures() -> None:
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES_FILE.write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")
+    print(f"figures as JSON ({len(FIGURES)} named numbers): {FIGURES_FILE}")
+
+
+def stack_figures() -> None:
+    """`python -m bench.stack` in its own process (the local stack must not meet in-process moto)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "AMADEUS_"))}
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / part) for part in (".", "layers/common", "local"))
+    out = FIGURES_FILE.parent / "stack.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "bench.stack", "--json", str(out)], cwd=ROOT, env=env, check=False)
+    if not out.exists():
+        print("   (the stack figures were not measured)\n")
+        return
+    figures = json.loads(out.read_text())
+    FIGURES["import_boto3_ms"] = figures["init"]["import_boto3_ms"]
+    for function, values in figures["init"]["functions"].items():
+        FIGURES[f"init_ms_{function}"] = values["init_ms"]
+        FIGURES[f"init_ratio_{function}"] = values["init_ratio_to_boto3"]
+    for name, value in figures["latency"].items():
+        FIGURES[f"local_{name}"] = value
 
 
 def poll_cycle(simulator) -> None:
     from bench.poll_cycle import poll_cycle as run_poll_cycle
 
-    run_poll_cycle(simulator)
+    FIGURES.update(run_poll_cycle(simulator))
 
 
 def calendar(simulator) -> None:
@@ -129,7 +165,7 @@ def run_threads(workers: int, work: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
-def fleet_workload(simulator, *, first_day: int, label: str) -> None:
+def fleet_workload(simulator, *, first_day: int, label: str, name: str) -> None:
     keys = queries(50, first_day=first_day)
     requests_total, workers = 1000, 8
     plan = [keys[(index * 7) % len(keys)] for index in range(requests_total)]
@@ -147,9 +183,17 @@ def fleet_workload(simulator, *, first_day: int, label: str) -> None:
     elapsed = run_threads(workers, work)
     stats = _delta(simulator.stats(), before)
     print(f"{label} {requests_total} price requests over {len(keys)} keys from {workers} concurrent workers")
-    print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
+    print(
+        f"   upstream searches: {stats['search_requests']} requests sent, {stats['rate_limited']} refused "
+        f"with 429 (distinct keys: {len(keys)})"
+    )
     print(f"   token requests:    {stats['token_requests']}")
     print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s")
+    FIGURES[f"{name}_upstream_requests"] = stats["search_requests"]
+    FIGURES[f"{name}_upstream_429"] = stats["rate_limited"]
+    FIGURES[f"{name}_upstream_searches_answered"] = stats["search_requests"] - stats["rate_limited"]
+    FIGURES[f"{name}_errors"] = len(errors)
+    FIGURES[f"{name}_wall_seconds"] = round(elapsed, 2)
     for kind in sorted({type(error).__name__ + ": " + str(error) for error in errors})[:3]:
         print(f"     {kind}")
     print()
@@ -176,6 +220,8 @@ def cold_stampede(simulator) -> None:
     print(f"   upstream searches: {stats['search_requests']} (distinct keys: {len(keys)})")
     print(f"   token requests:    {stats['token_requests']} (the token was already shared in DynamoDB)")
     print(f"   errors:            {len(errors)}   wall time: {elapsed:.2f} s\n")
+    FIGURES["stampede_upstream_requests"] = stats["search_requests"]
+    FIGURES["stampede_errors"] = len(errors)
 
 
 def dynamo_calls_per_request() -> None:
@@ -184,6 +230,8 @@ def dynamo_calls_per_request() -> None:
     service = new_container()
     query = queries(1, first_day=300)[0]
     service.fares(queries(1, first_day=301)[0])  # token in memory: measure the cache alone
+    other = new_container()  # another container: the key is not in its memory
+    other.fares(queries(1, first_day=302)[0])
     counter = DynamoCallCounter()
     with counter.installed():
         service.fares(query)
@@ -191,9 +239,16 @@ def dynamo_calls_per_request() -> None:
         counter.reset()
         service.fares(query)
         hit = dict(counter.calls)
-    print("3) DynamoDB calls per request")
-    print(f"   cache miss: {sum(miss.values())}  {miss}")
-    print(f"   cache hit:  {sum(hit.values())}  {hit}\n")
+        counter.reset()
+        other.fares(query)
+        other_hit = dict(counter.calls)
+    print("3) DynamoDB calls per request (the search counts are written in batches, not per request)")
+    print(f"   cache miss:                          {sum(miss.values())}  {miss}")
+    print(f"   cache hit, same container:           {sum(hit.values())}  {hit}")
+    print(f"   cache hit, another container's fetch: {sum(other_hit.values())}  {other_hit}\n")
+    FIGURES["miss_dynamodb_calls"] = sum(miss.values())
+    FIGURES["hit_dynamodb_calls"] = sum(hit.values())
+    FIGURES["hit_other_container_dynamodb_calls"] = sum(other_hit.values())
 
 
 def _import_seconds(statement: str, env: dict[str, str]) -> float:
@@ -217,6 +272,7 @@ def import_times() -> None:
     print(f"   import boto3:             {boto3_seconds * 1000:.0f} ms")
     ratio = handler_seconds / boto3_seconds
     print(f"   import price_api.handler: {handler_seconds * 1000:.0f} ms  ({ratio:.1f}x boto3)\n")
+    FIGURES["import_only_ratio_price_api"] = round(ratio, 2)
 
 
 def build_size() -> None:
@@ -228,6 +284,8 @@ def build_size() -> None:
     for artifact in sorted(path for path in build.iterdir() if path.is_dir()):
         size = sum(file.stat().st_size for file in artifact.rglob("*") if file.is_file())
         print(f"   {artifact.name:<16} {size / 1_048_576:6.1f} MiB")
+        if artifact.name == "CommonLayer":
+            FIGURES["layer_mib"] = round(size / 1_048_576, 2)
     print()
 
 

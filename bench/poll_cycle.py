@@ -87,6 +87,7 @@ def seed_trackers(queries: list[Any], per_route: int) -> None:
                     active_count=per_route,
                     shard=ROUTE_SHARD,
                     next_poll_at=next_poll_at,
+                    outbox_kept=True,  # as a create that makes the route leaves it (issue 18)
                     **fields,
                 )
             )
@@ -106,16 +107,17 @@ def _skip_moto_transaction_snapshots() -> None:
     dynamodb_models.copy = _NoTableSnapshots  # type: ignore[assignment]
 
 
-def poll_cycle(simulator: Any) -> None:
+def poll_cycle(simulator: Any) -> dict[str, float]:
     import boto3
     from aws_lambda_powertools import Metrics
 
     from bench.dynamo_calls import DynamoCallCounter
+    from farewatch import composition
     from farewatch.clock import SystemClock
-    from farewatch.composition import fare_service
     from farewatch.messaging import EventBus, PollQueue
     from farewatch.settings import get_settings
     from farewatch.store.models import FareCacheEntry
+    from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.poll_cycle import CycleSummary, PollCycle, route_key_of
 
@@ -151,10 +153,17 @@ def poll_cycle(simulator: Any) -> None:
             return {"FailedEntryCount": 0, "Entries": []}
 
     poll_interval = get_settings().watched_route_poll_seconds
+    # The seeding's search counts are written now, not by a batch flush in the middle of the poll.
+    composition._run_shutdown_flushes()
+    # The poller's own fare service, as composition.poll_cycle builds it: no memory tier.
+    poller_fares = composition.build_fare_service(get_settings(), SystemClock(), memory_tier=False)
     cycle = PollCycle(
         trackers=TrackingStore(),
         alerts=AlertStore(),
-        fares=fare_service(),
+        fares=poller_fares,
+        insight=poller_fares.insight,
+        daily_search_budget=get_settings().poll_daily_search_budget,
+        budget=PollBudgetStore(),
         events=EventBus(RecordingEvents()),
         clock=SystemClock(),
         poll_interval_seconds=poll_interval,
@@ -213,3 +222,11 @@ def poll_cycle(simulator: Any) -> None:
         f"{max(rate_bound, compute_bound):.0f} s (rate bound {rate_bound:.0f} s, "
         f"compute bound {compute_bound:.0f} s, in-process moto)\n"
     )
+    return {
+        "poll_dynamodb_calls_per_route": round(sum(worker_calls.values()) / polled, 2),
+        "poll_dispatch_dynamodb_calls": dispatch_calls,
+        "poll_routes_polled": summary.routes_polled,
+        "poll_alerts_created": summary.alerts_created,
+        "poll_events_published": len(published),
+        "poll_upstream_searches": searches,
+    }

@@ -38,3 +38,20 @@ for _name, _value in TEST_ENVIRONMENT.items():
 # A developer's shell may point at the local stack; tests never do.
 for _name in ("AWS_ENDPOINT_URL", "FAREWATCH_AWS_ENDPOINT", "AWS_PROFILE"):
     os.environ.pop(_name, None)
+
+
+import pytest  # noqa: E402  # after the environment above, on purpose
+
+
+@pytest.fixture(autouse=True)
+def _forget_shutdown_flushes() -> object:
+    """Fare services built in-process by a test keep their search counts for a batch, written at
+    interpreter exit; by then the test's moto is gone (the write would go to AWS itself). What a test
+    left unwritten belongs to its own moto: forget it. Shutdown flushing is tested across real
+    processes (tests/integration/test_fleet_across_processes.py)."""
+    yield
+    import sys
+
+    composition = sys.modules.get("farewatch.composition")
+    if composition is not None:
+        composition._SHUTDOWN_FLUSHES.clear()

@@ -819,3 +819,121 @@ def test_the_poller_statistics_show_searches_against_the_budget_routes_due_and_t
     assert (stats["routes_watched"], stats["routes_due"], stats["never_polled"]) == (2, 1, 1)
     assert stats["oldest_poll_age_seconds"] == 600 and stats["oldest_poll_at"] == "2027-01-15T08:30:00Z"
     assert stats["max_poll_age_seconds"] == 172800 and stats["budget_needed_for_max_age"] == 1
+
+
+# -- the poll's DynamoDB access pattern (issue 18) ---------------------------------------------
+
+
+def test_a_poll_writes_every_changed_tracker_of_a_route_in_one_transaction(users, alice, bob, clock, fares):
+    from bench.dynamo_calls import DynamoCallCounter
+
+    for token in (alice, bob):
+        for target in (240, 250, 260):
+            track(users, token, target_price=target)
+    clock.advance(1800)
+    fares.set_price("245")
+
+    with DynamoCallCounter().installed() as counter:
+        refresh = poll(clock)
+
+    assert (
+        sorted(alert.target_price for alert in refresh.alerts)
+        == [Decimal(250), Decimal(250)] + [Decimal(260)] * 2
+    )
+    # One write for six trackers, their four alerts and the route's schedule and outbox.
+    assert counter.calls["TransactWriteItems"] == 1 and counter.calls["UpdateItem"] == 0
+    trackers = [
+        t for token in (alice, bob) for t in call(users, "GET", "/tracked-flights", token=token)[1]["data"]
+    ]
+    assert {tracker["current_price"] for tracker in trackers} == {"245.00"}
+    assert len({tracker["last_checked_at"] for tracker in trackers}) == 1
+    assert poll(clock).alerts == []  # the same observation again: nothing new, nothing written twice
+
+
+def test_a_poll_whose_trackers_moved_meanwhile_decides_each_again_and_alerts_as_one_by_one(
+    users, alice, tracking, clock, fares, monkeypatch
+):
+    from farewatch.store.tracking import TrackingStore
+
+    first = track(users, alice, target_price=250)[1]["data"]
+    track(users, alice, target_price=230)
+    clock.advance(1800)
+    fares.set_price("240")
+    read = TrackingStore.of_route
+
+    def patched_while_polling(store: TrackingStore, route_key: str) -> Any:
+        trackers = read(store, route_key)
+        # Alice lowers the first tracker's target after the poll read it: 240 is no longer reached.
+        path = f"/tracked-flights/{first['id']}"
+        assert call(users, "PATCH", path, {"version": 1, "target_price": 200}, token=alice)[0] == 200
+        return trackers
+
+    monkeypatch.setattr(TrackingStore, "of_route", patched_while_polling)
+    refresh = poll(clock)
+
+    assert refresh.alerts == []  # 240 is above both targets once the first moved to 200
+    trackers = call(users, "GET", "/tracked-flights", token=alice)[1]["data"]
+    assert {tracker["current_price"] for tracker in trackers} == {"240.00"}
+    assert call(users, "GET", "/alerts", token=alice)[1]["data"] == []
+
+
+def test_a_poll_reads_no_outbox_index_when_the_routes_outbox_is_empty(users, alice, clock, fares):
+    from bench.dynamo_calls import DynamoCallCounter
+
+    track(users, alice, target_price=250)
+    clock.advance(1800)
+
+    with DynamoCallCounter().installed() as counter:
+        poll(clock)
+
+    # The route read once, its trackers' query (no outbox index query), the check and the schedule in
+    # one write; the PutItem is the fake fare source's history of its fetch.
+    assert counter.calls == {"GetItem": 1, "Query": 1, "TransactWriteItems": 1, "PutItem": 1}
+
+
+def test_an_alert_left_in_the_index_by_a_route_from_before_is_announced_and_the_route_keeps_its_outbox(
+    users, alice, clock, fares
+):
+    from farewatch.store.tracking import WatchedRoute
+
+    track(users, alice, target_price=250)
+    fares.set_price("240")
+    clock.advance(1800)
+
+    def bus_down(entries: Any) -> None:
+        raise RuntimeError("EventBridge is down")
+
+    with pytest.raises(RuntimeError):
+        work_route(clock, fares, bus_down)
+    # A route written before the outbox moved onto it: no set, no mark; the alert only in the index.
+    WatchedRoute(ROUTE).update(actions=[WatchedRoute.outbox.remove(), WatchedRoute.outbox_kept.remove()])
+    published: list[dict[str, Any]] = []
+
+    work_route(clock, fares, published.extend)
+    work_route(clock, fares, published.extend)
+
+    assert [json.loads(entry["Detail"])["kind"] for entry in published] == ["target_reached"]
+    route = WatchedRoute.get(ROUTE, consistent_read=True)
+    assert route.outbox_kept is True and not route.outbox
+
+
+def test_an_announced_alert_leaves_the_routes_outbox_and_a_deleted_one_is_dropped_from_it(
+    users, alice, clock, fares
+):
+    from farewatch.store.tracking import WatchedRoute
+
+    track(users, alice, target_price=250)
+    fares.set_price("240")
+    clock.advance(1800)
+
+    def bus_down(entries: Any) -> None:
+        raise RuntimeError("EventBridge is down")
+
+    with pytest.raises(RuntimeError):
+        work_route(clock, fares, bus_down)
+    assert len(WatchedRoute.get(ROUTE, consistent_read=True).outbox or ()) == 1
+    published: list[dict[str, Any]] = []
+    work_route(clock, fares, published.extend)
+
+    assert len(published) == 1
+    assert not WatchedRoute.get(ROUTE, consistent_read=True).outbox

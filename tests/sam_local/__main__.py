@@ -11,6 +11,7 @@ is stopped and removed at the end, on failure too. Needs root (`ip netns`, docke
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -53,7 +54,10 @@ def ensure_packages() -> None:
 
 def lambda_rootfs() -> Path:
     """A tar of Debian bookworm (Python 3.11) with awslambdaric in /var/runtime; built once, then cached."""
-    tarball = CACHE / f"python3.11-{AWSLAMBDARIC.replace('==', '-')}.tar"
+    # The runtime's own boto3/botocore (the layer does not ship them): part of the image, as in Lambda.
+    provided = (ROOT / "layers/common/runtime-provided.txt").read_bytes()
+    sdk = hashlib.sha256(provided).hexdigest()[:12]
+    tarball = CACHE / f"python3.11-{AWSLAMBDARIC.replace('==', '-')}-sdk-{sdk}.tar"
     if tarball.exists():
         return tarball
     CACHE.mkdir(exist_ok=True)
@@ -81,6 +85,9 @@ def lambda_rootfs() -> Path:
             "cp",
         ]
         run(*pip, "--target", str(rootfs / "var/runtime"), "--only-binary=:all:", *wheels_for, AWSLAMBDARIC)
+        say("installing the runtime's boto3 and botocore (runtime-provided.txt) into /var/runtime")
+        runtime_sdk = ["-r", str(ROOT / "layers/common/runtime-provided.txt")]
+        run(*pip, "--target", str(rootfs / "var/runtime"), "--only-binary=:all:", *wheels_for, *runtime_sdk)
         (rootfs / "var/runtime/bootstrap").write_text(BOOTSTRAP)
         (rootfs / "var/runtime/bootstrap").chmod(0o755)
         (rootfs / "var/task").mkdir(exist_ok=True)

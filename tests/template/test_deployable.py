@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,9 +179,16 @@ def test_no_secret_value_comes_from_a_parameter(cloudformation):
 
 def test_the_layer_is_built_for_the_runtime_it_declares():
     layer = SAM["Resources"]["CommonLayer"]
+    runtime = SAM["Globals"]["Function"]["Runtime"]
+    # The layer's Makefile (BuildMethod: makefile, so it can leave out the runtime's boto3/botocore)
+    # chooses its wheels for one Python version: the one the functions run on.
+    makefile = (
+        Path(__file__).resolve().parents[2] / layer["Properties"]["ContentUri"] / "Makefile"
+    ).read_text()
 
-    assert layer["Properties"]["CompatibleRuntimes"] == [layer["Metadata"]["BuildMethod"]]
-    assert SAM["Globals"]["Function"]["Runtime"] == layer["Metadata"]["BuildMethod"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert f"--python-version {runtime.removeprefix('python')} " in makefile
 
 
 # --------------------------------------------------------------------------------------------------

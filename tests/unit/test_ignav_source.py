@@ -19,6 +19,7 @@ from farewatch.clock import ManualClock
 from farewatch.errors import InvalidRequest, NotFound, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery
 from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource, IgnavTrip, trips_for
+from farewatch.fares.pacing import UpstreamPacer
 from farewatch.offers import cheapest
 from tests.support.wsgi_adapter import WSGIAdapter
 
@@ -28,8 +29,16 @@ BASE_URL = "http://ignav.test"
 class Ignav:
     """The source, its simulator and the transport between them, on one test clock."""
 
-    def __init__(self, *, per_traveller: bool = False, sim_per_traveller: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        per_traveller: bool = False,
+        sim_per_traveller: bool | None = None,
+        per_second: float | None = None,
+    ) -> None:
         self.clock = ManualClock()
+        self.schedule = FleetSchedule()
+        self.sent_at: list[float] = []
         self.simulator = Simulator(
             clock=self.clock.now,
             sleep=lambda seconds: self.transport.stall(seconds),
@@ -50,6 +59,9 @@ class Ignav:
             backoff_cap=0.5,
             jitter=lambda: 0.0,
             price_per_traveller=per_traveller,
+            pacer=None
+            if per_second is None
+            else UpstreamPacer(self.schedule, self.clock, per_second=per_second),
         )
         self.control = Client(self.simulator)
 
@@ -68,6 +80,22 @@ class Ignav:
 
     def sent_bodies(self) -> list[dict[str, Any]]:
         return [json.loads(sent.body) for sent in self.transport.sent]
+
+
+class FleetSchedule:
+    """The fleet-wide schedule's contract (`store.pacing`) in memory: slots `interval` apart."""
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+        self.slots: list[float] = []
+
+    def claim(self, *, now: float, interval: float, latest: float) -> float | None:
+        slot = max(now, self.next_at)
+        if slot > latest:
+            return None
+        self.next_at = slot + interval
+        self.slots.append(slot)
+        return slot
 
 
 @pytest.fixture
@@ -254,6 +282,20 @@ def test_a_424_is_retried_to_success(ignav):
 
     assert ignav.search()
     assert len(ignav.transport.sent) == 2
+
+
+def test_every_request_to_ignav_retries_included_waits_for_its_fleet_wide_slot():
+    ignav = Ignav(per_second=8)
+    ignav.schedule.next_at = ignav.clock.now() + 1.0  # other containers hold the next second's slots
+    ignav.inject(424, "unable_to_complete_request", count=1)
+    started = ignav.clock.now()
+
+    offers = ignav.search()
+
+    assert offers and len(ignav.transport.sent) == 2
+    assert len(ignav.schedule.slots) == 2  # the first try and its retry each claimed a slot
+    assert ignav.schedule.slots[0] == started + 1.0  # sent no earlier than the fleet's schedule allows
+    assert ignav.schedule.slots[1] - ignav.schedule.slots[0] >= 1 / 8
 
 
 def test_a_lasting_424_is_a_502_after_the_retries(ignav):

@@ -12,6 +12,7 @@ import pytest
 
 from farewatch.clock import ManualClock
 from farewatch.pricing import FareResult
+from farewatch.store.tracking import RoutePollState, RouteSchedule, TrackerCheck
 from farewatch.tracking.poll_cycle import (
     CycleSummary,
     DispatchReport,
@@ -62,8 +63,10 @@ class Trackers:
     def watched_count(self, route_key: str) -> int:
         return sum(1 for tracker in self.trackers.values() if tracker.route_key == route_key)
 
-    def route_state(self, route_key: str) -> tuple[int, Decimal | None]:
-        return self.watched_count(route_key), self.last_price.get(route_key)
+    def poll_state(self, route_key: str, *, fare_item: str | None = None) -> tuple[RoutePollState, None]:
+        # Outbox None: "read the outbox index" (`Outbox.unpublished_of_route`); the route's own outbox
+        # set is tested against DynamoDB (tests/integration/test_poller_handlers.py).
+        return RoutePollState(self.watched_count(route_key), self.last_price.get(route_key), None), None
 
     def of_route(self, route_key: str) -> list[StoredTracker]:
         return [tracker for tracker in self.trackers.values() if tracker.route_key == route_key]
@@ -82,6 +85,23 @@ class Trackers:
         self.scheduled[route_key] = next_poll_at
         if price is not None:
             self.last_price[route_key] = price
+
+    def schedule_route(self, route_key: str, schedule: RouteSchedule) -> None:
+        self.schedule(route_key, schedule.next_poll_at, polled_at=schedule.polled_at, price=schedule.price)
+
+    def record_checks(
+        self, route_key: str, checks: Sequence[TrackerCheck], *, schedule: RouteSchedule | None = None
+    ) -> int:
+        """All or nothing, as one transaction: nothing applies when an alert exists already."""
+        if any(check.alert is not None and check.alert.id in self.alerts for check in checks):
+            return 0
+        for check in checks:
+            self.record_check(
+                check.tracker, seen=check.seen, last_alerted_price=check.last_alerted_price, alert=check.alert
+            )
+        if schedule is not None:
+            self.schedule_route(route_key, schedule)
+        return len(checks)
 
     def record_check(
         self,

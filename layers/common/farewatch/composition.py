@@ -14,25 +14,29 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
 from farewatch.clock import Clock, SystemClock
 from farewatch.errors import UpstreamUnavailable
+from farewatch.fare_memory import FareMemory
 from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
 from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
 from farewatch.fares.http import new_session
 from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
+from farewatch.fares.pacing import UpstreamPacer
 from farewatch.fares.source import FareSource
 from farewatch.fares.token_manager import TokenManager
 from farewatch.pricing import CachePolicy, FareMetrics, FareService
 from farewatch.settings import Settings, get_settings
 from farewatch.store.fare_cache import FareCacheStore
 from farewatch.store.history import PriceHistoryStore
-from farewatch.store.search_stats import SearchStatsStore
+from farewatch.store.pacing import UpstreamPaceStore
+from farewatch.store.search_stats import BatchedSearchCounter, SearchStatsStore
 from farewatch.store.tokens import DynamoTokenStore
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from farewatch.accounts.deletion import AccountCleaner
     from farewatch.accounts.mailing import UnsubscribeTokens
     from farewatch.accounts.principal import Principal
@@ -76,7 +80,11 @@ def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
 
 
 @lru_cache(maxsize=1)
-def _secrets(settings: Settings) -> parameters.SecretsProvider:
+def _secrets(settings: Settings) -> SecretsProvider:
+    # Imported here: Powertools' parameters bring boto3 (and s3transfer) with them, which a container
+    # whose credentials come from the environment (the local stack) never needs.
+    from aws_lambda_powertools.utilities import parameters
+
     if settings.aws_endpoint_url:
         import boto3
 
@@ -129,6 +137,13 @@ def ignav_api_key(settings: Settings) -> SecretStr:
     return SecretStr(key.strip())
 
 
+def upstream_pacer(settings: Settings, clock: Clock, source: str) -> UpstreamPacer | None:
+    """The fleet-wide schedule of the source's requests (None when UPSTREAM_REQUESTS_PER_SECOND is 0)."""
+    if settings.upstream_requests_per_second <= 0:
+        return None
+    return UpstreamPacer(UpstreamPaceStore(source), clock, per_second=settings.upstream_requests_per_second)
+
+
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
     """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
     if settings.fare_source == "ignav":
@@ -143,6 +158,7 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
             backoff_cap=settings.upstream_backoff_cap_seconds,
             price_per_traveller=settings.ignav_price_per_traveller,
             max_airport_pairs=settings.ignav_max_airport_pairs,
+            pacer=upstream_pacer(settings, clock, "ignav"),
         )
     if settings.fare_source == "duffel":
         return DuffelFareSource(
@@ -155,6 +171,7 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
             backoff_base=settings.upstream_backoff_base_seconds,
             backoff_cap=settings.upstream_backoff_cap_seconds,
             page_size=settings.duffel_page_size,
+            pacer=upstream_pacer(settings, clock, "duffel"),
         )
     if settings.fare_source != "amadeus":
         raise ValueError(f"Unknown fare source {settings.fare_source!r}")
@@ -183,6 +200,7 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
         max_attempts=settings.upstream_max_attempts,
         backoff_base=settings.upstream_backoff_base_seconds,
         backoff_cap=settings.upstream_backoff_cap_seconds,
+        pacer=upstream_pacer(settings, clock, "amadeus"),
     )
 
 
@@ -197,18 +215,60 @@ def cache_policy(settings: Settings) -> CachePolicy:
     )
 
 
-def build_fare_service(settings: Settings, clock: Clock, metrics: FareMetrics | None = None) -> FareService:
-    """A fare service with its own source (token memory, HTTP session); DynamoDB is shared."""
+def build_fare_service(
+    settings: Settings, clock: Clock, metrics: FareMetrics | None = None, *, memory_tier: bool = True
+) -> FareService:
+    """A fare service with its own source (token memory, HTTP session), memory tier and search
+    counter (written in batches, and at shutdown); DynamoDB is shared. The poller's has no memory
+    tier: it decides alerts, so it reads what the fleet last fetched (one GetItem per route)."""
     source = build_fare_source(settings, clock)
+    stats = BatchedSearchCounter(
+        SearchStatsStore(), clock, flush_seconds=settings.search_stats_flush_seconds, flush_in_background=True
+    )
+    flush_at_shutdown(stats.flush)
     return FareService(
         source=source,
         cache=FareCacheStore.for_source(source.name),
         history=PriceHistoryStore(),
-        stats=SearchStatsStore(),
+        stats=stats,
         clock=clock,
         policy=cache_policy(settings),
         metrics=metrics,
+        memory=FareMemory(recheck_seconds=settings.fare_memory_seconds) if memory_tier else None,
     )
+
+
+_SHUTDOWN_FLUSHES: list[Callable[[], None]] = []
+_shutdown_hooked = False
+
+
+def flush_at_shutdown(flush: Callable[[], None]) -> None:
+    """Run `flush` when the container ends normally: at interpreter exit, and on SIGTERM (which Lambda
+    sends before a shutdown when an extension is registered) unless someone else handles SIGTERM."""
+    import atexit
+    import signal
+    import threading
+
+    global _shutdown_hooked
+    if not _shutdown_hooked:
+        _shutdown_hooked = True
+        atexit.register(_run_shutdown_flushes)
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _SHUTDOWN_FLUSHES.append(flush)
+
+
+def _run_shutdown_flushes() -> None:
+    for flush in _SHUTDOWN_FLUSHES:
+        try:
+            flush()
+        except Exception:
+            logger.warning("Could not write what this container kept for later")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # atexit runs the flushes
 
 
 @lru_cache(maxsize=1)
@@ -351,11 +411,14 @@ def poll_cycle() -> PollCycle:
     from farewatch.tracking.poll_cycle import PollCycle
 
     settings = get_settings()
+    poller_fares = build_fare_service(
+        settings, SystemClock(), PowertoolsFareMetrics(Metrics()), memory_tier=False
+    )
     return PollCycle(
         trackers=TrackingStore(),
         alerts=AlertStore(),
-        fares=fare_service(),
-        insight=fare_service().insight,
+        fares=poller_fares,
+        insight=poller_fares.insight,
         daily_search_budget=settings.poll_daily_search_budget,
         budget=PollBudgetStore(),
         events=messaging.event_bus(settings),

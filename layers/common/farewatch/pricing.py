@@ -1,8 +1,10 @@
 """Fares for a query, through the shared cache: one upstream search per key per window, fleet-wide.
 
 The flow for one request:
-1. count the search for the route's statistics;
-2. a fresh cache entry answers at once (unless the caller forces a refresh);
+1. count the search for the route's statistics (in the container's memory, written in batches);
+2. a fresh entry this container checked within the last few seconds answers from memory (no DynamoDB
+   call, see `fare_memory`), else a fresh cache entry answers after one GetItem (unless the caller
+   forces a refresh);
 3. otherwise take the key's lease and fetch, or, if someone else holds it, wait for their result;
 4. when upstream fails, the last entry still in its stale window answers with `stale=True`.
 
@@ -27,12 +29,17 @@ from aws_lambda_powertools import Logger
 from farewatch import insight
 from farewatch.clock import Clock, utc_datetime
 from farewatch.errors import UpstreamError, UpstreamTimeout
+from farewatch.fare_memory import FareMemory
 from farewatch.fare_query import FareQuery
 from farewatch.fares.source import FareSource
 from farewatch.offers import Offer, cheapest
 from farewatch.store.fare_cache import CachedFares, FareCacheStore
 from farewatch.store.history import Observation, PriceHistoryStore
-from farewatch.store.search_stats import SearchStatsStore
+
+
+class SearchCounter(Protocol):
+    def count_search(self, route: str, *, at: float, fare_query: str | None = None) -> None: ...
+
 
 logger = Logger(child=True)
 
@@ -78,6 +85,13 @@ class CalendarDay:
         return cls(query, result, "ok" if result.cheapest is not None else "no_offers")
 
 
+class Unread:
+    """`FareService.fares(read=...)`'s default: the caller has not read the cache entry."""
+
+
+UNREAD = Unread()
+
+
 class FareMetrics(Protocol):
     def record(self, name: str) -> None: ...
 
@@ -94,10 +108,11 @@ class FareService:
         source: FareSource,
         cache: FareCacheStore,
         history: PriceHistoryStore,
-        stats: SearchStatsStore,
+        stats: SearchCounter,
         clock: Clock,
         policy: CachePolicy,
         metrics: FareMetrics | None = None,
+        memory: FareMemory | None = None,
     ) -> None:
         self._source = source
         self._cache = cache
@@ -106,6 +121,7 @@ class FareService:
         self._clock = clock
         self._policy = policy
         self._metrics = metrics or _NoMetrics()
+        self._memory = memory
 
     @property
     def source_name(self) -> str:
@@ -135,6 +151,11 @@ class FareService:
             return None
         return self._narrowed(query, self._from_entry(searched, entry, cached=True))
 
+    def cache_item_key(self, query: FareQuery) -> str:
+        """The CacheTable key of the entry that answers `query`: for a caller that reads the entry
+        along with its own items (the poller, `TrackingStore.poll_state`) and passes it as `read`."""
+        return self._cache.item_key(self.searched_as(query).cache_key)
+
     def fares(
         self,
         query: FareQuery,
@@ -142,15 +163,23 @@ class FareService:
         force_refresh: bool = False,
         count_search: bool = True,
         budget_seconds: float | None = None,
+        read: CachedFares | Unread | None = UNREAD,
     ) -> FareResult:
+        """The fares of `query`. `read` is its cache entry (None: absent) when the caller has just
+        read it (consistently) along with its own items: it stands for the GetItem a miss starts with."""
         started = self._clock.now()
         if count_search:
             self._stats.count_search(query.route, at=started, fare_query=query.cache_key)
         searched = self.searched_as(query)
         entry = None
         if not force_refresh:
-            entry = self._cache.read(searched.cache_key)
+            remembered = self._memory.fresh(searched.cache_key, started) if self._memory else None
+            if remembered is not None:
+                self._metrics.record("FareCacheHit")
+                return self._narrowed(query, self._from_entry(searched, remembered, cached=True))
+            entry = self._cache.read(searched.cache_key) if isinstance(read, Unread) else read
             if entry is not None and entry.is_fresh(started):
+                self._remember(searched.cache_key, entry, checked_at=started)
                 self._metrics.record("FareCacheHit")
                 return self._narrowed(query, self._from_entry(searched, entry, cached=True))
         else:
@@ -190,18 +219,14 @@ class FareService:
         """A fetched cheapest price: into the trip's history and its insight class."""
         if best is None:
             return
-        amount, currency, source = best.price, best.currency, self._source.name
-        self._history.append(
-            query.cache_key, amount=amount, currency=currency, source=source, observed_at=fetched_at
-        )
         klass = insight.comparable_class(query, utc_datetime(fetched_at).date())
-        self._history.append_comparable(
+        self._history.append_with_class(
+            query.cache_key,
             klass,
-            amount=amount,
-            currency=currency,
-            source=source,
+            amount=best.price,
+            currency=best.currency,
+            source=self._source.name,
             observed_at=fetched_at,
-            trip=query.cache_key,
         )
 
     def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
@@ -287,6 +312,7 @@ class FareService:
                         UpstreamTimeout("The fare source did not answer in time; please retry."),
                     )
                 self._clock.sleep(self._policy.poll_interval_seconds)
+                checked_at = self._clock.now()
                 entry = self._cache.read(key, consistent=True)
                 if entry is None:
                     break
@@ -298,6 +324,7 @@ class FareService:
                         else entry.is_fresh(self._clock.now())
                     )
                     if answered:
+                        self._remember(key, entry, checked_at=checked_at)
                         return self._from_entry(query, entry, cached=True)
                 if entry.failed_at is not None and entry.failed_at >= started:
                     return self._stale_or_raise(
@@ -323,18 +350,28 @@ class FareService:
             raise
         fetched_at = self._clock.now()
         fresh_until = fetched_at + self._policy.fresh_seconds
+        purge_at = fresh_until + self._policy.stale_retention_seconds
         self._cache.write(
             key,
             offers,
             source=self._source.name,
             fetched_at=fetched_at,
             fresh_until=fresh_until,
-            purge_at=fresh_until + self._policy.stale_retention_seconds,
+            purge_at=purge_at,
+        )
+        self._remember(
+            key,
+            CachedFares(offers, self._source.name, fetched_at, fresh_until, purge_at, None, None, None),
+            checked_at=fetched_at,
         )
         self._observe(query, cheapest(offers), fetched_at)
         return FareResult(
             query, offers, self._source.name, fetched_at, fresh_until, cached=False, refreshed=True
         )
+
+    def _remember(self, cache_key: str, entry: CachedFares, *, checked_at: float) -> None:
+        if self._memory is not None:
+            self._memory.keep(cache_key, entry, checked_at=checked_at)
 
     def _stale_or_raise(
         self, query: FareQuery, entry: CachedFares | None, error: UpstreamError

@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     webhook_allow_http_loopback: bool = False
     # After each failed attempt, the wait before the next one (about a day in all); then it is disabled.
     webhook_retry_delays_seconds: str = "60,300,1800,3600,7200,14400,28800,28800"
+    # Issue 18 (README "How the price cache works"): how long a container answers a fresh entry from
+    # memory before it reads the item again (the bound on missing another container's refresh; 0: off),
+    # how often it writes the searches it counted (0: every search at once), and the fleet-wide pace
+    # of upstream requests, below the fare source's published limit (0: not paced).
+    fare_memory_seconds: float = Field(5.0, ge=0, le=60)
+    search_stats_flush_seconds: float = Field(10.0, ge=0, le=300)
+    upstream_requests_per_second: float = Field(8.0, ge=0)
 
     @property
     def aws_endpoint_url(self) -> str | None:

@@ -49,6 +49,7 @@ from farewatch.fares.http import (
     send,
     transient_failure_for,
 )
+from farewatch.fares.pacing import UpstreamPacer
 from farewatch.fares.source import warm_up_quietly
 from farewatch.fares.tokens_api import IssuedToken, TokenProvider
 from farewatch.offers import Leg, Offer
@@ -174,8 +175,10 @@ class AmadeusFareSource:
         backoff_cap: float = 2.0,
         jitter: Callable[[], float] = random.random,
         max_offers: int = 50,
+        pacer: UpstreamPacer | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + FLIGHT_OFFERS_PATH
+        self._pacer = pacer
         self._tokens = tokens
         self._clock = clock
         self._session = session if session is not None else new_session()
@@ -212,6 +215,8 @@ class AmadeusFareSource:
         return offers
 
     def _get_offers(self, params: Mapping[str, str], token: str, budget: TimeBudget) -> requests.Response:
+        if self._pacer is not None:  # every request sent, retries included, waits for its fleet-wide slot
+            self._pacer.wait_turn(deadline=budget.deadline, what=_SEARCH)
         return send(
             self._session,
             "GET",

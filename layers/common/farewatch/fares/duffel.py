@@ -62,6 +62,7 @@ from farewatch.fares.http import (
     retry_after_seconds,
     send,
 )
+from farewatch.fares.pacing import UpstreamPacer
 from farewatch.fares.source import warm_up_quietly
 from farewatch.offers import Leg, Offer
 
@@ -136,6 +137,7 @@ class DuffelFareSource:
         jitter: Callable[[], float] = random.random,
         max_offers: int = 50,
         page_size: int = 50,
+        pacer: UpstreamPacer | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}")
@@ -150,6 +152,7 @@ class DuffelFareSource:
         )
         self._max_offers = max_offers
         self._page_size = page_size
+        self._pacer = pacer
 
     def upstream_query(self, query: FareQuery) -> FareQuery:
         """Duffel searches every part of a trip itself (slices, `cabin_class`, `max_connections`)."""
@@ -165,7 +168,9 @@ class DuffelFareSource:
 
     def search(self, query: FareQuery, *, deadline: float) -> list[Offer]:
         budget = TimeBudget(self._clock, deadline, self._connect_timeout, self._read_timeout)
-        exchange = _Exchange(self._session, self._credentials().access_token, budget, self._clock)
+        exchange = _Exchange(
+            self._session, self._credentials().access_token, budget, self._clock, pacer=self._pacer
+        )
         created = call_within_budget(
             lambda: exchange.call(
                 "POST",
@@ -229,7 +234,16 @@ class _Exchange:
     """One search's HTTP calls: Duffel's headers, the bearer token, and each answer read into data
     or into the error it stands for. Remembers the last rate-limit headers for the search's log line."""
 
-    def __init__(self, session: requests.Session, token: SecretStr, budget: TimeBudget, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        token: SecretStr,
+        budget: TimeBudget,
+        clock: Clock,
+        *,
+        pacer: UpstreamPacer | None = None,
+    ) -> None:
+        self._pacer = pacer
         self._session = session
         self._token = token
         self._budget = budget
@@ -238,6 +252,8 @@ class _Exchange:
         self.rate_limit = RateLimitState()
 
     def call(self, method: str, url: str, *, what: str, answer: type[AnswerT], **kwargs: Any) -> AnswerT:
+        if self._pacer is not None:  # every request sent, retries included, waits for its fleet-wide slot
+            self._pacer.wait_turn(deadline=self._budget.deadline, what=what)
         self.requests_sent += 1
         response = send(
             self._session,

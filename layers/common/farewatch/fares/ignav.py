@@ -77,6 +77,7 @@ from farewatch.fares.http import (
     retry_after_seconds,
     send,
 )
+from farewatch.fares.pacing import UpstreamPacer
 from farewatch.fares.source import BookingLink, BookingLinks, warm_up_quietly
 from farewatch.locations import find_location
 from farewatch.offers import Leg, Offer
@@ -235,6 +236,7 @@ class IgnavFareSource:
         jitter: Callable[[], float] = random.random,
         price_per_traveller: bool = False,
         max_airport_pairs: int = DEFAULT_MAX_AIRPORT_PAIRS,
+        pacer: UpstreamPacer | None = None,
     ) -> None:
         if max_airport_pairs < 1:
             raise ValueError("max_airport_pairs must be at least 1")
@@ -249,6 +251,7 @@ class IgnavFareSource:
         )
         self._price_per_traveller = price_per_traveller
         self._max_airport_pairs = max_airport_pairs
+        self._pacer = pacer
 
     def upstream_query(self, query: FareQuery) -> FareQuery:
         """Ignav searches every part of a trip itself (`return_date`, `cabin_class`, `max_stops`)."""
@@ -305,7 +308,9 @@ class IgnavFareSource:
 
     def _exchange(self, deadline: float) -> _Exchange:
         budget = TimeBudget(self._clock, deadline, self._connect_timeout, self._read_timeout)
-        return _Exchange(self._session, self._base_url, self._credentials().api_key, budget)
+        return _Exchange(
+            self._session, self._base_url, self._credentials().api_key, budget, pacer=self._pacer
+        )
 
     def _search_one(self, exchange: _Exchange, trip: IgnavTrip) -> IgnavFareAnswer:
         return call_within_budget(
@@ -319,7 +324,16 @@ class IgnavFareSource:
 class _Exchange:
     """One search's HTTP calls: the key header, and each answer read into data or into its error."""
 
-    def __init__(self, session: requests.Session, base_url: str, key: SecretStr, budget: TimeBudget) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        base_url: str,
+        key: SecretStr,
+        budget: TimeBudget,
+        *,
+        pacer: UpstreamPacer | None = None,
+    ) -> None:
+        self._pacer = pacer
         self._session = session
         self._base_url = base_url
         self._key = key
@@ -327,6 +341,8 @@ class _Exchange:
         self.requests_sent = 0
 
     def call(self, path: str, *, what: str, answer: type[AnswerT], body: Mapping[str, Any]) -> AnswerT:
+        if self._pacer is not None:  # every request sent (each airport pair, each retry) waits for its slot
+            self._pacer.wait_turn(deadline=self.budget.deadline, what=what)
         self.requests_sent += 1
         response = send(
             self._session,

@@ -67,22 +67,17 @@ class FareCacheStore:
     def _pk(self, cache_key: str) -> str:
         return f"{self._prefix}#{cache_key}"
 
+    def item_key(self, cache_key: str) -> str:
+        """The CacheTable key of a query's entry: for a caller that reads it along with other items
+        (`TrackingStore.poll_state`, one TransactGetItems) and hands it back through `entry_of`."""
+        return self._pk(cache_key)
+
     def read(self, cache_key: str, *, consistent: bool = False) -> CachedFares | None:
         try:
             entry = FareCacheEntry.get(self._pk(cache_key), consistent_read=consistent)
         except DoesNotExist:
             return None
-        offers = _OFFER_LIST.validate_json(entry.offers_json) if entry.offers_json is not None else None
-        return CachedFares(
-            offers=offers,
-            source=entry.source,
-            fetched_at=_float(entry.fetched_at),
-            fresh_until=_float(entry.fresh_until),
-            purge_at=entry.purge_at.timestamp() if entry.purge_at is not None else None,
-            lease_owner=entry.lease_owner,
-            lease_until=_float(entry.lease_until),
-            failed_at=_float(entry.failed_at),
-        )
+        return entry_of(entry)
 
     def try_lease(
         self, cache_key: str, *, owner: str, now: float, until: float, unless_fetched_after: float
@@ -126,6 +121,21 @@ class FareCacheStore:
             fresh_until=fresh_until,
             purge_at=datetime.fromtimestamp(purge_at, tz=UTC),
         ).save()
+
+
+def entry_of(entry: FareCacheEntry) -> CachedFares:
+    """What a CacheTable item tells about its key."""
+    offers = _OFFER_LIST.validate_json(entry.offers_json) if entry.offers_json is not None else None
+    return CachedFares(
+        offers=offers,
+        source=entry.source,
+        fetched_at=_float(entry.fetched_at),
+        fresh_until=_float(entry.fresh_until),
+        purge_at=entry.purge_at.timestamp() if entry.purge_at is not None else None,
+        lease_owner=entry.lease_owner,
+        lease_until=_float(entry.lease_until),
+        failed_at=_float(entry.failed_at),
+    )
 
 
 def _float(value: float | None) -> float | None:

@@ -34,6 +34,28 @@ class PriceHistoryStore:
             purge_at=utc_datetime(observed_at) + self._retention,
         ).save()
 
+    def append_with_class(
+        self,
+        series: str,
+        klass: str,
+        *,
+        amount: Decimal,
+        currency: str,
+        source: str,
+        observed_at: float,
+    ) -> None:
+        """`append` to the trip's series and `append_comparable` to its class in one BatchWriteItem
+        (what every fetch records; two items, one call)."""
+        purge_at = utc_datetime(observed_at) + self._retention
+        at = sortable_utc(observed_at)
+        with PriceObservation.batch_write() as batch:
+            for pk, sk in ((series, at), (klass, f"{at}#{series}")):
+                batch.save(
+                    PriceObservation(
+                        pk, sk, amount=str(amount), currency=currency, source=source, purge_at=purge_at
+                    )
+                )
+
     def observations(self, series: str) -> list[Observation]:
         """Oldest first; PynamoDB follows the query's pages."""
         return [

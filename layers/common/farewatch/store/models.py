@@ -10,6 +10,10 @@ CacheTable (pk)                        TTL attribute: purge_at
                                        caller the fetcher for the key (conditional UpdateItem).
   token#amadeus                        AccessTokenRecord: the fare API access token shared by every
                                        container, with its own refresh lease.
+  pace#amadeus                         UpstreamPaceRecord: the fleet's upstream schedule for one fare
+                                       source: the earliest time the next request may be sent.
+                                       Each upstream request claims the next slot with one
+                                       conditional UpdateItem (store/pacing.py).
 
 PriceHistoryTable (series, observed_at)  TTL attribute: purge_at
   series = JFK#LAX#2026-12-01#1#USD    PriceObservation: every fetched cheapest price, appended by the
@@ -93,6 +97,15 @@ class AccessTokenRecord(Model):
     lease_until = NumberAttribute(null=True)
 
 
+class UpstreamPaceRecord(Model):
+    class Meta(_CacheTableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    next_at = NumberAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+
+
 class PriceObservation(Model):
     class Meta(TableMeta):
         table_name = _settings.price_history_table
@@ -117,4 +130,10 @@ class RouteSearchCount(Model):
     purge_at = TTLAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (FareCacheEntry, AccessTokenRecord, PriceObservation, RouteSearchCount)
+ALL_MODELS: tuple[type[Model], ...] = (
+    FareCacheEntry,
+    AccessTokenRecord,
+    UpstreamPaceRecord,
+    PriceObservation,
+    RouteSearchCount,
+)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,13 +45,14 @@ from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from farewatch.clock import sortable_utc
 from farewatch.errors import Conflict, NotFound
@@ -62,7 +64,8 @@ from farewatch.store.conditions import (
     retried_on_transaction_conflict,
     update_unless_condition_failed,
 )
-from farewatch.store.models import TableMeta
+from farewatch.store.fare_cache import CachedFares, entry_of
+from farewatch.store.models import FareCacheEntry, TableMeta
 from farewatch.store.pages import decode_cursor, encode_cursor, first_page, invalid_cursor, start_key_checked
 from farewatch.tracking.poll_policy import DueRoute
 from farewatch.tracking.stats import WatchedCount
@@ -166,6 +169,12 @@ class WatchedRoute(Model):
     # Issue 15: when it was last polled and the price it found (adaptive intervals, budget, stats).
     last_polled_at = NumberAttribute(null=True)
     last_price = UnicodeAttribute(null=True)
+    # Issue 18: the route's outbox, kept on the route so a poll needs no index query to find it: the
+    # alerts (`user_id#alert_id`) written and not yet announced, added in the alert's transaction and
+    # removed once published. `outbox_kept` says the set is complete (set by the first poll that read
+    # the outbox index; before it, alerts written by older code are only in the index).
+    outbox = UnicodeSetAttribute(null=True)
+    outbox_kept = BooleanAttribute(null=True)
 
     by_due = RoutesByDue()
 
@@ -226,6 +235,46 @@ class PriceDropAlert(Model):
 
 
 TRACKING_MODELS: tuple[type[Model], ...] = (TrackerRecord, TrackerCounter, WatchedRoute, PriceDropAlert)
+
+
+def outbox_key(alert: Alert) -> str:
+    return f"{alert.user_id}#{alert.id}"
+
+
+@dataclass(frozen=True)
+class RoutePollState:
+    """What a poll needs of its watched route: how many trackers watch it (0: gone), the last price
+    polled, and its outbox (`user_id`, `alert_id` of alerts not yet announced; None: not known, read
+    the outbox index)."""
+
+    watchers: int
+    last_price: Decimal | None
+    outbox: tuple[tuple[str, str], ...] | None
+
+
+@dataclass(frozen=True)
+class TrackerCheck:
+    """One evaluation to apply: the tracker as read, what was seen, the memory after it, the alert."""
+
+    tracker: StoredTracker
+    seen: PricePoint
+    last_alerted_price: Decimal | None
+    alert: Alert | None
+
+
+@dataclass(frozen=True)
+class RouteSchedule:
+    """The route's next poll, when it was polled and at what price, and outbox entries to add."""
+
+    next_poll_at: float
+    polled_at: float | None = None
+    price: Decimal | None = None
+    outbox_add: tuple[str, ...] = ()
+    outbox_kept: bool = False
+
+
+# A transaction holds at most 100 items: a tracker with an alert is two, the route one more.
+_CHECKS_PER_TRANSACTION = 49
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -345,6 +394,47 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
     )
 
 
+def _check_update(check: TrackerCheck) -> tuple[TrackerMemoryRecord, list[Any], Any]:
+    """The conditional UpdateItem of one evaluation (see `TrackingStore.record_check`)."""
+    tracker, seen = check.tracker, check.seen
+    memory = TrackerMemoryRecord(tracker.user_id, tracker.id)
+    lowest = seen.amount if tracker.lowest_price is None else min(tracker.lowest_price, seen.amount)
+    actions: list[Any] = [
+        TrackerMemoryRecord.current_price.set(str(seen.amount)),
+        TrackerMemoryRecord.lowest_price.set(str(lowest)),
+        TrackerMemoryRecord.last_checked_at.set(seen.fetched_at),
+    ]
+    if check.last_alerted_price is not None:
+        actions.append(TrackerMemoryRecord.last_alerted_price.set(str(check.last_alerted_price)))
+    condition = TrackerMemoryRecord.tracker_id.exists() & (
+        TrackerMemoryRecord.notify_on_any_drop == tracker.notify_on_any_drop
+    )
+    condition &= (
+        TrackerMemoryRecord.target_price.does_not_exist()
+        if tracker.target_price is None
+        else TrackerMemoryRecord.target_price == str(tracker.target_price)
+    )
+    condition &= (
+        TrackerMemoryRecord.last_checked_at.does_not_exist()
+        if tracker.last_checked_at is None
+        else TrackerMemoryRecord.last_checked_at == tracker.last_checked_at
+    )
+    return memory, actions, condition
+
+
+def _schedule_actions(schedule: RouteSchedule) -> list[Any]:
+    actions: list[Any] = [WatchedRoute.next_poll_at.set(schedule.next_poll_at)]
+    if schedule.polled_at is not None:
+        actions.append(WatchedRoute.last_polled_at.set(schedule.polled_at))
+    if schedule.price is not None:
+        actions.append(WatchedRoute.last_price.set(str(schedule.price)))
+    if schedule.outbox_add:
+        actions.append(WatchedRoute.outbox.add(set(schedule.outbox_add)))
+    if schedule.outbox_kept:
+        actions.append(WatchedRoute.outbox_kept.set(True))
+    return actions
+
+
 class TrackingStore:
     """Trackers, counters and watched routes; every change of a tracker's existence is one transaction."""
 
@@ -359,6 +449,9 @@ class TrackingStore:
         query = tracker.query
         counter = TrackerCounter(tracker.user_id, COUNTER_ID)
         watched = WatchedRoute(tracker.route_key)
+        # A route this creates (or one whose outbox set is kept already) keeps its outbox on the route
+        # from the start; an older route keeps reading the outbox index until its next poll.
+        keeps_outbox = self._outbox_kept_or_new(tracker.route_key)
 
         @retried_on_transaction_conflict
         def write() -> None:
@@ -383,6 +476,7 @@ class TrackingStore:
                         WatchedRoute.next_poll_at.set(
                             WatchedRoute.next_poll_at | next_poll_at
                         ),  # if_not_exists
+                        *([WatchedRoute.outbox_kept.set(True)] if keeps_outbox else []),
                     ],
                 )
 
@@ -397,6 +491,12 @@ class TrackingStore:
                 ) from None
             raise
         return _tracker_of(record)
+
+    def _outbox_kept_or_new(self, route_key: str) -> bool:
+        try:
+            return bool(WatchedRoute.get(route_key, consistent_read=True).outbox_kept)
+        except DoesNotExist:
+            return True
 
     def get(self, user_id: str, tracker_id: str) -> StoredTracker | None:
         record = self._record(user_id, tracker_id)
@@ -519,40 +619,66 @@ class TrackingStore:
 
         Conditional on the settings the evaluation used and the last check it read; False when it
         did not apply: the alert exists already (a re-run), or the tracker moved on or went away.
+        An alert is added to its route's outbox in the same transaction.
         """
-        memory = TrackerMemoryRecord(tracker.user_id, tracker.id)
-        lowest = seen.amount if tracker.lowest_price is None else min(tracker.lowest_price, seen.amount)
-        actions: list[Any] = [
-            TrackerMemoryRecord.current_price.set(str(seen.amount)),
-            TrackerMemoryRecord.lowest_price.set(str(lowest)),
-            TrackerMemoryRecord.last_checked_at.set(seen.fetched_at),
-        ]
-        if last_alerted_price is not None:
-            actions.append(TrackerMemoryRecord.last_alerted_price.set(str(last_alerted_price)))
-        condition = TrackerMemoryRecord.tracker_id.exists() & (
-            TrackerMemoryRecord.notify_on_any_drop == tracker.notify_on_any_drop
-        )
-        condition &= (
-            TrackerMemoryRecord.target_price.does_not_exist()
-            if tracker.target_price is None
-            else TrackerMemoryRecord.target_price == str(tracker.target_price)
-        )
-        condition &= (
-            TrackerMemoryRecord.last_checked_at.does_not_exist()
-            if tracker.last_checked_at is None
-            else TrackerMemoryRecord.last_checked_at == tracker.last_checked_at
-        )
+        memory, actions, condition = _check_update(TrackerCheck(tracker, seen, last_alerted_price, alert))
         if alert is None:
             return update_unless_condition_failed(memory, actions=actions, condition=condition)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(_alert_item(alert), condition=PriceDropAlert.alert_id.does_not_exist())
                 transaction.update(memory, actions=actions, condition=condition)
+                transaction.update(
+                    WatchedRoute(alert.route_key), actions=[WatchedRoute.outbox.add({outbox_key(alert)})]
+                )
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):
                 return False
             raise
         return True
+
+    def record_checks(
+        self, route_key: str, checks: Sequence[TrackerCheck], *, schedule: RouteSchedule | None = None
+    ) -> int:
+        """Apply a route's evaluations and its schedule in TransactWriteItems of up to 49 trackers
+        (one call for a usual route) instead of a write per tracker; how many checks applied, in order.
+
+        All or nothing per transaction: when a condition fails (a tracker moved, an alert exists)
+        nothing of that transaction applies and no later one is tried; the caller applies the checks
+        from the returned count on one by one (`record_check`), then the schedule (`schedule_route`),
+        which goes with the last transaction. All applied: `len(checks)`, schedule (if any) included.
+        """
+        chunks = [
+            checks[start : start + _CHECKS_PER_TRANSACTION]
+            for start in range(0, len(checks), _CHECKS_PER_TRANSACTION)
+        ] or [[]]
+        applied = 0
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    outbox: list[str] = []
+                    for check in chunk:
+                        memory, actions, condition = _check_update(check)
+                        if check.alert is not None:
+                            transaction.save(
+                                _alert_item(check.alert), condition=PriceDropAlert.alert_id.does_not_exist()
+                            )
+                            outbox.append(outbox_key(check.alert))
+                        transaction.update(memory, actions=actions, condition=condition)
+                    route = _schedule_actions(schedule) if last and schedule is not None else []
+                    if outbox:
+                        route.append(WatchedRoute.outbox.add(set(outbox)))
+                    if route:
+                        transaction.update(
+                            WatchedRoute(route_key), actions=route, condition=WatchedRoute.route_key.exists()
+                        )
+            except TransactWriteError as error:
+                if "ConditionalCheckFailed" in cancellation_codes(error):
+                    return applied
+                raise
+            applied += len(chunk)
+        return applied
 
     def delete_all_of(self, user_id: str) -> None:
         for tracker in self.of_user(user_id):
@@ -575,6 +701,46 @@ class TrackingStore:
         except DoesNotExist:
             return 0, None
         return int(route.active_count or 0), _decimal(route.last_price)
+
+    def poll_state(
+        self, route_key: str, *, fare_item: str | None = None
+    ) -> tuple[RoutePollState, CachedFares | None]:
+        """The route's poll state and, when `fare_item` names a CacheTable key, that fare cache entry
+        (None: absent), read together: one TransactGetItems (consistent), or one GetItem without it."""
+        if fare_item is None:
+            try:
+                return _poll_state_of(WatchedRoute.get(route_key, consistent_read=True)), None
+            except DoesNotExist:
+                return RoutePollState(0, None, ()), None
+        with TransactGet(connection=self._connection) as transaction:
+            route_future = transaction.get(WatchedRoute, route_key)
+            entry_future = transaction.get(FareCacheEntry, fare_item)
+        try:
+            state = _poll_state_of(route_future.get())
+        except DoesNotExist:
+            state = RoutePollState(0, None, ())
+        try:
+            entry = entry_of(entry_future.get())
+        except DoesNotExist:
+            entry = None
+        return state, entry
+
+    def schedule_route(self, route_key: str, schedule: RouteSchedule) -> None:
+        """`schedule`, with the outbox fields of `RouteSchedule`; never recreates a route that is gone."""
+        update_unless_condition_failed(
+            WatchedRoute(route_key),
+            actions=_schedule_actions(schedule),
+            condition=WatchedRoute.route_key.exists(),
+        )
+
+    def remove_from_outbox(self, route_key: str, keys: Sequence[str]) -> None:
+        """Take announced (or vanished) alerts out of the route's outbox; a gone route stays gone."""
+        if keys:
+            update_unless_condition_failed(
+                WatchedRoute(route_key),
+                actions=[WatchedRoute.outbox.delete(set(keys))],
+                condition=WatchedRoute.route_key.exists(),
+            )
 
     def scheduled_routes(self, *, due_by: float | None = None) -> list[DueRoute]:
         """Watched routes in the dispatcher's index (those due by `due_by`, if given), with what the
@@ -641,6 +807,14 @@ class TrackingStore:
         )
 
 
+def _poll_state_of(route: WatchedRoute) -> RoutePollState:
+    outbox = None
+    if route.outbox_kept:
+        pairs = (key.rsplit("#", 1) for key in route.outbox or ())
+        outbox = tuple(sorted((pair[0], pair[1]) for pair in pairs if len(pair) == 2))
+    return RoutePollState(int(route.active_count or 0), _decimal(route.last_price), outbox)
+
+
 def version_conflict() -> Conflict:
     return Conflict(
         "The tracker changed since you read it; read it again and retry.", code="version_conflict"
@@ -699,13 +873,55 @@ class AlertStore:
         an alert written a moment ago may be missing, which is why the worker adds those it made)."""
         return [_alert_of(item) for item in PriceDropAlert.unpublished.query(route_key)]
 
+    def outbox_alerts(self, keys: Sequence[tuple[str, str]]) -> tuple[list[Alert], list[str]]:
+        """The alerts of a route's outbox still awaiting publication (one BatchGetItem per 100), and
+        the outbox entries that are not (published meanwhile, or deleted with their account)."""
+        waiting: list[Alert] = []
+        found: set[str] = set()
+        for item in PriceDropAlert.batch_get(list(keys), consistent_read=True):
+            if item.unpublished_route is not None:
+                waiting.append(_alert_of(item))
+                found.add(f"{item.user_id}#{item.alert_id}")
+        gone = [f"{user_id}#{alert_id}" for user_id, alert_id in keys if f"{user_id}#{alert_id}" not in found]
+        return sorted(waiting, key=lambda alert: alert.id), gone
+
     def mark_published(self, alerts: Sequence[Alert]) -> None:
-        """Take the alerts out of the outbox; an alert deleted meanwhile stays deleted."""
+        """Take the alerts out of the outbox, and out of their route's outbox set: one transaction
+        for up to 10 alerts of one route (what a poll publishes at a time), else one write each; an
+        alert deleted meanwhile stays deleted."""
+        routes = {alert.route_key for alert in alerts}
+        if len(routes) == 1 and 0 < len(alerts) <= 10:
+            try:
+                with TransactWrite(
+                    connection=Connection(region=_settings.aws_region, host=_settings.aws_endpoint_url)
+                ) as transaction:
+                    for alert in alerts:
+                        transaction.update(
+                            PriceDropAlert(alert.user_id, alert.id),
+                            actions=[PriceDropAlert.unpublished_route.remove()],
+                            condition=PriceDropAlert.alert_id.exists(),
+                        )
+                    transaction.update(
+                        WatchedRoute(alerts[0].route_key),
+                        actions=[WatchedRoute.outbox.delete({outbox_key(alert) for alert in alerts})],
+                        condition=WatchedRoute.route_key.exists(),
+                    )
+                return
+            except TransactWriteError as error:
+                if "ConditionalCheckFailed" not in cancellation_codes(error):
+                    raise
         for alert in alerts:
             update_unless_condition_failed(
                 PriceDropAlert(alert.user_id, alert.id),
                 actions=[PriceDropAlert.unpublished_route.remove()],
                 condition=PriceDropAlert.alert_id.exists(),
+            )
+        for route_key in routes:
+            keys = {outbox_key(alert) for alert in alerts if alert.route_key == route_key}
+            update_unless_condition_failed(
+                WatchedRoute(route_key),
+                actions=[WatchedRoute.outbox.delete(keys)],
+                condition=WatchedRoute.route_key.exists(),
             )
 
     def delete_all_of(self, user_id: str) -> None:

@@ -21,8 +21,10 @@ from aws_lambda_powertools import Logger
 
 from farewatch.clock import Clock, ManualClock, utc_datetime
 from farewatch.fare_query import FareQuery
-from farewatch.insight import Judge, not_judged
-from farewatch.store.tracking import AlertStore, TrackingStore
+from farewatch.insight import Insight, Judge, not_judged
+from farewatch.pricing import UNREAD, FareResult, Unread
+from farewatch.store.fare_cache import CachedFares
+from farewatch.store.tracking import AlertStore, RoutePollState, RouteSchedule, TrackerCheck, TrackingStore
 from farewatch.tracking import poll_policy
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
 from farewatch.tracking.service import Fares, is_departed
@@ -68,6 +70,17 @@ class PollBudget(Protocol):
 @runtime_checkable
 class _HasCached(Protocol):
     def cached(self, query: FareQuery) -> object | None: ...
+
+
+@runtime_checkable
+class _ReadsAlong(Protocol):
+    """A fare service whose cache entry the poll reads along with its route (one TransactGetItems)."""
+
+    def cache_item_key(self, query: FareQuery) -> str: ...
+
+    def fares(
+        self, query: FareQuery, *, count_search: bool = True, read: CachedFares | Unread | None = UNREAD
+    ) -> FareResult: ...
 
 
 class PollQueue(Protocol):
@@ -154,6 +167,7 @@ class PollCycle:
         self._insight = insight
         self._booking_link = booking_link  # an offer id -> its booking URL, never raising (booking.py)
         self._booking_urls: dict[str, str | None] = {}
+        self._judged: dict[tuple[str, Decimal], Insight] = {}
         self._budget_limit = daily_search_budget
         self._budget = budget
         self._trackers = trackers
@@ -252,42 +266,69 @@ class PollCycle:
         Upstream failures raise farewatch.errors.UpstreamError (the worker fails the message).
         """
         now = self._clock.now()
-        # Read first: alerts an earlier attempt wrote but could not announce, whatever happens below.
-        waiting = self._alerts.unpublished_of_route(route_key)
-        watchers, previous_price = self._trackers.route_state(route_key)
-        if watchers <= 0:
+        query = _query_or_none(route_key)
+        along = self._fares if isinstance(self._fares, _ReadsAlong) and query is not None else None
+        # One read: the route (watchers, last price, its outbox) and, with it, the route's cache entry.
+        state, entry = self._trackers.poll_state(
+            route_key,
+            fare_item=along.cache_item_key(query) if along is not None and query is not None else None,
+        )
+        # Alerts an earlier attempt wrote but could not announce, whatever happens below.
+        waiting, outbox_add = self._waiting(route_key, state)
+        if state.watchers <= 0 or query is None:
             return RouteRefresh(upstream_call=False, unpublished=waiting)
-        query = query_of_route_key(route_key)
         if is_departed(query, ManualClock(now)):
             self._trackers.unschedule(route_key)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
         if not self._within_budget(query, now):
             self._trackers.schedule(route_key, now + poll_policy.BUDGET_RETRY_SECONDS)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
-        result = self._fares.fares(query, count_search=False)
+        if along is not None:
+            result = along.fares(query, count_search=False, read=entry)
+        else:
+            result = self._fares.fares(query, count_search=False)
         if not self._budget_limit and self._budget is not None and not result.cached:
             self._budget.take(utc_datetime(now).date(), limit=UNLIMITED)  # counted for GET /stats/poller
         offer = result.cheapest
-        alerts: list[Alert] = []
-        if offer is not None:
-            alerts = self.evaluate_route(
-                route_key, PricePoint(offer.price, offer.currency, result.fetched_at, offer_id=offer.id)
-            )
         latest = offer.price if offer is not None else None
         interval = poll_policy.poll_interval(
             query.departure_date,
             utc_datetime(now).date(),
-            previous=previous_price,
+            previous=state.last_price,
             latest=latest,
             floor_seconds=self._poll_interval,
         )
-        self._trackers.schedule(route_key, now + interval, polled_at=now, price=latest)
+        schedule = RouteSchedule(
+            now + interval,
+            polled_at=now,
+            price=latest,
+            outbox_add=outbox_add,
+            outbox_kept=state.outbox is None,
+        )
+        alerts: list[Alert] = []
+        if offer is not None:
+            seen = PricePoint(offer.price, offer.currency, result.fetched_at, offer_id=offer.id)
+            alerts = self.evaluate_route(route_key, seen, schedule=schedule)
+        else:
+            self._trackers.schedule_route(route_key, schedule)
         known = {alert.id for alert in waiting}
         return RouteRefresh(
             upstream_call=not result.cached,
             alerts=alerts,
             unpublished=waiting + [alert for alert in alerts if alert.id not in known],
         )
+
+    def _waiting(self, route_key: str, state: RoutePollState) -> tuple[list[Alert], tuple[str, ...]]:
+        """The route's alerts awaiting announcement: from its outbox set (no read when it is empty),
+        or, on a route whose set is not kept yet, from the outbox index (and those go into the set)."""
+        if state.outbox is None:
+            waiting = self._alerts.unpublished_of_route(route_key)
+            return waiting, tuple(f"{alert.user_id}#{alert.id}" for alert in waiting)
+        if not state.outbox:
+            return [], ()
+        waiting, gone = self._alerts.outbox_alerts(state.outbox)
+        self._trackers.remove_from_outbox(route_key, gone)
+        return waiting, ()
 
     def _within_budget(self, query: FareQuery, now: float) -> bool:
         """No budget, or a fresh cache entry (no search needed), or one search taken from today's."""
@@ -301,45 +342,76 @@ class PollCycle:
         logger.info("The daily search budget is spent; the route waits", extra={"route": query.cache_key})
         return False
 
-    def evaluate_route(self, route_key: str, seen: PricePoint) -> list[Alert]:
+    def evaluate_route(
+        self, route_key: str, seen: PricePoint, *, schedule: RouteSchedule | None = None
+    ) -> list[Alert]:
         """The drop rules applied to every tracker of the route; only newly written alerts are returned.
 
         Idempotent: a tracker already checked at this observation is skipped, and an alert is written
         with a deterministic id in the same transaction as the tracker's memory, so a re-run or a
-        redelivered message never duplicates one.
+        redelivered message never duplicates one. The trackers that changed are written together
+        (with `schedule`, when given) in as few transactions as fit; if one of them moved meanwhile
+        (a PATCH, another poll), the rest are decided and written one by one, as a single one is.
         """
-        created = (self._evaluate(tracker, seen) for tracker in self._trackers.of_route(route_key))
-        return [alert for alert in created if alert is not None]
+        self._judged.clear()
+        checks = [
+            check
+            for check in (self._check(tracker, seen) for tracker in self._trackers.of_route(route_key))
+            if check is not None
+        ]
+        if not checks:
+            if schedule is not None:
+                self._trackers.schedule_route(route_key, schedule)
+            return []
+        applied = self._trackers.record_checks(route_key, checks, schedule=schedule)
+        alerts = [check.alert for check in checks[:applied] if check.alert is not None]
+        if applied < len(checks):
+            created = (self._evaluate(check.tracker, seen) for check in checks[applied:])
+            alerts += [alert for alert in created if alert is not None]
+            if schedule is not None:
+                self._trackers.schedule_route(route_key, schedule)
+        return alerts
+
+    def _check(self, tracker: StoredTracker, seen: PricePoint) -> TrackerCheck | None:
+        """The evaluation of one tracker as read: None when there is nothing to write."""
+        if tracker.last_checked_at is not None and tracker.last_checked_at >= seen.fetched_at:
+            return None  # this observation (or a newer one) was applied already
+        if tracker.query.currency != seen.currency:
+            return None
+        memory = TrackerMemory(
+            target_price=tracker.target_price,
+            notify_on_any_drop=tracker.notify_on_any_drop,
+            last_seen_price=tracker.current_price,
+            last_alerted_price=tracker.last_alerted_price,
+        )
+        decision = decide(memory, seen.amount)
+        after = remembered_after(memory, seen.amount, decision)
+        alert = self._alert(tracker, decision.kind, seen, decision.previous_price) if decision else None
+        return TrackerCheck(tracker, seen, after.last_alerted_price, alert)
 
     def _evaluate(self, tracker: StoredTracker, seen: PricePoint) -> Alert | None:
         current: StoredTracker | None = tracker
         for _ in range(_EVALUATION_ATTEMPTS):
             if current is None:
                 return None  # deleted meanwhile
-            if current.last_checked_at is not None and current.last_checked_at >= seen.fetched_at:
-                return None  # this observation (or a newer one) was applied already
-            if current.query.currency != seen.currency:
+            check = self._check(current, seen)
+            if check is None:
                 return None
-            memory = TrackerMemory(
-                target_price=current.target_price,
-                notify_on_any_drop=current.notify_on_any_drop,
-                last_seen_price=current.current_price,
-                last_alerted_price=current.last_alerted_price,
-            )
-            decision = decide(memory, seen.amount)
-            after = remembered_after(memory, seen.amount, decision)
-            alert = self._alert(current, decision.kind, seen, decision.previous_price) if decision else None
             if self._trackers.record_check(
-                current, seen=seen, last_alerted_price=after.last_alerted_price, alert=alert
+                current, seen=seen, last_alerted_price=check.last_alerted_price, alert=check.alert
             ):
-                return alert
+                return check.alert
             current = self._trackers.get(current.user_id, current.id)  # it moved: decide again
         return None
 
     def _alert(
         self, tracker: StoredTracker, kind: AlertKind, seen: PricePoint, previous: Decimal | None
     ) -> Alert:
-        judged = self._insight(tracker.query, seen.amount)
+        # Every tracker of a route alerts on the same trip and price: judged once (one Query).
+        judged_key = (tracker.query.cache_key, seen.amount)
+        if judged_key not in self._judged:
+            self._judged[judged_key] = self._insight(tracker.query, seen.amount)
+        judged = self._judged[judged_key]
         query = tracker.query
         return Alert(
             id=alert_id(tracker.id, seen.fetched_at, kind),
@@ -377,6 +449,13 @@ class PollCycle:
                 self._booking_urls.clear()
             self._booking_urls[offer_id] = self._booking_link(offer_id)
         return self._booking_urls[offer_id]
+
+
+def _query_or_none(route_key: str) -> FareQuery | None:
+    try:
+        return query_of_route_key(route_key)
+    except ValueError:
+        return None
 
 
 def query_of_route_key(route_key: str) -> FareQuery:
