@@ -20,13 +20,14 @@ from typing import Protocol, runtime_checkable
 from aws_lambda_powertools import Logger
 
 from farewatch.clock import Clock, ManualClock, utc_datetime
-from farewatch.fare_query import FareQuery
+from farewatch.fare_query import FareQuery, local_today
 from farewatch.insight import Judge, not_judged
+from farewatch.locations import require_location
 from farewatch.store.tracking import AlertStore, TrackingStore
-from farewatch.tracking import poll_policy
+from farewatch.tracking import poll_policy, window
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
 from farewatch.tracking.service import Fares, is_departed
-from farewatch.tracking.values import Alert, PricePoint, StoredTracker
+from farewatch.tracking.values import Alert, DatePrice, PricePoint, StoredTracker
 
 logger = Logger(child=True)
 
@@ -308,44 +309,83 @@ class PollCycle:
         with a deterministic id in the same transaction as the tracker's memory, so a re-run or a
         redelivered message never duplicates one.
         """
-        created = (self._evaluate(tracker, seen) for tracker in self._trackers.of_route(route_key))
+        day = query_of_route_key(route_key).departure_date
+        created = (
+            self._evaluate(tracker, seen, route_key=route_key, day=day)
+            for tracker in self._trackers.of_route(route_key)
+        )
         return [alert for alert in created if alert is not None]
 
-    def _evaluate(self, tracker: StoredTracker, seen: PricePoint) -> Alert | None:
+    def _evaluate(
+        self, tracker: StoredTracker, seen: PricePoint, *, route_key: str, day: date
+    ) -> Alert | None:
         current: StoredTracker | None = tracker
         for _ in range(_EVALUATION_ATTEMPTS):
             if current is None:
                 return None  # deleted meanwhile
-            if current.last_checked_at is not None and current.last_checked_at >= seen.fetched_at:
-                return None  # this observation (or a newer one) was applied already
             if current.query.currency != seen.currency:
                 return None
+            if current.flex_days:
+                step = self._window_step(current, seen, day)
+                if step is None or step.best is None:
+                    return None  # this observation (or a newer one) of its date was applied already
+                best = step.best
+                price = PricePoint(best.amount, seen.currency, seen.fetched_at, offer_id=best.offer_id)
+                prices: tuple[DatePrice, ...] | None = step.prices
+                first_sight = step.first_sight
+            else:
+                if current.last_checked_at is not None and current.last_checked_at >= seen.fetched_at:
+                    return None  # this observation (or a newer one) was applied already
+                price, prices, first_sight, best = seen, None, False, None
             memory = TrackerMemory(
                 target_price=current.target_price,
                 notify_on_any_drop=current.notify_on_any_drop,
                 last_seen_price=current.current_price,
                 last_alerted_price=current.last_alerted_price,
             )
-            decision = decide(memory, seen.amount)
-            after = remembered_after(memory, seen.amount, decision)
-            alert = self._alert(current, decision.kind, seen, decision.previous_price) if decision else None
+            decision = decide(memory, price.amount)
+            if decision is not None and decision.kind is AlertKind.PRICE_DROP and first_sight:
+                decision = None  # a date seen for the first time has not dropped: it is a baseline
+            after = remembered_after(memory, price.amount, decision)
+            alert = (
+                self._alert(
+                    current, decision.kind, price, decision.previous_price, best=best, polled=route_key
+                )
+                if decision
+                else None
+            )
+            flexible = {"window_prices": prices} if prices is not None else {}
             if self._trackers.record_check(
-                current, seen=seen, last_alerted_price=after.last_alerted_price, alert=alert
+                current, seen=price, last_alerted_price=after.last_alerted_price, alert=alert, **flexible
             ):
                 return alert
             current = self._trackers.get(current.user_id, current.id)  # it moved: decide again
         return None
 
+    def _window_step(self, tracker: StoredTracker, seen: PricePoint, day: date) -> window.WindowStep | None:
+        """A flexible tracker's window after the observation of one of its dates."""
+        today = local_today(require_location(tracker.query.origin, "origin"), self._clock)
+        observation = DatePrice(day, seen.amount, seen.fetched_at, seen.offer_id)
+        return window.observed(tracker.window_prices, observation, watched=tracker.dates, today=today)
+
     def _alert(
-        self, tracker: StoredTracker, kind: AlertKind, seen: PricePoint, previous: Decimal | None
+        self,
+        tracker: StoredTracker,
+        kind: AlertKind,
+        seen: PricePoint,
+        previous: Decimal | None,
+        *,
+        best: DatePrice | None = None,
+        polled: str | None = None,
     ) -> Alert:
-        judged = self._insight(tracker.query, seen.amount)
-        query = tracker.query
+        # A flexible tracker's alert is for its cheapest date: that trip, its insight, its route.
+        query = tracker.query if best is None else tracker.query.departing_on(best.departure_date)
+        judged = self._insight(query, seen.amount)
         return Alert(
-            id=alert_id(tracker.id, seen.fetched_at, kind),
+            id=alert_id(tracker.id, seen.fetched_at, kind, day=best.departure_date if best else None),
             user_id=tracker.user_id,
             tracker_id=tracker.id,
-            route_key=tracker.route_key,
+            route_key=query.cache_key,
             kind=kind.value,
             price=seen.amount,
             previous_price=previous,
@@ -365,6 +405,8 @@ class PollCycle:
             offer_id=seen.offer_id,
             booking_url=self._booking_url(seen.offer_id),
             lowest_price=min(seen.amount, tracker.lowest_price or seen.amount),
+            best_date=best.departure_date.isoformat() if best is not None else None,
+            outbox_route=polled if best is not None and polled != query.cache_key else None,
         )
 
     def _booking_url(self, offer_id: str | None) -> str | None:
