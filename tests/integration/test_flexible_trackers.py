@@ -349,3 +349,35 @@ def dt_date(text: str) -> Any:
     import datetime
 
     return datetime.date.fromisoformat(text)
+
+
+@pytest.mark.parametrize("limit", [3])
+def test_concurrent_flexible_creations_never_pass_the_limit_nor_miscount_a_date(
+    users, tracking, limit, atomic_dynamodb
+):
+    import threading
+    from decimal import Decimal
+
+    from farewatch.errors import Conflict
+    from farewatch.fare_query import parse_fare_query
+
+    query = parse_fare_query({"origin": "JFK", "destination": "LAX", "date": DAY}, clock=tracking.clock)
+    outcomes: list[str] = []
+
+    def create(target: int) -> None:
+        try:
+            tracking.create(
+                "user1", query, target_price=Decimal(target), notify_on_any_drop=True, flex_days=2
+            )
+            outcomes.append("created")
+        except Conflict as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=create, args=(200 + n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created"] * 3 + ["tracker_limit_reached"] * 5
+    assert counts(WINDOW) == [3] * 5
