@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -15,11 +16,12 @@ from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
 from farewatch.api.params import Cursor, PageLimit, ResourceId
 from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
-from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, parse_fare_query
+from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, FareQuery, parse_fare_query
 from farewatch.insight import Insight
 from farewatch.tracking.events import AlertDetails, details_of
 from farewatch.tracking.service import Alert, Tracker
 from farewatch.tracking.stats import RouteReport, RouteStats, report_csv
+from farewatch.tracking.window import MAX_FLEX_DAYS
 from farewatch.validation import OneOf, WholeNumber, YesNo
 
 router = Router()
@@ -31,6 +33,17 @@ Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(_CENTS))
 
+
+FlexDays = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_FLEX_DAYS,
+        strict=True,
+        description="Flexible dates: also watch this many days before and after departure_date (0-3), "
+        "keeping the stay of a round trip; alerts name the cheapest date.",
+    ),
+]
 
 Channels = Annotated[
     list[Literal["email", "webhook"]],
@@ -56,6 +69,7 @@ class TrackerCreate(BaseModel):
         None, ge=0, le=MAX_STOPS, strict=True, description="Per direction; null: any."
     )
     notify: Channels | None = Field(None, description="Alert channels; default: every one you set up.")
+    flex_days: FlexDays = 0
 
 
 class TrackerUpdate(BaseModel):
@@ -65,6 +79,9 @@ class TrackerUpdate(BaseModel):
     target_price: Price | None = Field(None, description="null removes the target.")
     notify_on_any_drop: bool = Field(False, strict=True)
     notify: Channels | None = Field(None, description="Alert channels: email, webhook, both or none ([]).")
+    flex_days: FlexDays | None = Field(
+        None, description="A new window (0-3 days each side); absent: unchanged."
+    )
 
 
 class PriceObservationView(BaseModel):
@@ -93,6 +110,13 @@ class InsightView(BaseModel):
         )
 
 
+class WindowDayView(BaseModel):
+    departure_date: str
+    return_date: str | None
+    price: str | None = Field(description="The latest price seen on this date; null: not seen yet.")
+    checked_at: str | None
+
+
 class TrackerView(BaseModel):
     id: str
     origin: str
@@ -114,6 +138,16 @@ class TrackerView(BaseModel):
     created_at: str
     updated_at: str
     insight: InsightView = Field(description='How the current price compares (README "Price insight").')
+    flex_days: int = Field(0, description="Days each side of departure_date also watched (0-3).")
+    best_date: str | None = Field(
+        None,
+        description="The departure date whose price is current_price (the cheapest of a flexible window).",
+    )
+    best_return_date: str | None = Field(None, description="The return date of the best date's round trip.")
+    best_price: str | None = Field(None, description="The price on best_date (current_price).")
+    window: list[WindowDayView] = Field(
+        default_factory=list, description="A flexible tracker's dates to come, each with its latest price."
+    )
     history: list[PriceObservationView] = Field(
         description="Every observed price, oldest first (the same in a list as alone; never null)."
     )
@@ -121,6 +155,7 @@ class TrackerView(BaseModel):
     @classmethod
     def of(cls, tracker: Tracker) -> TrackerView:
         stored, query = tracker.stored, tracker.stored.query
+        best = tracker.best
         return cls(
             id=stored.id,
             origin=query.origin,
@@ -142,6 +177,19 @@ class TrackerView(BaseModel):
             created_at=iso_utc(stored.created_at),
             updated_at=iso_utc(stored.updated_at),
             insight=InsightView.of(tracker.insight),
+            flex_days=stored.flex_days,
+            best_date=best.departure_date.isoformat() if best is not None else None,
+            best_return_date=_return_on(query, best.departure_date) if best is not None else None,
+            best_price=_money(best.amount) if best is not None else None,
+            window=[
+                WindowDayView(
+                    departure_date=day.trip.departure_date.isoformat(),
+                    return_date=day.trip.return_date.isoformat() if day.trip.return_date else None,
+                    price=_money(day.price.amount) if day.price is not None else None,
+                    checked_at=iso_utc(day.price.fetched_at) if day.price is not None else None,
+                )
+                for day in tracker.window
+            ],
             history=[
                 PriceObservationView(
                     observed_at=observation.observed_at,
@@ -151,6 +199,11 @@ class TrackerView(BaseModel):
                 for observation in tracker.history
             ],
         )
+
+
+def _return_on(query: FareQuery, day: date) -> str | None:
+    trip = query.departing_on(day)
+    return trip.return_date.isoformat() if trip.return_date is not None else None
 
 
 class TrackerEnvelope(BaseModel):
@@ -254,6 +307,7 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Re
         target_price=body.target_price,
         notify_on_any_drop=body.notify_on_any_drop,
         notify=tuple(dict.fromkeys(body.notify)) if body.notify is not None else None,
+        flex_days=body.flex_days,
     )
     return Response(
         201 if tracker.created else 200,
@@ -286,7 +340,7 @@ def get_tracker(id: ResourceId, caller: Caller) -> TrackerEnvelope:
 
 @router.patch(
     "/tracked-flights/<id>",
-    summary="Change the target price or the any-drop flag (optimistic locking on version)",
+    summary="Change the target price, any-drop flag, channels or flex_days (optimistic locking on version)",
     security=SIGNED_IN,
     responses=error_responses(*BODY_ERRORS, 401, 404, 409),
 )
@@ -296,6 +350,8 @@ def update_tracker(id: ResourceId, caller: Caller, body: Annotated[TrackerUpdate
         for name in ("target_price", "notify_on_any_drop")
         if name in body.model_fields_set
     }
+    if body.flex_days is not None:
+        changes["flex_days"] = body.flex_days
     if "notify" in body.model_fields_set and body.notify is not None:
         changes["notify"] = tuple(dict.fromkeys(body.notify))
     tracker = composition.tracking_service().update(caller.user_id, id, version=body.version, changes=changes)

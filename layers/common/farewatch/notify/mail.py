@@ -135,10 +135,15 @@ def price_drop_mail(event: PriceDropDetected, *, to: str, tracker_url: str, unsu
         ("Lowest seen", _money(event.lowest_price, cur)),
     ]
     judged = _judgement(event)
+    # A flexible tracker: the day of its window that won (the trip above departs on it).
+    flexible = (
+        f"The cheapest day of your flexible dates: {_day(event.best_date)}." if event.best_date else None
+    )
     book = f"Book from {_money(event.price, cur)}" if event.booking_url else None
     text = "\n".join(
         [
             f"The fare for {trip} {why}.",
+            *([flexible] if flexible else []),
             *([judged] if judged else []),
             "",
             *(f"{label + ':':<16}{value}" for label, value in lines),
@@ -158,6 +163,7 @@ def price_drop_mail(event: PriceDropDetected, *, to: str, tracker_url: str, unsu
         subject,
         [
             f"The fare for {html.escape(trip)} {why}.",
+            *([html.escape(flexible)] if flexible else []),
             *([html.escape(judged)] if judged else []),
             f'<table style="border-collapse:collapse">{rows}</table>',
             *(

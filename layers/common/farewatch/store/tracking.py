@@ -13,6 +13,12 @@ TrackersTable (user_id, tracker_id)      no TTL: trackers live until their owner
                                          transaction) when its user next hits the limit.
   index by_route (route_key, tracker_id) The poller's worker: Query the trackers of one watched route.
                                          Sparse: the counter item has no route_key.
+  tracker_id = wch#trk_<32 hex>#<date>   TrackerWatch (issue 15): a flexible tracker's other dates, one
+                                         item per departure date of its window besides its own, whose
+                                         route_key puts the tracker in by_route under that date's route.
+                                         Written and deleted in the tracker's transactions; a tracker
+                                         lists the dates it is counted on in `watched_dates`, and keeps
+                                         the latest price of each in `window_prices` (JSON).
 
 WatchedRoutesTable (route_key)           one item per fare query with trackers (`JFK#LAX#2026-12-01#1#USD`)
                                          WatchedRoute: active_count (ADD ±1 in the tracker's transaction),
@@ -22,7 +28,7 @@ WatchedRoutesTable (route_key)           one item per fare query with trackers (
                                          routes (a Query pages through them); more shards can come later.
 
 AlertsTable (user_id, alert_id)          no TTL (alerts are kept until the account goes)
-  alert_id = sha256(tracker#fetched_at#kind)[:24]
+  alert_id = sha256(tracker#fetched_at#kind[#winning date])[:24]
                                          PriceDropAlert: written with attribute_not_exists in the same
                                          transaction as the tracker update, so a re-run never duplicates.
                                          POST /alerts/{id}/ack: GetItem + conditional update.
@@ -36,8 +42,9 @@ AlertsTable (user_id, alert_id)          no TTL (alerts are kept until the accou
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -67,15 +74,17 @@ from farewatch.store.conditions import (
 from farewatch.store.fare_cache import CachedFares, entry_of
 from farewatch.store.models import FareCacheEntry, TableMeta
 from farewatch.store.pages import decode_cursor, encode_cursor, first_page, invalid_cursor, start_key_checked
+from farewatch.tracking import window
 from farewatch.tracking.poll_policy import DueRoute
 from farewatch.tracking.stats import WatchedCount
-from farewatch.tracking.values import Alert, PricePoint, StoredTracker
+from farewatch.tracking.values import Alert, DatePrice, PricePoint, StoredTracker
 
 _settings = get_settings()
 
 COUNTER_ID = "#active"
 ROUTE_SHARD = "all"
 TRACKER_PREFIX = "trk_"
+WATCH_PREFIX = "wch#"
 _ALERT_ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -112,8 +121,24 @@ class TrackerRecord(Model):
     released_at = NumberAttribute(null=True)
     version = VersionAttribute()
     notify = UnicodeAttribute(null=True)  # alert channels, comma-separated ("" none); absent: all set up
+    # Flexible dates (issue 15); absent on trackers of one date.
+    flex_days = NumberAttribute(null=True)
+    watched_dates = UnicodeAttribute(null=True)  # the dates counted on watched routes, comma-separated
+    window_prices = UnicodeAttribute(null=True)  # farewatch.tracking.window.dumps
+    best_date = UnicodeAttribute(null=True)
 
     by_route = TrackersByRoute()
+
+
+class TrackerWatch(Model):
+    """One more departure date of a flexible tracker: in by_route under that date's watched route."""
+
+    class Meta(TableMeta):
+        table_name = _settings.trackers_table
+
+    user_id = UnicodeAttribute(hash_key=True)
+    tracker_id = UnicodeAttribute(range_key=True)  # wch#<tracker id>#<YYYY-MM-DD>
+    route_key = UnicodeAttribute()
 
 
 class TrackerMemoryRecord(Model):
@@ -133,6 +158,8 @@ class TrackerMemoryRecord(Model):
     lowest_price = UnicodeAttribute(null=True)
     last_alerted_price = UnicodeAttribute(null=True)
     last_checked_at = NumberAttribute(null=True)
+    window_prices = UnicodeAttribute(null=True)
+    best_date = UnicodeAttribute(null=True)
 
 
 class TrackerCounter(Model):
@@ -229,12 +256,14 @@ class PriceDropAlert(Model):
     return_date = UnicodeAttribute(null=True)
     cabin = UnicodeAttribute(null=True)
     max_stops = NumberAttribute(null=True)
+    best_date = UnicodeAttribute(null=True)  # a flexible tracker's winning date
 
     newest_first = AlertsNewestFirst()
     unpublished = AlertsAwaitingPublication()
 
 
 TRACKING_MODELS: tuple[type[Model], ...] = (TrackerRecord, TrackerCounter, WatchedRoute, PriceDropAlert)
+# TrackerWatch items live in TrackersTable too (its table is TrackerRecord's).
 
 
 def outbox_key(alert: Alert) -> str:
@@ -260,6 +289,7 @@ class TrackerCheck:
     seen: PricePoint
     last_alerted_price: Decimal | None
     alert: Alert | None
+    window_prices: tuple[DatePrice, ...] | None = None  # a flexible tracker's window after it
 
 
 @dataclass(frozen=True)
@@ -301,6 +331,11 @@ def _tracker_of(record: TrackerRecord) -> StoredTracker:
         released_at=float(record.released_at) if record.released_at is not None else None,
         version=int(record.version or 0),
         notify=tuple(c for c in record.notify.split(",") if c) if record.notify is not None else None,
+        flex_days=int(record.flex_days or 0),
+        watched_dates=tuple(
+            date.fromisoformat(day) for day in (record.watched_dates or "").split(",") if day
+        ),
+        window_prices=window.loads(record.window_prices),
     )
 
 
@@ -326,6 +361,12 @@ def _record_of(tracker: StoredTracker) -> TrackerRecord:
         released_at=tracker.released_at,
         notify=",".join(tracker.notify) if tracker.notify is not None else None,
     )
+    if tracker.flex_days:
+        record.flex_days = tracker.flex_days
+        record.watched_dates = ",".join(day.isoformat() for day in tracker.dates)
+        record.window_prices = window.dumps(tracker.window_prices)
+        best = tracker.best
+        record.best_date = best.departure_date.isoformat() if best is not None else None
     if tracker.version:
         # The version read: PynamoDB makes every write of this record conditional on it (and bumps it).
         record.version = tracker.version
@@ -357,6 +398,7 @@ def _alert_of(item: PriceDropAlert) -> Alert:
         return_date=item.return_date,
         cabin=item.cabin,
         max_stops=int(item.max_stops) if item.max_stops is not None else None,
+        best_date=item.best_date,
         offer_id=item.offer_id,
         booking_url=item.booking_url,
         lowest_price=_decimal(item.lowest_price),
@@ -381,7 +423,8 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         offer_id=alert.offer_id,
         booking_url=alert.booking_url,
         lowest_price=_text(alert.lowest_price),
-        unpublished_route=alert.route_key,  # in the outbox until its event is on the bus
+        # In the outbox until its event is on the bus, keyed by the route whose poll made it.
+        unpublished_route=alert.outbox_route or alert.route_key,
         insight_level=alert.insight_level,
         typical_low=_text(alert.typical_low),
         typical_high=_text(alert.typical_high),
@@ -391,6 +434,7 @@ def _alert_item(alert: Alert) -> PriceDropAlert:
         return_date=alert.return_date,
         cabin=alert.cabin,
         max_stops=alert.max_stops,
+        best_date=alert.best_date,
     )
 
 
@@ -409,6 +453,15 @@ def _check_update(check: TrackerCheck) -> tuple[TrackerMemoryRecord, list[Any], 
     condition = TrackerMemoryRecord.tracker_id.exists() & (
         TrackerMemoryRecord.notify_on_any_drop == tracker.notify_on_any_drop
     )
+    if check.window_prices is not None:
+        # A flexible tracker's window after this check (`seen` is its cheapest date): written on
+        # condition that the window is still the one read, so two dates polled at once never lose
+        # each other's price.
+        best = window.cheapest(check.window_prices)
+        actions.append(TrackerMemoryRecord.window_prices.set(window.dumps(check.window_prices)))
+        if best is not None:
+            actions.append(TrackerMemoryRecord.best_date.set(best.departure_date.isoformat()))
+        condition &= TrackerMemoryRecord.window_prices == window.dumps(tracker.window_prices)
     condition &= (
         TrackerMemoryRecord.target_price.does_not_exist()
         if tracker.target_price is None
@@ -435,6 +488,34 @@ def _schedule_actions(schedule: RouteSchedule) -> list[Any]:
     return actions
 
 
+def _watch_id(tracker_id: str, day: date) -> str:
+    return f"{WATCH_PREFIX}{tracker_id}#{day.isoformat()}"
+
+
+def _watches(tracker: StoredTracker, days: Iterable[date]) -> list[TrackerWatch]:
+    """The watch items of `days` (the tracker's own date is its record, never a watch item)."""
+    own = tracker.query.departure_date
+    return [
+        TrackerWatch(tracker.user_id, _watch_id(tracker.id, day), route_key=tracker.key_on(day))
+        for day in days
+        if day != own
+    ]
+
+
+def _watching(query: FareQuery, next_poll_at: float) -> list[Any]:
+    """The actions that count one more tracker on a watched route (created if new, scheduled)."""
+    return [
+        WatchedRoute.active_count.add(1),
+        WatchedRoute.origin.set(query.origin),
+        WatchedRoute.destination.set(query.destination),
+        WatchedRoute.departure_date.set(query.departure_date.isoformat()),
+        WatchedRoute.adults.set(query.adults),
+        WatchedRoute.currency.set(query.currency),
+        WatchedRoute.shard.set(ROUTE_SHARD),
+        WatchedRoute.next_poll_at.set(WatchedRoute.next_poll_at | next_poll_at),  # if_not_exists
+    ]
+
+
 class TrackingStore:
     """Trackers, counters and watched routes; every change of a tracker's existence is one transaction."""
 
@@ -443,15 +524,24 @@ class TrackingStore:
 
     # -- trackers -------------------------------------------------------------------------------
 
-    def create(self, tracker: StoredTracker, *, limit: int, next_poll_at: float) -> StoredTracker:
-        """Put the tracker, count it for its user (Conflict past `limit`) and for its watched route."""
+    def create(
+        self,
+        tracker: StoredTracker,
+        *,
+        limit: int,
+        next_poll_at: float,
+        poll_now: Mapping[str, float] | None = None,
+    ) -> StoredTracker:
+        """Put the tracker, count it for its user (Conflict past `limit`) and on each watched route of
+        its dates (one transaction: at most 2 + 2 * 7 items for a ±3-day window). A route new to the
+        index is scheduled at `next_poll_at`, or at `poll_now[route key]` (dates not priced yet)."""
         record = _record_of(tracker)
-        query = tracker.query
         counter = TrackerCounter(tracker.user_id, COUNTER_ID)
-        watched = WatchedRoute(tracker.route_key)
         # A route this creates (or one whose outbox set is kept already) keeps its outbox on the route
         # from the start; an older route keeps reading the outbox index until its next poll.
         keeps_outbox = self._outbox_kept_or_new(tracker.route_key)
+        watches = _watches(tracker, tracker.dates)
+        due = poll_now or {}
 
         @retried_on_transaction_conflict
         def write() -> None:
@@ -463,22 +553,14 @@ class TrackingStore:
                     | (TrackerCounter.active_count < limit),
                 )
                 transaction.save(record, condition=TrackerRecord.tracker_id.does_not_exist())
-                transaction.update(
-                    watched,
-                    actions=[
-                        WatchedRoute.active_count.add(1),
-                        WatchedRoute.origin.set(query.origin),
-                        WatchedRoute.destination.set(query.destination),
-                        WatchedRoute.departure_date.set(query.departure_date.isoformat()),
-                        WatchedRoute.adults.set(query.adults),
-                        WatchedRoute.currency.set(query.currency),
-                        WatchedRoute.shard.set(ROUTE_SHARD),
-                        WatchedRoute.next_poll_at.set(
-                            WatchedRoute.next_poll_at | next_poll_at
-                        ),  # if_not_exists
-                        *([WatchedRoute.outbox_kept.set(True)] if keeps_outbox else []),
-                    ],
-                )
+                for watch in watches:
+                    transaction.save(watch)
+                for day in tracker.dates:
+                    query = tracker.query.departing_on(day)
+                    actions = _watching(query, due.get(query.cache_key, next_poll_at))
+                    if keeps_outbox and query.cache_key == tracker.route_key:
+                        actions.append(WatchedRoute.outbox_kept.set(True))
+                    transaction.update(WatchedRoute(query.cache_key), actions=actions)
 
         try:
             write()
@@ -517,20 +599,34 @@ class TrackingStore:
         return [_tracker_of(record) for record in records]
 
     def of_route(self, route_key: str) -> list[StoredTracker]:
-        return [_tracker_of(record) for record in TrackerRecord.by_route.query(route_key)]
+        """The trackers watching the route: those of its date, and flexible ones whose window has it
+        (found through their watch item, then read in one BatchGetItem)."""
+        trackers: list[StoredTracker] = []
+        flexible: list[tuple[str, str]] = []
+        for record in TrackerRecord.by_route.query(route_key):
+            if record.tracker_id.startswith(WATCH_PREFIX):
+                flexible.append((record.user_id, record.tracker_id[len(WATCH_PREFIX) :].split("#")[0]))
+            else:
+                trackers.append(_tracker_of(record))
+        if flexible:
+            trackers.extend(_tracker_of(record) for record in TrackerRecord.batch_get(flexible))
+        return trackers
 
     def delete(self, tracker: StoredTracker) -> bool:
-        """Delete the tracker (at the version read) and uncount it; False if it was already gone."""
+        """Delete the tracker (at the version read) and its watch items, and uncount it for its user and
+        on every watched route it was counted on; False if it was already gone."""
         counter = TrackerCounter(tracker.user_id, COUNTER_ID)
-        watched = WatchedRoute(tracker.route_key)
 
         @retried_on_transaction_conflict
         def write(current: StoredTracker) -> None:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.delete(_record_of(current), condition=TrackerRecord.tracker_id.exists())
+                for watch in _watches(current, current.dates):
+                    transaction.delete(watch)
                 if current.released_at is None:  # a released tracker was uncounted already
                     transaction.update(counter, actions=[TrackerCounter.active_count.add(-1)])
-                transaction.update(watched, actions=[WatchedRoute.active_count.add(-1)])
+                for key in current.route_keys:
+                    transaction.update(WatchedRoute(key), actions=[WatchedRoute.active_count.add(-1)])
 
         for _ in range(TRANSACTION_ATTEMPTS):
             try:
@@ -546,7 +642,8 @@ class TrackingStore:
                 tracker = current  # changed under us (a poll): delete the newer version
         else:
             raise Conflict("The tracker keeps changing; try again.", code="version_conflict")
-        self._unschedule_if_unwatched(tracker.route_key)
+        for key in tracker.route_keys:
+            self._unschedule_if_unwatched(key)
         return True
 
     def release_departed(self, user_id: str, departed: Callable[[StoredTracker], bool], *, now: float) -> int:
@@ -586,8 +683,14 @@ class TrackingStore:
         notify_on_any_drop: bool,
         now: float,
         notify: tuple[str, ...] | None = None,
+        reshaped: StoredTracker | None = None,
+        poll_now: Mapping[str, float] | None = None,
     ) -> StoredTracker:
-        """Conditional on the version read (VersionAttribute): Conflict `version_conflict` if it moved."""
+        """Conditional on the version read (VersionAttribute): Conflict `version_conflict` if it moved.
+
+        `reshaped`: the tracker with its new flexible window (flex_days, watched_dates, window_prices,
+        current/lowest price): its watch items and route counts follow in the same transaction (dates
+        left are uncounted, dates joined counted, and scheduled at `poll_now[key]` when new there)."""
         record = _record_of(tracker)
         actions: list[Any] = [
             TrackerRecord.notify_on_any_drop.set(notify_on_any_drop),
@@ -602,9 +705,73 @@ class TrackingStore:
         if target_price != tracker.target_price:
             # A new target starts its own "alert once" cycle.
             actions.append(TrackerRecord.last_alerted_price.remove())
+        if reshaped is not None:
+            return self._reshape(tracker, record, reshaped, actions, now=now, poll_now=poll_now or {})
         if not update_unless_condition_failed(record, actions=actions):
             raise version_conflict()
         return _tracker_of(record)
+
+    def _reshape(
+        self,
+        tracker: StoredTracker,
+        record: TrackerRecord,
+        reshaped: StoredTracker,
+        actions: list[Any],
+        *,
+        now: float,
+        poll_now: Mapping[str, float],
+    ) -> StoredTracker:
+        """A settings change that moves the window: one transaction (at most 1 + 4 * 7 items)."""
+        before, after = set(tracker.dates), set(reshaped.dates)
+        best = reshaped.best
+        actions = [
+            *actions,
+            TrackerRecord.flex_days.set(reshaped.flex_days),
+            TrackerRecord.watched_dates.set(",".join(day.isoformat() for day in reshaped.dates)),
+            TrackerRecord.window_prices.set(window.dumps(reshaped.window_prices)),
+            TrackerRecord.best_date.set(best.departure_date.isoformat())
+            if best is not None
+            else TrackerRecord.best_date.remove(),
+            TrackerRecord.current_price.set(str(reshaped.current_price))
+            if reshaped.current_price is not None
+            else TrackerRecord.current_price.remove(),
+        ]
+        if reshaped.lowest_price is not None:
+            actions.append(TrackerRecord.lowest_price.set(str(reshaped.lowest_price)))
+        joined = sorted(after - before)
+        left = sorted(before - after)
+
+        @retried_on_transaction_conflict
+        def write() -> None:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.update(record, actions=actions, condition=TrackerRecord.tracker_id.exists())
+                for watch in _watches(tracker, left):
+                    transaction.delete(watch)
+                for watch in _watches(tracker, joined):
+                    transaction.save(watch)
+                for day in left:
+                    transaction.update(
+                        WatchedRoute(tracker.key_on(day)), actions=[WatchedRoute.active_count.add(-1)]
+                    )
+                for day in joined:
+                    query = tracker.query.departing_on(day)
+                    transaction.update(
+                        WatchedRoute(query.cache_key),
+                        actions=_watching(query, poll_now.get(query.cache_key, now)),
+                    )
+
+        try:
+            write()
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                raise version_conflict() from None
+            raise
+        for day in left:
+            self._unschedule_if_unwatched(tracker.key_on(day))
+        current = self.get(tracker.user_id, tracker.id)
+        if current is None:
+            raise NotFound("No such tracked flight.")
+        return current
 
     def record_check(
         self,
@@ -613,15 +780,19 @@ class TrackingStore:
         seen: PricePoint,
         last_alerted_price: Decimal | None,
         alert: Alert | None,
+        window_prices: tuple[DatePrice, ...] | None = None,
     ) -> bool:
         """Apply one evaluation: the tracker's memory and its alert, atomically, without moving the
         version its owner must send with PATCH.
 
         Conditional on the settings the evaluation used and the last check it read; False when it
         did not apply: the alert exists already (a re-run), or the tracker moved on or went away.
-        An alert is added to its route's outbox in the same transaction.
+        An alert is added to the outbox of the route whose poll raised it, in the same transaction. A
+        flexible tracker's evaluation also gives its window's prices after it (`seen` is then its
+        cheapest date); see `_check_update`.
         """
-        memory, actions, condition = _check_update(TrackerCheck(tracker, seen, last_alerted_price, alert))
+        check = TrackerCheck(tracker, seen, last_alerted_price, alert, window_prices)
+        memory, actions, condition = _check_update(check)
         if alert is None:
             return update_unless_condition_failed(memory, actions=actions, condition=condition)
         try:
@@ -629,7 +800,8 @@ class TrackingStore:
                 transaction.save(_alert_item(alert), condition=PriceDropAlert.alert_id.does_not_exist())
                 transaction.update(memory, actions=actions, condition=condition)
                 transaction.update(
-                    WatchedRoute(alert.route_key), actions=[WatchedRoute.outbox.add({outbox_key(alert)})]
+                    WatchedRoute(alert.outbox_route or alert.route_key),
+                    actions=[WatchedRoute.outbox.add({outbox_key(alert)})],
                 )
         except TransactWriteError as error:
             if "ConditionalCheckFailed" in cancellation_codes(error):

@@ -110,6 +110,7 @@ def details_of(alert: Alert) -> dict[str, Any]:
         "adults": alert.adults,
         "cabin": alert.cabin,
         "max_stops": alert.max_stops,
+        "best_date": alert.best_date,
         "currency": alert.currency,
         "price": price,
         "previous_price": money(alert.previous_price),

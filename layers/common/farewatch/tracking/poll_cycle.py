@@ -20,15 +20,16 @@ from typing import Protocol, runtime_checkable
 from aws_lambda_powertools import Logger
 
 from farewatch.clock import Clock, ManualClock, utc_datetime
-from farewatch.fare_query import FareQuery
+from farewatch.fare_query import FareQuery, local_today
 from farewatch.insight import Insight, Judge, not_judged
+from farewatch.locations import require_location
 from farewatch.pricing import UNREAD, FareResult, Unread
 from farewatch.store.fare_cache import CachedFares
 from farewatch.store.tracking import AlertStore, RoutePollState, RouteSchedule, TrackerCheck, TrackingStore
-from farewatch.tracking import poll_policy
+from farewatch.tracking import poll_policy, window
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
 from farewatch.tracking.service import Fares, is_departed
-from farewatch.tracking.values import Alert, PricePoint, StoredTracker
+from farewatch.tracking.values import Alert, DatePrice, PricePoint, StoredTracker
 
 logger = Logger(child=True)
 
@@ -354,9 +355,13 @@ class PollCycle:
         (a PATCH, another poll), the rest are decided and written one by one, as a single one is.
         """
         self._judged.clear()
+        day = query_of_route_key(route_key).departure_date
         checks = [
             check
-            for check in (self._check(tracker, seen) for tracker in self._trackers.of_route(route_key))
+            for check in (
+                self._check(tracker, seen, route_key=route_key, day=day)
+                for tracker in self._trackers.of_route(route_key)
+            )
             if check is not None
         ]
         if not checks:
@@ -366,58 +371,104 @@ class PollCycle:
         applied = self._trackers.record_checks(route_key, checks, schedule=schedule)
         alerts = [check.alert for check in checks[:applied] if check.alert is not None]
         if applied < len(checks):
-            created = (self._evaluate(check.tracker, seen) for check in checks[applied:])
+            created = (
+                self._evaluate(check.tracker, seen, route_key=route_key, day=day)
+                for check in checks[applied:]
+            )
             alerts += [alert for alert in created if alert is not None]
             if schedule is not None:
                 self._trackers.schedule_route(route_key, schedule)
         return alerts
 
-    def _check(self, tracker: StoredTracker, seen: PricePoint) -> TrackerCheck | None:
-        """The evaluation of one tracker as read: None when there is nothing to write."""
-        if tracker.last_checked_at is not None and tracker.last_checked_at >= seen.fetched_at:
-            return None  # this observation (or a newer one) was applied already
+    def _check(
+        self, tracker: StoredTracker, seen: PricePoint, *, route_key: str, day: date
+    ) -> TrackerCheck | None:
+        """The evaluation of one tracker as read, `seen` being the price of `day` (the polled route's
+        date): None when there is nothing to write. A flexible tracker is judged on its window's
+        cheapest date after this observation, and its window's prices go with the check."""
         if tracker.query.currency != seen.currency:
             return None
+        if tracker.flex_days:
+            step = self._window_step(tracker, seen, day)
+            if step is None or step.best is None:
+                return None  # this observation (or a newer one) of its date was applied already
+            cheapest = step.best
+            price = PricePoint(cheapest.amount, seen.currency, seen.fetched_at, offer_id=cheapest.offer_id)
+            best: DatePrice | None = cheapest
+            prices: tuple[DatePrice, ...] | None = step.prices
+            first_sight = step.first_sight
+        else:
+            if tracker.last_checked_at is not None and tracker.last_checked_at >= seen.fetched_at:
+                return None  # this observation (or a newer one) was applied already
+            price, prices, first_sight, best = seen, None, False, None
         memory = TrackerMemory(
             target_price=tracker.target_price,
             notify_on_any_drop=tracker.notify_on_any_drop,
             last_seen_price=tracker.current_price,
             last_alerted_price=tracker.last_alerted_price,
         )
-        decision = decide(memory, seen.amount)
-        after = remembered_after(memory, seen.amount, decision)
-        alert = self._alert(tracker, decision.kind, seen, decision.previous_price) if decision else None
-        return TrackerCheck(tracker, seen, after.last_alerted_price, alert)
+        decision = decide(memory, price.amount)
+        if decision is not None and decision.kind is AlertKind.PRICE_DROP and first_sight:
+            decision = None  # a date seen for the first time has not dropped: it is a baseline
+        after = remembered_after(memory, price.amount, decision)
+        alert = (
+            self._alert(tracker, decision.kind, price, decision.previous_price, best=best, polled=route_key)
+            if decision
+            else None
+        )
+        return TrackerCheck(tracker, price, after.last_alerted_price, alert, prices)
 
-    def _evaluate(self, tracker: StoredTracker, seen: PricePoint) -> Alert | None:
+    def _evaluate(
+        self, tracker: StoredTracker, seen: PricePoint, *, route_key: str, day: date
+    ) -> Alert | None:
         current: StoredTracker | None = tracker
         for _ in range(_EVALUATION_ATTEMPTS):
             if current is None:
                 return None  # deleted meanwhile
-            check = self._check(current, seen)
+            check = self._check(current, seen, route_key=route_key, day=day)
             if check is None:
                 return None
+            # A fake store may not take the window: it is passed for flexible trackers only.
+            flexible = {"window_prices": check.window_prices} if check.window_prices is not None else {}
             if self._trackers.record_check(
-                current, seen=seen, last_alerted_price=check.last_alerted_price, alert=check.alert
+                current,
+                seen=check.seen,
+                last_alerted_price=check.last_alerted_price,
+                alert=check.alert,
+                **flexible,
             ):
                 return check.alert
             current = self._trackers.get(current.user_id, current.id)  # it moved: decide again
         return None
 
+    def _window_step(self, tracker: StoredTracker, seen: PricePoint, day: date) -> window.WindowStep | None:
+        """A flexible tracker's window after the observation of one of its dates."""
+        today = local_today(require_location(tracker.query.origin, "origin"), self._clock)
+        observation = DatePrice(day, seen.amount, seen.fetched_at, seen.offer_id)
+        return window.observed(tracker.window_prices, observation, watched=tracker.dates, today=today)
+
     def _alert(
-        self, tracker: StoredTracker, kind: AlertKind, seen: PricePoint, previous: Decimal | None
+        self,
+        tracker: StoredTracker,
+        kind: AlertKind,
+        seen: PricePoint,
+        previous: Decimal | None,
+        *,
+        best: DatePrice | None = None,
+        polled: str | None = None,
     ) -> Alert:
-        # Every tracker of a route alerts on the same trip and price: judged once (one Query).
-        judged_key = (tracker.query.cache_key, seen.amount)
+        # A flexible tracker's alert is for its cheapest date: that trip, its insight, its route.
+        query = tracker.query if best is None else tracker.query.departing_on(best.departure_date)
+        # Every tracker of a route alerting on the same trip and price is judged once (one Query).
+        judged_key = (query.cache_key, seen.amount)
         if judged_key not in self._judged:
-            self._judged[judged_key] = self._insight(tracker.query, seen.amount)
+            self._judged[judged_key] = self._insight(query, seen.amount)
         judged = self._judged[judged_key]
-        query = tracker.query
         return Alert(
-            id=alert_id(tracker.id, seen.fetched_at, kind),
+            id=alert_id(tracker.id, seen.fetched_at, kind, day=best.departure_date if best else None),
             user_id=tracker.user_id,
             tracker_id=tracker.id,
-            route_key=tracker.route_key,
+            route_key=query.cache_key,
             kind=kind.value,
             price=seen.amount,
             previous_price=previous,
@@ -437,6 +488,8 @@ class PollCycle:
             offer_id=seen.offer_id,
             booking_url=self._booking_url(seen.offer_id),
             lowest_price=min(seen.amount, tracker.lowest_price or seen.amount),
+            best_date=best.departure_date.isoformat() if best is not None else None,
+            outbox_route=polled if best is not None and polled != query.cache_key else None,
         )
 
     def _booking_url(self, offer_id: str | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -64,6 +65,12 @@ def remembered_after(memory: TrackerMemory, price: Decimal, decision: Decision |
     return TrackerMemory(memory.target_price, memory.notify_on_any_drop, price, last_alerted)
 
 
-def alert_id(tracker_id: str, fetched_at: float, kind: AlertKind) -> str:
-    """Deterministic: the same tracker, observation and rule always give the same id (idempotency)."""
-    return hashlib.sha256(f"{tracker_id}#{fetched_at!r}#{kind.value}".encode()).hexdigest()[:24]
+def alert_id(tracker_id: str, fetched_at: float, kind: AlertKind, *, day: date | None = None) -> str:
+    """Deterministic: the same tracker, observation and rule always give the same id (idempotency).
+
+    A flexible tracker's alert also names its winning date (`day`): two dates of one window observed
+    at the same instant are two alerts, never one swallowing the other."""
+    name = f"{tracker_id}#{fetched_at!r}#{kind.value}"
+    if day is not None:
+        name += f"#{day.isoformat()}"
+    return hashlib.sha256(name.encode()).hexdigest()[:24]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from farewatch.clock import Clock, utc_datetime
-from farewatch.errors import Conflict, InvalidRequest, NotFound
+from farewatch.errors import Conflict, InvalidRequest, NotFound, UpstreamError
 from farewatch.fare_query import FareQuery, local_today
 from farewatch.insight import Insight, Judge, not_judged
 from farewatch.locations import require_location
@@ -24,9 +24,9 @@ from farewatch.pricing import FareResult
 from farewatch.store.history import Observation
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tracking import TRACKER_PREFIX, AlertStore, TrackingStore, version_conflict
-from farewatch.tracking import poll_policy
+from farewatch.tracking import poll_policy, window
 from farewatch.tracking.stats import History, RouteReport, Searches, route_report
-from farewatch.tracking.values import Alert, StoredTracker
+from farewatch.tracking.values import Alert, DatePrice, StoredTracker
 
 ACTIVE = "active"
 EXPIRED = "expired"
@@ -39,6 +39,14 @@ class Fares(Protocol):
 
 
 @dataclass(frozen=True)
+class WindowDay:
+    """One date of a flexible tracker's window: its trip and the latest price seen (None: not yet)."""
+
+    trip: FareQuery
+    price: DatePrice | None
+
+
+@dataclass(frozen=True)
 class Tracker:
     """A tracker as its owner sees it: what is stored, whether it is still active, and its history."""
 
@@ -47,6 +55,17 @@ class Tracker:
     history: list[Observation] = field(default_factory=list)
     insight: Insight | None = None  # how its current price compares (farewatch.insight)
     created: bool = True  # False: a create found the same tracker already there (answered 200)
+    window: tuple[WindowDay, ...] = ()  # a flexible tracker's dates to come, with their prices
+
+    @property
+    def best(self) -> DatePrice | None:
+        """The date that wins: a flexible window's cheapest, or the tracker's own date at its price."""
+        stored = self.stored
+        if stored.flex_days:
+            return stored.best
+        if stored.current_price is None:
+            return None
+        return DatePrice(stored.query.departure_date, stored.current_price, stored.last_checked_at or 0.0)
 
 
 def is_departed(query: FareQuery, clock: Clock) -> bool:
@@ -124,10 +143,11 @@ class TrackingService:
         target_price: Decimal | None,
         notify_on_any_drop: bool,
         notify: tuple[str, ...] | None = None,
+        flex_days: int = 0,
     ) -> Tracker:
         if target_price is None and not notify_on_any_drop:
             raise _nothing_to_alert_on("Set target_price, notify_on_any_drop, or both.")
-        existing = self._same_tracker(user_id, query, target_price, notify_on_any_drop)
+        existing = self._same_tracker(user_id, query, target_price, notify_on_any_drop, flex_days)
         if existing is not None:
             return replace(self._view(existing, with_history=True), created=False)
         # Upstream failures propagate from here (502/503/504) before anything is written.
@@ -135,6 +155,15 @@ class TrackingService:
         offer = result.cheapest
         price = offer.price if offer is not None else None
         now = self._clock.now()
+        dates: tuple[date, ...] = ()
+        prices: tuple[DatePrice, ...] = ()
+        unpriced: dict[str, float] = {}
+        if flex_days:
+            dates = window.window_dates(query, flex_days, today=self._today(query))
+            own = DatePrice(query.departure_date, offer.price, result.fetched_at, offer.id) if offer else None
+            prices, unpriced = self._window_prices(query, dates, known=own, now=now)
+            best = window.cheapest(prices)
+            price = best.amount if best is not None else None
         wanted = StoredTracker(
             id=f"{TRACKER_PREFIX}{uuid.uuid4().hex}",
             user_id=user_id,
@@ -148,11 +177,48 @@ class TrackingService:
             created_at=now,
             updated_at=now,
             notify=notify,
+            flex_days=flex_days,
+            watched_dates=dates,
+            window_prices=prices,
         )
-        return self._view(self._create(wanted, next_poll_at=now + self._poll_interval), with_history=True)
+        created = self._create(wanted, next_poll_at=now + self._poll_interval, poll_now=unpriced)
+        return self._view(created, with_history=True)
+
+    def _today(self, query: FareQuery) -> date:
+        return local_today(require_location(query.origin, "origin"), self._clock)
+
+    def _window_prices(
+        self, query: FareQuery, dates: tuple[date, ...], *, known: DatePrice | None, now: float
+    ) -> tuple[tuple[DatePrice, ...], dict[str, float]]:
+        """The latest price of each date of a window, through the shared cache (a search each, counted
+        once per request), and the watched-route keys of the dates it could not price: those are
+        polled at once rather than at the next interval. Only the tracker's own date's failure fails
+        a create; another date's waits for the poller."""
+        prices: list[DatePrice] = []
+        unpriced: dict[str, float] = {}
+        for day in dates:
+            if known is not None and day == known.departure_date:
+                prices.append(known)
+                continue
+            trip = query.departing_on(day)
+            try:
+                result = self._fares.fares(trip, count_search=False)
+            except UpstreamError:
+                unpriced[trip.cache_key] = now
+                continue
+            offer = result.cheapest
+            if offer is None:
+                continue
+            prices.append(DatePrice(day, offer.price, result.fetched_at, offer.id))
+        return tuple(prices), unpriced
 
     def _same_tracker(
-        self, user_id: str, query: FareQuery, target_price: Decimal | None, notify_on_any_drop: bool
+        self,
+        user_id: str,
+        query: FareQuery,
+        target_price: Decimal | None,
+        notify_on_any_drop: bool,
+        flex_days: int = 0,
     ) -> StoredTracker | None:
         """The user's tracker of this very trip with these very rules, if there is one: creating it
         again answers it rather than a copy that would alert twice."""
@@ -161,24 +227,31 @@ class TrackingService:
                 tracker.query == query
                 and tracker.target_price == target_price
                 and tracker.notify_on_any_drop == notify_on_any_drop
+                and tracker.flex_days == flex_days
             ):
                 return tracker
         return None
 
-    def _create(self, tracker: StoredTracker, *, next_poll_at: float) -> StoredTracker:
+    def _create(
+        self, tracker: StoredTracker, *, next_poll_at: float, poll_now: dict[str, float] | None = None
+    ) -> StoredTracker:
         try:
-            return self._store.create(tracker, limit=self._limit, next_poll_at=next_poll_at)
+            return self._store.create(
+                tracker, limit=self._limit, next_poll_at=next_poll_at, poll_now=poll_now
+            )
         except Conflict as error:
             # Only active trackers count: if some of the user's have departed since, uncount them
             # and try once more; otherwise the limit stands.
             if error.code != "tracker_limit_reached":
                 raise
             departed = self._store.release_departed(
-                tracker.user_id, lambda stored: is_departed(stored.query, self._clock), now=self._clock.now()
+                tracker.user_id, lambda stored: self._status(stored) == EXPIRED, now=self._clock.now()
             )
             if not departed:
                 raise
-            return self._store.create(tracker, limit=self._limit, next_poll_at=next_poll_at)
+            return self._store.create(
+                tracker, limit=self._limit, next_poll_at=next_poll_at, poll_now=poll_now
+            )
 
     def trackers_of(self, user_id: str) -> list[Tracker]:
         """The user's trackers, newest first, each as it reads alone (with its history)."""
@@ -196,14 +269,65 @@ class TrackingService:
         any_drop = bool(changes.get("notify_on_any_drop", tracker.notify_on_any_drop))
         if target is None and not any_drop:
             raise _nothing_to_alert_on("A tracker needs target_price, notify_on_any_drop, or both.")
+        now = self._clock.now()
+        reshaped: StoredTracker | None = None
+        unpriced: dict[str, float] = {}
+        flex_days = changes.get("flex_days")
+        if flex_days is not None and flex_days != tracker.flex_days:
+            reshaped, unpriced = self._reshaped(tracker, flex_days, now=now)
         updated = self._store.update_settings(
             tracker,
             target_price=target,
             notify_on_any_drop=any_drop,
-            now=self._clock.now(),
+            now=now,
             notify=changes.get("notify"),
+            reshaped=reshaped,
+            poll_now=unpriced,
         )
         return self._view(updated, with_history=True)
+
+    def _reshaped(
+        self, tracker: StoredTracker, flex_days: int, *, now: float
+    ) -> tuple[StoredTracker, dict[str, float]]:
+        """The tracker with a new window: the prices of the dates it keeps stay, the dates it gains are
+        priced through the shared cache (those it cannot price are polled at once)."""
+        query = tracker.query
+        today = self._today(query)
+        dates = window.window_dates(query, flex_days, today=today)
+        if not dates:
+            raise InvalidRequest(
+                "Every date of this window has departed; its dates cannot change.",
+                code="invalid_body",
+                details=[{"field": "flex_days", "issue": "the window's dates have departed"}],
+            )
+        kept = window.kept(tracker.window_prices, dates, today=today)
+        if (
+            not tracker.flex_days
+            and tracker.current_price is not None
+            and tracker.last_checked_at is not None
+        ):
+            # A tracker of one date becoming flexible: its own date's price is known already.
+            own = DatePrice(query.departure_date, tracker.current_price, tracker.last_checked_at)
+            kept = window.kept((own,), dates, today=today)
+        known = {price.departure_date for price in kept}
+        gained, unpriced = self._window_prices(
+            query, tuple(day for day in dates if day not in known), known=None, now=now
+        )
+        prices = window.kept((*kept, *gained), dates, today=today)
+        best = window.cheapest(prices)
+        current = best.amount if best is not None else None
+        lowest = tracker.lowest_price
+        if current is not None:
+            lowest = current if lowest is None else min(lowest, current)
+        reshaped = replace(
+            tracker,
+            flex_days=flex_days,
+            watched_dates=dates,
+            window_prices=prices if flex_days else (),
+            current_price=current,
+            lowest_price=lowest,
+        )
+        return reshaped, unpriced
 
     def delete(self, user_id: str, tracker_id: str) -> None:
         if not self._store.delete(self._own(user_id, tracker_id)):
@@ -217,11 +341,33 @@ class TrackingService:
         return tracker
 
     def _view(self, tracker: StoredTracker, *, with_history: bool) -> Tracker:
+        best = tracker.best if tracker.flex_days else None
+        trip = tracker.query if best is None else tracker.query.departing_on(best.departure_date)
         return Tracker(
             stored=tracker,
-            status=EXPIRED if is_departed(tracker.query, self._clock) else ACTIVE,
+            status=self._status(tracker),
             history=self._history.observations(tracker.route_key) if with_history else [],
-            insight=self._insight(tracker.query, tracker.current_price),
+            insight=self._insight(trip, tracker.current_price),
+            window=self._window(tracker),
+        )
+
+    def _status(self, tracker: StoredTracker) -> str:
+        """Expired once every date it watches has departed."""
+        if not tracker.flex_days:
+            return EXPIRED if is_departed(tracker.query, self._clock) else ACTIVE
+        today = self._today(tracker.query)
+        return ACTIVE if any(day >= today for day in tracker.dates) else EXPIRED
+
+    def _window(self, tracker: StoredTracker) -> tuple[WindowDay, ...]:
+        """A flexible tracker's dates still to come, each with its latest price (None: not yet seen)."""
+        if not tracker.flex_days:
+            return ()
+        today = self._today(tracker.query)
+        prices = {price.departure_date: price for price in tracker.window_prices}
+        return tuple(
+            WindowDay(tracker.query.departing_on(day), prices.get(day))
+            for day in tracker.dates
+            if day >= today
         )
 
     # -- alerts ---------------------------------------------------------------------------------
