@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from amadeus_sim.offers import FlightSearch
-from amadeus_sim.world import PER_US_DOLLAR
+from fare_sim.pricing import FlightSearch
+from fare_sim.world import PER_US_DOLLAR
 
 TRAVEL_CLASSES = ("ECONOMY", "PREMIUM_ECONOMY", "BUSINESS", "FIRST")
 MAX_SEATED_TRAVELERS = 9

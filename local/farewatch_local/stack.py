@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import requests
 
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, provision
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import GatewayRequestHandler, LocalGateway, print_line
