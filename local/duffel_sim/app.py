@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import FareSimulator, bearer_token
+from fare_sim.core import DAY_RULES, FareSimulator, bearer_token, day_problem
 from fare_sim.levers import FaultMode
 from fare_sim.pricing import (
     FlightSearch,
@@ -73,7 +73,7 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 KEPT_OFFER_REQUESTS = 1000  # older ones are forgotten, like expired offers
 SORTS = ("total_amount", "-total_amount", "total_duration")
 OFFER_LIFETIME_SECONDS = 30 * 60
-BOOKING_HORIZON_DAYS, MAX_PASSENGERS, MAX_OFFERS_PER_REQUEST = 365, 9, 250
+MAX_PASSENGERS, MAX_OFFERS_PER_REQUEST = 9, 250
 CABIN_CLASSES = ("economy", "premium_economy", "business", "first")
 UNLIMITED = 1_000_000  # what the rate-limit headers announce when the limit is switched off
 
@@ -267,23 +267,10 @@ def _departure_date(raw: Any, today: dt.date, problems: list[Any], pointer: str)
     if raw is None:
         problems.append(_required(pointer))
         return None
-    try:
-        day = (
-            dt.date.fromisoformat(raw)
-            if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw)
-            else None
-        )
-    except ValueError:
-        day = None
-    if day is None:
-        problems.append(_invalid(pointer, "departure_date must be a date, YYYY-MM-DD"))
-    elif day < today:
-        problems.append(_invalid(pointer, "departure_date must be today or later"))
-    elif (day - today).days > BOOKING_HORIZON_DAYS:
-        problems.append(_invalid(pointer, f"departure_date must be within {BOOKING_HORIZON_DAYS} days"))
-    else:
-        return day
-    return None
+    day, problem = day_problem(raw, today)
+    if problem is not None:
+        problems.append(_invalid(pointer, f"departure_date must be {DAY_RULES[problem]}"))
+    return day
 
 
 def _place(airport: Airport | str) -> dict[str, Any]:

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 BOOKING_HORIZON_DAYS = 365  # every API refuses departures further ahead than this
+# What a date must be, by `day_problem`'s answer, in the words of the Duffel and Ignav errors.
+DAY_RULES = {
+    "format": "a date, YYYY-MM-DD",
+    "past": "today or later",
+    "horizon": f"within {BOOKING_HORIZON_DAYS} days",
+}
 logger = logging.getLogger(__name__)
 
 CONTROL_ROUTES = (

@@ -42,14 +42,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import FareSimulator
+from fare_sim.core import DAY_RULES, FareSimulator, day_problem
 from fare_sim.levers import ControlInputError, FaultMode, control_json
 from fare_sim.pricing import FlightSearch, PricedOffer
 from fare_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
 
 JSON_TYPE = "application/json"
 DEFAULT_API_KEY = "ignav-farewatch-local"  # the published local default, not a real key
-MAX_PASSENGERS, BOOKING_HORIZON_DAYS = 9, 365
+MAX_PASSENGERS = 9
 CABINS = ("economy", "premium_economy", "business", "first")
 KEPT_ITINERARIES = 20_000  # older ids are forgotten, as Ignav's ids eventually expire
 # Market → the currency it prices in (the markets whose currency the simulator has a rate for).
@@ -60,79 +60,25 @@ MARKET_CURRENCIES: Mapping[str, str] = {
     "NO": "NOK", "DK": "DKK", "PL": "PLN", "AE": "AED", "ZA": "ZAR",
 }  # fmt: skip
 # Metropolitan-area codes: Ignav searches airports only and refuses these.
-CITY_CODES = frozenset(
-    [
-        "BHZ",
-        "BJS",
-        "BUE",
-        "BUH",
-        "CHI",
-        "DTT",
-        "JKT",
-        "LON",
-        "MIL",
-        "MOW",
-        "NYC",
-        "OSA",
-        "PAR",
-        "REK",
-        "RIO",
-        "ROM",
-        "SAO",
-        "SEL",
-        "SPK",
-        "STO",
-        "TCI",
-        "TYO",
-        "WAS",
-        "YMQ",
-        "YTO",
-    ]
-) | frozenset(airport.city for airport in AIRPORTS.values() if airport.city not in AIRPORTS)
-SEARCH_FIELDS = frozenset(
-    [
-        "origin",
-        "destination",
-        "departure_date",
-        "adults",
-        "children",
-        "infants_in_seat",
-        "infants_on_lap",
-        "cabin_class",
-        "max_stops",
-        "min_carry_on_bags",
-        "min_checked_bags",
-        "max_price",
-        "departure_time_range",
-        "airlines_include",
-        "airlines_exclude",
-        "allow_self_transfer",
-        "market",
-    ]
-)
+CITY_CODES = frozenset({
+    "BHZ", "BJS", "BUE", "BUH", "CHI", "DTT", "JKT", "LON", "MIL", "MOW", "NYC", "OSA", "PAR", "REK", "RIO",
+    "ROM", "SAO", "SEL", "SPK", "STO", "TCI", "TYO", "WAS", "YMQ", "YTO"
+}) | frozenset(airport.city for airport in AIRPORTS.values() if airport.city not in AIRPORTS)  # fmt: skip
+SEARCH_FIELDS = frozenset({
+    "origin", "destination", "departure_date", "adults", "children", "infants_in_seat",
+    "infants_on_lap", "cabin_class", "max_stops", "min_carry_on_bags", "min_checked_bags", "max_price",
+    "departure_time_range", "airlines_include", "airlines_exclude", "allow_self_transfer", "market"
+})  # fmt: skip
 ROUND_TRIP_FIELDS = SEARCH_FIELDS | {"return_date", "return_time_range"}
 TIME_RANGE_FIELDS = frozenset(
     {"earliest_hour", "latest_hour", "arrival_earliest_hour", "arrival_latest_hour"}
 )
 PASSENGER_FIELDS = ("adults", "children", "infants_in_seat", "infants_on_lap")
-BOOKING_FIELDS = frozenset(
-    [
-        "ignav_id",
-        "origin",
-        "destination",
-        "departure_date",
-        "outbound_carrier_code",
-        "outbound_flight_number",
-        "return_date",
-        "inbound_carrier_code",
-        "inbound_flight_number",
-        "adults",
-        "children",
-        "infants_in_seat",
-        "infants_on_lap",
-        "market",
-    ]
-)
+BOOKING_FIELDS = frozenset({
+    "ignav_id", "origin", "destination", "departure_date", "outbound_carrier_code",
+    "outbound_flight_number", "return_date", "inbound_carrier_code", "inbound_flight_number", "adults",
+    "children", "infants_in_seat", "infants_on_lap", "market"
+})  # fmt: skip
 IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     400: ("invalid_request", "invalid_request", "The request is not valid."),
     401: ("authentication_error", "invalid_api_key", "Missing or invalid X-Api-Key."),
@@ -265,16 +211,9 @@ def _day(body: Mapping[str, Any], name: str, today: dt.date, *, required: bool =
         if required:
             raise _invalid(name, f"{name} is required.", "missing_field")
         return None
-    try:
-        if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            raise ValueError(raw)
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        raise _invalid(name, f"{name} must be a date, YYYY-MM-DD.", "invalid_date") from None
-    if day < today:
-        raise _invalid(name, f"{name} must be today or later.", "invalid_date")
-    if (day - today).days > BOOKING_HORIZON_DAYS:
-        raise _invalid(name, f"{name} must be within {BOOKING_HORIZON_DAYS} days.", "invalid_date")
+    day, problem = day_problem(raw, today)
+    if problem is not None:
+        raise _invalid(name, f"{name} must be {DAY_RULES[problem]}.", "invalid_date")
     return day
 
 
