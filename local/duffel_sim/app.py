@@ -273,26 +273,19 @@ def _departure_date(raw: Any, today: dt.date, problems: list[Any], pointer: str)
     return day
 
 
+def _city(code: str, country: str) -> dict[str, Any]:
+    """A metropolitan area as Duffel writes a city place (nullable fields null)."""
+    nulls = dict.fromkeys(("icao_code", "latitude", "longitude", "time_zone", "city_name"))
+    return {"type": "city", "id": short_id("cit", code), "name": code, "iata_code": code,
+            "iata_city_code": code, "iata_country_code": country, **nulls}  # fmt: skip
+
+
 def _place(airport: Airport | str) -> dict[str, Any]:
     """An airport as Duffel writes a place: every field of its Place (and Airport) object, the city
     included when the airport belongs to a multi-airport city."""
     (found,) = airports_serving(airport)[:1] if isinstance(airport, str) else (airport,)
     country = found.country or "ZZ"  # a made-up airport has no country; Duffel's field is never null
-    city = None
-    if found.city != found.code:
-        city = {
-            "type": "city",
-            "id": short_id("cit", found.city),
-            "name": found.city,
-            "iata_code": found.city,
-            "iata_city_code": found.city,
-            "iata_country_code": country,
-            "icao_code": None,
-            "latitude": None,
-            "longitude": None,
-            "time_zone": None,
-            "city_name": None,
-        }
+    city = _city(found.city, country) if found.city != found.code else None
     return {
         "type": "airport",
         "id": short_id("arp", found.code),
@@ -319,22 +312,7 @@ def _asked_place(code: str) -> dict[str, Any]:
     served = airports_serving(code)
     if len(served) == 1:
         return _place(served[0])
-    country = served[0].country or "ZZ"
-    return {
-        "type": "city",
-        "id": short_id("cit", code),
-        "name": code,
-        "iata_code": code,
-        "iata_city_code": code,
-        "iata_country_code": country,
-        "icao_code": None,
-        "latitude": None,
-        "longitude": None,
-        "time_zone": None,
-        "city_name": None,
-        "city": None,
-        "airports": [_place(airport) for airport in served],
-    }
+    return {**_city(code, served[0].country or "ZZ"), "city": None, "airports": [_place(a) for a in served]}
 
 
 def _carrier(code: str) -> dict[str, Any]:
