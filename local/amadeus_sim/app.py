@@ -25,8 +25,7 @@ import json
 import secrets
 import string
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
@@ -35,7 +34,7 @@ from werkzeug.wrappers import Request, Response
 from amadeus_sim import search as issues
 from amadeus_sim.offers import offers_body
 from amadeus_sim.search import FlightSearch, Issue, SearchRejected, search_from_body, search_from_query
-from fare_sim.core import FareSimulator, bearer_token, json_response
+from fare_sim.core import FareSimulator, Timing, bearer_token, json_response
 from fare_sim.levers import FaultMode
 
 TOKEN_PATH = "/v1/security/oauth2/token"  # noqa: S105 - a URL path, not a secret
@@ -84,9 +83,7 @@ class Simulator(FareSimulator):
         client_secret: str = "farewatch-local-secret",  # noqa: S107 - the published local default
         token_ttl_seconds: int = 1799,
         rate_limit_tps: int = 10,
-        clock: Callable[[], float] | None = None,
-        timeout_fault_seconds: float = 35.0,
-        sleep: Callable[[float], None] | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
         routes = [
             Rule(TOKEN_PATH, endpoint="issue_token", methods=["POST"]),
@@ -94,13 +91,7 @@ class Simulator(FareSimulator):
             Rule(FLIGHT_OFFERS_PATH, endpoint="flight_offers", methods=["GET", "POST"]),
         ]
         counters = ("token_requests", "search_requests", "rate_limited")
-        super().__init__(
-            routes=routes,
-            counters=counters,
-            clock=clock,
-            sleep=sleep,
-            timeout_fault_seconds=timeout_fault_seconds,
-        )
+        super().__init__(routes=routes, counters=counters, **timing)
         self.client_id, self.client_secret = (
             client_id,
             client_secret,

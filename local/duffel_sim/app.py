@@ -37,13 +37,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import DAY_RULES, FareSimulator, bearer_token, day_problem
+from fare_sim.core import DAY_RULES, FareSimulator, Timing, bearer_token, day_problem
 from fare_sim.levers import FaultMode
 from fare_sim.pricing import (
     FlightSearch,
@@ -495,12 +495,10 @@ class Simulator(FareSimulator):
         access_token: str = DEFAULT_ACCESS_TOKEN,
         rate_limit: int = 300,
         rate_limit_window_seconds: float = 60.0,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        timeout_fault_seconds: float = 35.0,
         slow_route_seconds: float = 30.0,
         no_offers_routes: Iterable[tuple[str, str]] = (NO_OFFERS_ROUTE,),
         slow_routes: Iterable[tuple[str, str]] = (SLOW_ROUTE,),
+        **timing: Unpack[Timing],
     ) -> None:
         routes = [
             Rule("/air/offer_requests", endpoint="create", methods=["POST"]),
@@ -509,13 +507,7 @@ class Simulator(FareSimulator):
             Rule("/air/offers/<offer_id>", endpoint="show_offer", methods=["GET"]),
         ]
         counters = ("token_requests", "search_requests", "offer_list_requests")
-        super().__init__(
-            routes=routes,
-            counters=counters,
-            clock=clock,
-            sleep=sleep,
-            timeout_fault_seconds=timeout_fault_seconds,
-        )
+        super().__init__(routes=routes, counters=counters, **timing)
         self.access_token = access_token  # a local stand-in's token, readable by tests
         self.rate_limit, self.rate_limit_window_seconds = rate_limit, rate_limit_window_seconds  # 0: no limit
         self.slow_route_seconds = slow_route_seconds

@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -78,6 +78,14 @@ def day_problem(raw: Any, today: dt.date) -> tuple[dt.date | None, str | None]:
     return (None, "horizon") if (day - today).days > BOOKING_HORIZON_DAYS else (day, None)
 
 
+class Timing(TypedDict, total=False):
+    """The time a simulator lives in: its clock, how it sleeps, how long a timeout fault hangs."""
+
+    clock: Callable[[], float] | None
+    sleep: Callable[[float], None] | None
+    timeout_fault_seconds: float
+
+
 class FareSimulator(Levers):
     """The shared core of the simulators; safe to serve from many threads at once."""
 
@@ -85,18 +93,11 @@ class FareSimulator(Levers):
     max_body_bytes = 1024 * 1024
     title = "fare simulator"
 
-    def __init__(
-        self,
-        *,
-        routes: Iterable[Rule],
-        counters: Iterable[str],
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        timeout_fault_seconds: float = 35.0,
-    ) -> None:
+    def __init__(self, *, routes: Iterable[Rule], counters: Iterable[str], **timing: Unpack[Timing]) -> None:
         super().__init__()
-        self._clock, self._sleep = clock or time.time, sleep or time.sleep
-        self.timeout_fault_seconds = timeout_fault_seconds
+        self._clock = timing.get("clock") or time.time
+        self._sleep = timing.get("sleep") or time.sleep
+        self.timeout_fault_seconds = timing.get("timeout_fault_seconds", 35.0)
         self._counts = dict.fromkeys(counters, 0)
         self._routes = Map([*routes, *(rule.empty() for rule in CONTROL_ROUTES)], merge_slashes=False)
 

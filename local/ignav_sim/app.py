@@ -36,13 +36,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import DAY_RULES, FareSimulator, day_problem
+from fare_sim.core import DAY_RULES, FareSimulator, Timing, day_problem
 from fare_sim.levers import ControlInputError, FaultMode, control_json
 from fare_sim.pricing import FlightSearch, PricedOffer
 from fare_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
@@ -320,9 +320,7 @@ class Simulator(FareSimulator):
         *,
         api_key: str = DEFAULT_API_KEY,
         price_per_traveller: bool = False,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        timeout_fault_seconds: float = 35.0,
+        **timing: Unpack[Timing],
     ) -> None:
         routes = [
             Rule("/api/fares/one-way", endpoint="one_way", methods=["POST"]),
@@ -334,13 +332,7 @@ class Simulator(FareSimulator):
             Rule("/__sim/errors", endpoint="errors", methods=["GET", "POST"]),
         ]
         counters = ("search_requests", "booking_link_requests", "airport_requests", "billable_requests")
-        super().__init__(
-            routes=routes,
-            counters=counters,
-            clock=clock,
-            sleep=sleep,
-            timeout_fault_seconds=timeout_fault_seconds,
-        )
+        super().__init__(routes=routes, counters=counters, **timing)
         self.api_key = api_key  # a local stand-in's key, readable by tests
         self.price_per_traveller = price_per_traveller
         self._itineraries: OrderedDict[str, dict[str, Any]] = OrderedDict()  # ignav_id -> itinerary
