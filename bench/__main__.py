@@ -51,7 +51,7 @@ def main() -> None:
     from moto import mock_aws
 
     from amadeus_sim.app import Simulator
-    from amadeus_sim.server import start
+    from fare_sim.server import start
     from farewatch_local.aws import provision
     from farewatch_local.template import load_template
 

@@ -22,30 +22,24 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-import logging
 import secrets
 import string
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from amadeus_sim import search as issues
-from amadeus_sim.controls import ControlInputError, FaultMode, Levers
-from amadeus_sim.offers import find_offers, offers_body
+from amadeus_sim.offers import offers_body
 from amadeus_sim.search import FlightSearch, Issue, SearchRejected, search_from_body, search_from_query
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from fare_sim.core import FareSimulator, Timing, bearer_token, json_response
+from fare_sim.levers import FaultMode
 
 TOKEN_PATH = "/v1/security/oauth2/token"  # noqa: S105 - a URL path, not a secret
 FLIGHT_OFFERS_PATH = "/v2/shopping/flight-offers"
 AMADEUS_JSON = "application/vnd.amadeus+json"
-MAX_BODY_BYTES = 1024 * 1024
 # The token endpoint's own error body (a flat object, not `errors[]`): status, error, description.
 INVALID_CLIENT = (401, "invalid_client", "Client credentials are invalid")
 GRANT_TYPE_MISSING = (400, "invalid_request", "Mandatory grant_type form parameter missing")
@@ -61,13 +55,6 @@ CREDENTIALS_MISSING = (
 )
 UNKNOWN_TOKEN = (404, "invalid_token", "The access token is unknown")
 
-logger = logging.getLogger(__name__)
-
-
-def json_response(status: int, body: Any, content_type: str = "application/json", **headers: str) -> Response:
-    # An explicit content_type is sent as is: werkzeug adds no charset to it.
-    return Response(json.dumps(body), status=status, content_type=content_type, headers=headers)
-
 
 def amadeus_error(*found: Issue) -> Response:
     return json_response(found[0].status, {"errors": [issue.as_json() for issue in found]}, AMADEUS_JSON)
@@ -81,58 +68,13 @@ def oauth_error(error: tuple[int, str, str]) -> Response:
     )
 
 
-def bearer_token(header: str | None) -> str | None:
-    """The token from `Authorization: Bearer <token>`, or None when the header is missing or malformed."""
-    scheme, _, token = (header or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(char.isspace() for char in token):
-        return None
-    return token
+class Simulator(FareSimulator):
+    """A WSGI app standing in for Amadeus Self-Service; safe to serve from many threads at once. Its
+    stats count requests on the token and flight-offers endpoints, whatever their outcome, and the
+    searches the rate limit turned away (each also counted in `search_requests`)."""
 
-
-def control_routes() -> list[Rule]:
-    """The `/__sim` routes both simulators serve."""
-    return [
-        Rule("/__sim/stats", endpoint="show_stats", methods=["GET"]),
-        Rule("/__sim/reset", endpoint="reset_all", methods=["POST"]),
-        Rule("/__sim/faults", endpoint="faults", methods=["GET", "POST"]),
-        Rule(
-            "/__sim/prices/<origin>/<destination>/<departure_date>",
-            endpoint="price_pin",
-            methods=["PUT", "DELETE"],
-        ),
-    ]
-
-
-class ControlRoutes(Levers):
-    """The `/__sim` control routes over the levers, for a simulator with `stats()` and `reset()`."""
-
-    def stats(self) -> dict[str, int]:
-        raise NotImplementedError
-
-    def reset(self) -> None:
-        raise NotImplementedError
-
-    def _control(self, request: Request, routes: Map) -> Response:
-        try:
-            endpoint, arguments = routes.bind_to_environ(request.environ).match()
-            if endpoint == "show_stats":
-                return json_response(200, self.stats())
-            if endpoint == "reset_all":
-                self.reset()
-                return json_response(200, {"reset": True, **self.stats()})
-            body = request.get_data if request.method in ("POST", "PUT") else None
-            if endpoint == "faults":
-                return json_response(200, self._fault_control(body))
-            return json_response(200, self._pin_control(body=body, **arguments))
-        except HTTPException as refused:
-            return json_response(refused.code or 400, {"error": refused.description or "bad request"})
-        except ControlInputError as bad_input:
-            return json_response(400, {"error": str(bad_input)})
-
-
-class Simulator(ControlRoutes):
-    """A WSGI app standing in for Amadeus Self-Service; safe to serve from many threads at once."""
+    counted = {TOKEN_PATH: "token_requests", FLIGHT_OFFERS_PATH: "search_requests"}
+    title = "Amadeus simulator"
 
     def __init__(
         self,
@@ -141,39 +83,23 @@ class Simulator(ControlRoutes):
         client_secret: str = "farewatch-local-secret",  # noqa: S107 - the published local default
         token_ttl_seconds: int = 1799,
         rate_limit_tps: int = 10,
-        clock: Callable[[], float] | None = None,
-        timeout_fault_seconds: float = 35.0,
-        sleep: Callable[[float], None] | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__()
+        routes = [
+            Rule(TOKEN_PATH, endpoint="issue_token", methods=["POST"]),
+            Rule(f"{TOKEN_PATH}/<access_token>", endpoint="token_info", methods=["GET"]),
+            Rule(FLIGHT_OFFERS_PATH, endpoint="flight_offers", methods=["GET", "POST"]),
+        ]
+        counters = ("token_requests", "search_requests", "rate_limited")
+        super().__init__(routes=routes, counters=counters, **timing)
         self.client_id, self.client_secret = (
             client_id,
             client_secret,
         )  # a stand-in's secret, readable by tests
         self.token_ttl_seconds = token_ttl_seconds
         self._rate_limit_tps = rate_limit_tps  # requests per second and client id; 0 disables the limit
-        self._clock, self._sleep = clock or time.time, sleep or time.sleep
-        self.timeout_fault_seconds = timeout_fault_seconds
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expires at); expired ones kept
         self._admitted: dict[str, deque[float]] = {}  # client id -> when its requests in the window came
-        self._counts = {"token_requests": 0, "search_requests": 0, "rate_limited": 0}
-        self._routes = Map(
-            [
-                Rule(TOKEN_PATH, endpoint="issue_token", methods=["POST"]),
-                Rule(f"{TOKEN_PATH}/<access_token>", endpoint="token_info", methods=["GET"]),
-                Rule(FLIGHT_OFFERS_PATH, endpoint="flight_offers", methods=["GET", "POST"]),
-                *control_routes(),
-            ],
-            merge_slashes=False,
-        )
-
-    # --- In-process levers (the control routes call these too) ----------------------------------
-
-    def stats(self) -> dict[str, int]:
-        """Requests on the token and flight-offers endpoints, whatever their outcome, and how many
-        searches the rate limit turned away (each also counted in `search_requests`)."""
-        with self._lock:
-            return dict(self._counts)
 
     @property
     def rate_limit_tps(self) -> int:
@@ -186,35 +112,16 @@ class Simulator(ControlRoutes):
             self._rate_limit_tps = requests_per_second
             self._admitted.clear()
 
-    def reset(self) -> None:
-        """Back to a fresh start: no counts, pins, fault, tokens or rate-limit history."""
-        with self._lock:
-            self._counts = dict.fromkeys(self._counts, 0)
-            self._clear_levers()
-            self._tokens.clear()
-            self._admitted.clear()
+    def forget(self) -> None:
+        self._tokens.clear()
+        self._admitted.clear()
 
-    # --- WSGI ------------------------------------------------------------------------------------
+    def internal_error(self) -> Response:
+        return amadeus_error(issues.INTERNAL_ERROR)
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
-        request.max_content_length = MAX_BODY_BYTES
+    def serve(self, request: Request) -> Response:
         try:
-            response = self._dispatch(request)
-        except Exception:
-            logger.exception("Amadeus simulator failed on %s %s", request.method, request.path)
-            response = amadeus_error(issues.INTERNAL_ERROR)
-        return response(environ, start_response)
-
-    def _dispatch(self, request: Request) -> Response:
-        counted = {TOKEN_PATH: "token_requests", FLIGHT_OFFERS_PATH: "search_requests"}.get(request.path)
-        if counted:
-            with self._lock:
-                self._counts[counted] += 1
-        if request.path.startswith("/__sim/"):
-            return self._control(request, self._routes)
-        try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
+            endpoint, arguments = self.match(request)
         except HTTPException:
             return amadeus_error(issues.RESOURCE_NOT_FOUND)
         if endpoint == "issue_token":
@@ -288,14 +195,7 @@ class Simulator(ControlRoutes):
             return amadeus_error(issues.SYSTEM_ERROR)
         if fault is FaultMode.HTTP429:
             return amadeus_error(issues.TOO_MANY_REQUESTS)
-        if fault is FaultMode.TIMEOUT:
-            self._sleep(self.timeout_fault_seconds)  # outside the lock: other requests carry on
-        answer = self._search(request, client_id)
-        if fault is FaultMode.MALFORMED:  # a 200 whose JSON stops halfway, as if the connection dropped
-            return Response(
-                answer.get_data()[: len(answer.get_data()) // 2], status=200, content_type=AMADEUS_JSON
-            )
-        return answer
+        return self.with_fault(fault, lambda: self._search(request, client_id), malformed_status=200)
 
     def _admit(self, client_id: str, now: float) -> bool:
         """The sliding one-second window; only admitted requests fill it. The caller holds `_lock`."""
@@ -316,12 +216,12 @@ class Simulator(ControlRoutes):
             admitted, pins = self._admit(client_id, now), dict(self._pins)
         if not admitted:
             return amadeus_error(issues.TOO_MANY_REQUESTS)
-        today = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
+        today = self.today(now)
         try:
             search, self_link = self._read_search(request, today)
         except SearchRejected as rejected:
             return amadeus_error(*rejected.issues)
-        body = offers_body(find_offers(search, now=now, pins=pins), search, today=today, self_link=self_link)
+        body = offers_body(self.offers(search, now, pins), search, today=today, self_link=self_link)
         return json_response(200, body, AMADEUS_JSON)
 
     def _read_search(self, request: Request, today: dt.date) -> tuple[FlightSearch, str | None]:

@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from amadeus_sim.offers import FlightSearch
-from amadeus_sim.world import PER_US_DOLLAR
+from fare_sim.core import BOOKING_HORIZON_DAYS, day_problem
+from fare_sim.pricing import FlightSearch
+from fare_sim.world import PER_US_DOLLAR
 
 TRAVEL_CLASSES = ("ECONOMY", "PREMIUM_ECONOMY", "BUSINESS", "FIRST")
 MAX_SEATED_TRAVELERS = 9
 MAX_OFFERS = 250
 MAX_AIRLINE_CODES = 99  # CarrierRestrictions allows 99 codes
-BOOKING_HORIZON_DAYS = 365  # "Dates ... must not be past nor more than 365 days in the future"
 
 
 @dataclass(frozen=True)
@@ -112,18 +112,14 @@ def search_from_query(params: Mapping[str, str], *, today: dt.date) -> FlightSea
         value = raw(name, required)
         if value is None:
             return None
-        try:
-            day = dt.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
-        except ValueError:
-            day = None
-        if day is None:
-            return fail(INVALID_DATE, f"{name} must be a date in YYYY-MM-DD format", name)
-        if day < today:
-            return fail(INVALID_DATE, "Date/Time is in the past", name)
-        if day > today + dt.timedelta(days=BOOKING_HORIZON_DAYS):
-            return fail(
-                INVALID_DATE, f"Date/Time is more than {BOOKING_HORIZON_DAYS} days in the future", name
-            )
+        day, problem = day_problem(value, today)
+        messages = {
+            "format": f"{name} must be a date in YYYY-MM-DD format",
+            "past": "Date/Time is in the past",
+            "horizon": f"Date/Time is more than {BOOKING_HORIZON_DAYS} days in the future",
+        }
+        if problem is not None:
+            return fail(INVALID_DATE, messages[problem], name)
         return day
 
     def integer(name: str, low: int, high: int | None, required: bool = False) -> int | None:

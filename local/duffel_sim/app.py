@@ -29,34 +29,31 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import logging
 import math
 import re
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.app import ControlRoutes, bearer_token, control_routes
-from amadeus_sim.controls import FaultMode
-from amadeus_sim.offers import (
+from fare_sim.core import DAY_RULES, FareSimulator, Timing, bearer_token, day_problem
+from fare_sim.levers import FaultMode
+from fare_sim.pricing import (
     FlightSearch,
     NoOffersPin,
     PricedOffer,
     PricePin,
     RouteDay,
-    find_offers,
     iso_duration,
 )
-from amadeus_sim.world import (
+from fare_sim.world import (
     AIRCRAFT,
     CARRIERS,
     Airport,
@@ -68,11 +65,7 @@ from amadeus_sim.world import (
     to_cents,
 )
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
 JSON_TYPE = "application/json; charset=utf-8"
-MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_ACCESS_TOKEN = "duffel_test_farewatch-local"  # noqa: S105 - the published local default
 NO_OFFERS_ROUTE = ("JNB", "AKL")
 SLOW_ROUTE = ("JNB", "MNL")
@@ -80,11 +73,9 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 KEPT_OFFER_REQUESTS = 1000  # older ones are forgotten, like expired offers
 SORTS = ("total_amount", "-total_amount", "total_duration")
 OFFER_LIFETIME_SECONDS = 30 * 60
-BOOKING_HORIZON_DAYS, MAX_PASSENGERS, MAX_OFFERS_PER_REQUEST = 365, 9, 250
+MAX_PASSENGERS, MAX_OFFERS_PER_REQUEST = 9, 250
 CABIN_CLASSES = ("economy", "premium_economy", "business", "first")
 UNLIMITED = 1_000_000  # what the rate-limit headers announce when the limit is switched off
-
-logger = logging.getLogger(__name__)
 
 
 Problem = tuple[int, str, str, str, str, dict[str, str] | None]  # status, type, code, title, message, source
@@ -276,23 +267,17 @@ def _departure_date(raw: Any, today: dt.date, problems: list[Any], pointer: str)
     if raw is None:
         problems.append(_required(pointer))
         return None
-    try:
-        day = (
-            dt.date.fromisoformat(raw)
-            if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw)
-            else None
-        )
-    except ValueError:
-        day = None
-    if day is None:
-        problems.append(_invalid(pointer, "departure_date must be a date, YYYY-MM-DD"))
-    elif day < today:
-        problems.append(_invalid(pointer, "departure_date must be today or later"))
-    elif (day - today).days > BOOKING_HORIZON_DAYS:
-        problems.append(_invalid(pointer, f"departure_date must be within {BOOKING_HORIZON_DAYS} days"))
-    else:
-        return day
-    return None
+    day, problem = day_problem(raw, today)
+    if problem is not None:
+        problems.append(_invalid(pointer, f"departure_date must be {DAY_RULES[problem]}"))
+    return day
+
+
+def _city(code: str, country: str) -> dict[str, Any]:
+    """A metropolitan area as Duffel writes a city place (nullable fields null)."""
+    nulls = dict.fromkeys(("icao_code", "latitude", "longitude", "time_zone", "city_name"))
+    return {"type": "city", "id": short_id("cit", code), "name": code, "iata_code": code,
+            "iata_city_code": code, "iata_country_code": country, **nulls}  # fmt: skip
 
 
 def _place(airport: Airport | str) -> dict[str, Any]:
@@ -300,21 +285,7 @@ def _place(airport: Airport | str) -> dict[str, Any]:
     included when the airport belongs to a multi-airport city."""
     (found,) = airports_serving(airport)[:1] if isinstance(airport, str) else (airport,)
     country = found.country or "ZZ"  # a made-up airport has no country; Duffel's field is never null
-    city = None
-    if found.city != found.code:
-        city = {
-            "type": "city",
-            "id": short_id("cit", found.city),
-            "name": found.city,
-            "iata_code": found.city,
-            "iata_city_code": found.city,
-            "iata_country_code": country,
-            "icao_code": None,
-            "latitude": None,
-            "longitude": None,
-            "time_zone": None,
-            "city_name": None,
-        }
+    city = _city(found.city, country) if found.city != found.code else None
     return {
         "type": "airport",
         "id": short_id("arp", found.code),
@@ -341,22 +312,7 @@ def _asked_place(code: str) -> dict[str, Any]:
     served = airports_serving(code)
     if len(served) == 1:
         return _place(served[0])
-    country = served[0].country or "ZZ"
-    return {
-        "type": "city",
-        "id": short_id("cit", code),
-        "name": code,
-        "iata_code": code,
-        "iata_city_code": code,
-        "iata_country_code": country,
-        "icao_code": None,
-        "latitude": None,
-        "longitude": None,
-        "time_zone": None,
-        "city_name": None,
-        "city": None,
-        "airports": [_place(airport) for airport in served],
-    }
+    return {**_city(code, served[0].country or "ZZ"), "city": None, "airports": [_place(a) for a in served]}
 
 
 def _carrier(code: str) -> dict[str, Any]:
@@ -526,8 +482,12 @@ def _offset(cursor: str, request_id: str) -> int | None:
     return int(offset) if owner == request_id and offset.isdigit() else None
 
 
-class Simulator(ControlRoutes):
-    """A WSGI app standing in for Duffel's flight search; safe to serve from many threads at once."""
+class Simulator(FareSimulator):
+    """A WSGI app standing in for Duffel's flight search; safe to serve from many threads at once. Its
+    stats count requests received on the Duffel endpoints, whatever their outcome."""
+
+    counted = {"/air/offer_requests": "search_requests", "/air/offers": "offer_list_requests"}
+    title = "Duffel simulator"
 
     def __init__(
         self,
@@ -535,65 +495,34 @@ class Simulator(ControlRoutes):
         access_token: str = DEFAULT_ACCESS_TOKEN,
         rate_limit: int = 300,
         rate_limit_window_seconds: float = 60.0,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        timeout_fault_seconds: float = 35.0,
         slow_route_seconds: float = 30.0,
         no_offers_routes: Iterable[tuple[str, str]] = (NO_OFFERS_ROUTE,),
         slow_routes: Iterable[tuple[str, str]] = (SLOW_ROUTE,),
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__()
+        routes = [
+            Rule("/air/offer_requests", endpoint="create", methods=["POST"]),
+            Rule("/air/offer_requests/<request_id>", endpoint="show", methods=["GET"]),
+            Rule("/air/offers", endpoint="offers", methods=["GET"]),
+            Rule("/air/offers/<offer_id>", endpoint="show_offer", methods=["GET"]),
+        ]
+        counters = ("token_requests", "search_requests", "offer_list_requests")
+        super().__init__(routes=routes, counters=counters, **timing)
         self.access_token = access_token  # a local stand-in's token, readable by tests
         self.rate_limit, self.rate_limit_window_seconds = rate_limit, rate_limit_window_seconds  # 0: no limit
-        self._clock, self._sleep = clock or time.time, sleep or time.sleep
-        self.timeout_fault_seconds, self.slow_route_seconds = timeout_fault_seconds, slow_route_seconds
+        self.slow_route_seconds = slow_route_seconds
         self.no_offers_routes, self.slow_routes = frozenset(no_offers_routes), frozenset(slow_routes)
         self._windows: dict[str, tuple[float, int]] = {}  # token -> (window start, requests in it)
         self._offer_requests: OrderedDict[str, dict[str, Any]] = OrderedDict()  # id -> {request, offers}
-        self._counts = {"token_requests": 0, "search_requests": 0, "offer_list_requests": 0}
-        self._routes = Map(
-            [
-                Rule("/air/offer_requests", endpoint="create", methods=["POST"]),
-                Rule("/air/offer_requests/<request_id>", endpoint="show", methods=["GET"]),
-                Rule("/air/offers", endpoint="offers", methods=["GET"]),
-                Rule("/air/offers/<offer_id>", endpoint="show_offer", methods=["GET"]),
-                *control_routes(),
-            ],
-            merge_slashes=False,
-        )
 
-    def stats(self) -> dict[str, int]:
-        """Requests received on the Duffel endpoints, whatever their outcome."""
-        with self._lock:
-            return dict(self._counts)
+    def forget(self) -> None:
+        self._offer_requests.clear()
+        self._windows.clear()
 
-    def reset(self) -> None:
-        """Back to a fresh start: no counts, pins, fault, offer requests or rate-limit history."""
-        with self._lock:
-            self._counts = dict.fromkeys(self._counts, 0)
-            self._clear_levers()
-            self._offer_requests.clear()
-            self._windows.clear()
+    def internal_error(self) -> Response:
+        return _errors(INTERNAL_SERVER_ERROR)
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
-        request.max_content_length = MAX_BODY_BYTES
-        try:
-            response = self._dispatch(request)
-        except Exception:
-            logger.exception("Duffel simulator failed on %s %s", request.method, request.path)
-            response = _errors(INTERNAL_SERVER_ERROR)
-        return response(environ, start_response)
-
-    def _dispatch(self, request: Request) -> Response:
-        counted = {"/air/offer_requests": "search_requests", "/air/offers": "offer_list_requests"}.get(
-            request.path
-        )
-        with self._lock:
-            if counted:
-                self._counts[counted] += 1
-        if request.path.startswith("/__sim/"):
-            return self._control(request, self._routes)
+    def serve(self, request: Request) -> Response:
         admitted, headers = self._admit(bearer_token(request.headers.get("Authorization")) or "anonymous")
         response = self._duffel(request) if admitted else _errors(RATE_LIMIT_EXCEEDED)
         for name, value in headers.items():
@@ -623,11 +552,10 @@ class Simulator(ControlRoutes):
         if request.headers.get("Duffel-Version", "").strip() != "v2":
             return _errors(UNSUPPORTED_VERSION)
         try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
+            endpoint, arguments = self.match(request)
         except HTTPException:
             return _errors(NOT_FOUND)
-        with self._lock:
-            fault = self._take_fault()
+        fault = self.take_fault()
         if fault is FaultMode.HTTP500:
             return _errors(INTERNAL_SERVER_ERROR)
         if fault is FaultMode.HTTP429:
@@ -637,20 +565,14 @@ class Simulator(ControlRoutes):
             )
         if fault is FaultMode.EXPIRED_TOKEN:
             return _errors(ACCESS_TOKEN_NOT_FOUND)
-        if fault is FaultMode.TIMEOUT:
-            self._sleep(self.timeout_fault_seconds)  # outside the lock: other requests carry on
+        return self.with_fault(fault, lambda: self._answer(endpoint, request, arguments))
+
+    def _answer(self, endpoint: str, request: Request, arguments: Mapping[str, Any]) -> Response:
         try:
             handler: Callable[..., Response] = getattr(self, f"_{endpoint}")
-            answer = handler(request, **arguments)
+            return handler(request, **arguments)
         except RequestRejected as rejected:
-            answer = _errors(*rejected.problems)
-        if fault is FaultMode.MALFORMED:
-            return Response(
-                answer.get_data()[: len(answer.get_data()) // 2],
-                status=answer.status_code,
-                content_type=JSON_TYPE,
-            )
-        return answer
+            return _errors(*rejected.problems)
 
     def _create(self, request: Request) -> Response:
         try:
@@ -658,13 +580,12 @@ class Simulator(ControlRoutes):
         except ValueError:
             return _errors(MALFORMED_BODY)
         now = self._clock()
-        asked = read_offer_request(body, today=dt.datetime.fromtimestamp(now, tz=dt.UTC).date())
+        asked = read_offer_request(body, today=self.today(now))
         route, adults, cabin_class = asked.route, asked.adults, asked.cabin_class
         if (route.origin, route.destination) in self.slow_routes:
             self._sleep(self.slow_route_seconds)  # an airline that takes its time; outside the lock
             now = self._clock()
-        with self._lock:
-            pins = dict(self._pins)
+        pins = self.pins()
         if (route.origin, route.destination) in self.no_offers_routes:
             pins[route] = NoOffersPin()
         pin = pins.get(route)
@@ -702,9 +623,7 @@ class Simulator(ControlRoutes):
                 for start, end, day in legs
             ],
             "passengers": _passengers(request_id, adults),
-            "offers": [
-                _offer(request_id, offer, search, now) for offer in find_offers(search, now=now, pins=pins)
-            ],
+            "offers": [_offer(request_id, offer, search, now) for offer in self.offers(search, now, pins)],
         }
         with self._lock:
             self._offer_requests[request_id] = offer_request

@@ -14,7 +14,7 @@ import sys
 import time
 from types import FrameType
 
-from amadeus_sim.server import CannotListen
+from fare_sim.server import CannotListen
 from farewatch_local.aws import AwsStateError
 from farewatch_local.stack import LocalStack, StackConfig, StackError
 from farewatch_local.template import TemplateError

@@ -26,7 +26,7 @@ from moto.backends import get_backend
 from moto.core.base_backend import BackendDict
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from amadeus_sim.server import RunningServer, start
+from fare_sim.server import RunningServer, start
 from farewatch_local.template import REGION, QueueSpec, TableSpec, Template
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.server import QuietRequestHandler
+from fare_sim.server import QuietRequestHandler
 from farewatch_local.functions import FunctionError, FunctionPools
 from farewatch_local.template import ACCOUNT_ID, ApiSpec, FunctionSpec, Template
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import requests
 
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, provision
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import GatewayRequestHandler, LocalGateway, print_line
@@ -67,9 +67,6 @@ LOCAL_FORCE_REFRESH_MIN_SECONDS = "0"
 # Every local client is 127.0.0.1 (tests, the web page, curl): the per-IP limit is relaxed with it.
 LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE = "100000"
 STATE_FILE, ENDPOINTS_FILE, LOCK_FILE = "aws-state.pickle", "stack.json", "lock"
-
-
-_FARE_API_NAMES = {"amadeus": "Amadeus", "duffel": "Duffel", "ignav": "Ignav"}
 
 
 class StackError(Exception):
@@ -224,6 +221,18 @@ def compose_environment(
     return {**environment, **stack_owned}
 
 
+@dataclass(frozen=True)
+class _FareApi:
+    name: str
+    url_variable: str  # the functions' variable for its base URL
+    url_parameter: str  # the template's parameter for it
+    external_url: str | None  # an external API instead of the simulator
+    variables: Mapping[str, str]  # the credentials (and settings) the functions get
+    parameters: Mapping[str, str]  # template parameters besides the URL
+    secret: tuple[str, Mapping[str, str]]  # the credentials secret's logical id, and what goes in it
+    start_simulator: Callable[[], RunningServer]
+
+
 class LocalStack:
     """template.yaml on this machine: start() brings every service up in order, stop() takes them down."""
 
@@ -241,7 +250,7 @@ class LocalStack:
         self.functions: FunctionPools | None = None
         self._start_simulator, self._start_duffel = start_simulator, start_duffel
         self._start_ignav = start_ignav
-        self._fare_api: RunningServer | None = None
+        self._fare_api_server: RunningServer | None = None
         self._aws: EmbeddedAws | None = None
         self._poller: Poller | None = None
         self._api: RunningServer | None = None
@@ -283,31 +292,14 @@ class LocalStack:
         if config.data_dir is not None:
             self._run(_DataFolder(config.data_dir, reset=config.reset))
             state_file = config.data_dir / STATE_FILE
-        duffel, ignav = config.fare_source == "duffel", config.fare_source == "ignav"
-        external = self._external_fare_api()
-        if external is None:
-            name = f"the {_FARE_API_NAMES[config.fare_source]} simulator"
+        fare_api = self._fare_api()
+        if fare_api.external_url is None:
             try:
-                self._fare_api = self._run(
-                    self._start_duffel(config.host, config.simulator_port, config.duffel_access_token)
-                    if duffel
-                    else self._start_ignav(
-                        config.host,
-                        config.simulator_port,
-                        config.ignav_api_key,
-                        config.ignav_price_per_traveller,
-                    )
-                    if ignav
-                    else self._start_simulator(
-                        config.host,
-                        config.simulator_port,
-                        config.amadeus_client_id,
-                        config.amadeus_client_secret,
-                    )
-                )
+                self._fare_api_server = self._run(fare_api.start_simulator())
             except ImportError as error:
                 raise StackError(
-                    f"{name} cannot be imported ({error}); or point the fare API variables elsewhere"
+                    f"the {fare_api.name} simulator cannot be imported ({error}); "
+                    "or point the fare API variables elsewhere"
                 ) from None
         self.template = template = load_template(
             config.template_path, config.parameter_overrides, defaults=self._local_parameters()
@@ -335,21 +327,8 @@ class LocalStack:
             "FAREWATCH_PUBLIC_URL": f"http://{_url_host(config.host)}:{api_port}",
             # Most routes record no metric; Powertools would warn so once in every new instance.
             "PYTHONWARNINGS": "ignore:No application metrics to publish:UserWarning",
-            **(
-                {"DUFFEL_BASE_URL": self.fare_api_url, "DUFFEL_ACCESS_TOKEN": config.duffel_access_token}
-                if duffel
-                else {
-                    "IGNAV_BASE_URL": self.fare_api_url,
-                    "IGNAV_API_KEY": config.ignav_api_key,
-                    "IGNAV_PRICE_PER_TRAVELLER": str(config.ignav_price_per_traveller).lower(),
-                }
-                if ignav
-                else {
-                    "AMADEUS_BASE_URL": self.fare_api_url,
-                    "AMADEUS_CLIENT_ID": config.amadeus_client_id,
-                    "AMADEUS_CLIENT_SECRET": config.amadeus_client_secret,
-                }
-            ),
+            fare_api.url_variable: self.fare_api_url,
+            **fare_api.variables,
         }
         self.functions = functions = self._run(
             FunctionPools(
@@ -392,6 +371,35 @@ class LocalStack:
             endpoints = {"pid": os.getpid(), **self.urls, "started_at": time.time()}
             (config.data_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
 
+    def _fare_api(self) -> _FareApi:
+        """What differs between the fare sources: how the simulator starts, the functions' variables, the
+        template's parameters and the credentials secret an operator fills."""
+        config = self.config
+        host, port = config.host, config.simulator_port
+        if config.fare_source == "duffel":
+            token = config.duffel_access_token
+            return _FareApi(
+                "Duffel", "DUFFEL_BASE_URL", "DuffelBaseUrl", config.duffel_base_url,
+                {"DUFFEL_ACCESS_TOKEN": token}, {}, ("DuffelCredentials", {"access_token": token}),
+                lambda: self._start_duffel(host, port, token),
+            )  # fmt: skip
+        if config.fare_source == "ignav":
+            key, per_traveller = config.ignav_api_key, config.ignav_price_per_traveller
+            flag = str(per_traveller).lower()
+            return _FareApi(
+                "Ignav", "IGNAV_BASE_URL", "IgnavBaseUrl", config.ignav_base_url,
+                {"IGNAV_API_KEY": key, "IGNAV_PRICE_PER_TRAVELLER": flag}, {"IgnavPricePerTraveller": flag},
+                ("IgnavCredentials", {"api_key": key}),
+                lambda: self._start_ignav(host, port, key, per_traveller),
+            )  # fmt: skip
+        client_id, secret = config.amadeus_client_id, config.amadeus_client_secret
+        return _FareApi(
+            "Amadeus", "AMADEUS_BASE_URL", "AmadeusBaseUrl", config.amadeus_base_url,
+            {"AMADEUS_CLIENT_ID": client_id, "AMADEUS_CLIENT_SECRET": secret}, {},
+            ("AmadeusCredentials", {"client_id": client_id, "client_secret": secret}),
+            lambda: self._start_simulator(host, port, client_id, secret),
+        )  # fmt: skip
+
     def _local_parameters(self) -> dict[str, str]:
         """Parameters of a local deployment (the user's FAREWATCH_PARAMETER_OVERRIDES beat them)."""
         config = self.config
@@ -402,16 +410,8 @@ class LocalStack:
             "AnonymousRefreshesPerIpPerMinute": LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE,
             "MailSender": LOCAL_MAIL_SENDER,
         }
-        if config.fare_source == "duffel":
-            local.update(DuffelBaseUrl=self.fare_api_url)
-        elif config.fare_source == "ignav":
-            local.update(
-                IgnavBaseUrl=self.fare_api_url,
-                IgnavPricePerTraveller=str(config.ignav_price_per_traveller).lower(),
-            )
-        else:
-            local.update(AmadeusBaseUrl=self.fare_api_url)
-        return local
+        fare_api = self._fare_api()
+        return {**local, fare_api.url_parameter: self.fare_api_url, **fare_api.parameters}
 
     def _set_fare_api_secret(self, template: Template, aws_url: str) -> None:
         """Do what an operator does after a deploy: put the fare API's credentials into its secret, which
@@ -419,14 +419,7 @@ class LocalStack:
         environment; `sam local` containers read the secret, as in AWS."""
         import boto3
 
-        config = self.config
-        if config.fare_source == "duffel":
-            logical_id, value = "DuffelCredentials", {"access_token": config.duffel_access_token}
-        elif config.fare_source == "ignav":
-            logical_id, value = "IgnavCredentials", {"api_key": config.ignav_api_key}
-        else:
-            logical_id = "AmadeusCredentials"
-            value = {"client_id": config.amadeus_client_id, "client_secret": config.amadeus_client_secret}
+        logical_id, value = self._fare_api().secret
         if not any(secret.logical_id == logical_id for secret in template.secrets):
             return
         secretsmanager = boto3.client(
@@ -442,7 +435,7 @@ class LocalStack:
 
     def _upstream_calls(self) -> int | None:
         """Searches the simulator served so far (for the poll cycle's line); None with an external API."""
-        if self._fare_api is None:
+        if self._fare_api_server is None:
             return None
         try:
             stats = requests.get(f"{self.fare_api_url}/__sim/stats", timeout=2).json()
@@ -459,14 +452,9 @@ class LocalStack:
     @property
     def fare_api_url(self) -> str:
         """The fare API the functions call, whichever source it is (simulator or external)."""
-        return self._external_fare_api() or _running(self._fare_api, "the fare API").url.rstrip("/")
-
-    def _external_fare_api(self) -> str | None:
-        config = self.config
-        return {
-            "duffel": config.duffel_base_url,
-            "ignav": config.ignav_base_url,
-        }.get(config.fare_source, config.amadeus_base_url)
+        return self._fare_api().external_url or _running(self._fare_api_server, "the fare API").url.rstrip(
+            "/"
+        )
 
     amadeus_url = fare_api_url  # named for the first source; kept for its callers
 
@@ -485,8 +473,7 @@ class LocalStack:
         def line(label: str, text: str) -> str:
             return f"  {label:<13}{text}"
 
-        simulated = self._fare_api is not None
-        fare_api = _FARE_API_NAMES[config.fare_source]
+        simulated, fare_api = self._fare_api_server is not None, self._fare_api().name
         lines = [
             f"Farewatch local stack: {_display(template.path)} (stage {template.api.stage_name})",
             line("API", self.api_url),

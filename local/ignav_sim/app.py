@@ -31,31 +31,25 @@ import hashlib
 import hmac
 import html
 import json
-import logging
 import re
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.app import ControlRoutes, control_routes
-from amadeus_sim.controls import ControlInputError, FaultMode
-from amadeus_sim.offers import FlightSearch, PricedOffer, find_offers
-from amadeus_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from fare_sim.core import DAY_RULES, FareSimulator, Timing, day_problem
+from fare_sim.levers import ControlInputError, FaultMode, control_json
+from fare_sim.pricing import FlightSearch, PricedOffer
+from fare_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
 
 JSON_TYPE = "application/json"
-MAX_BODY_BYTES = 64 * 1024
 DEFAULT_API_KEY = "ignav-farewatch-local"  # the published local default, not a real key
-MAX_PASSENGERS, BOOKING_HORIZON_DAYS = 9, 365
+MAX_PASSENGERS = 9
 CABINS = ("economy", "premium_economy", "business", "first")
 KEPT_ITINERARIES = 20_000  # older ids are forgotten, as Ignav's ids eventually expire
 # Market → the currency it prices in (the markets whose currency the simulator has a rate for).
@@ -66,79 +60,25 @@ MARKET_CURRENCIES: Mapping[str, str] = {
     "NO": "NOK", "DK": "DKK", "PL": "PLN", "AE": "AED", "ZA": "ZAR",
 }  # fmt: skip
 # Metropolitan-area codes: Ignav searches airports only and refuses these.
-CITY_CODES = frozenset(
-    [
-        "BHZ",
-        "BJS",
-        "BUE",
-        "BUH",
-        "CHI",
-        "DTT",
-        "JKT",
-        "LON",
-        "MIL",
-        "MOW",
-        "NYC",
-        "OSA",
-        "PAR",
-        "REK",
-        "RIO",
-        "ROM",
-        "SAO",
-        "SEL",
-        "SPK",
-        "STO",
-        "TCI",
-        "TYO",
-        "WAS",
-        "YMQ",
-        "YTO",
-    ]
-) | frozenset(airport.city for airport in AIRPORTS.values() if airport.city not in AIRPORTS)
-SEARCH_FIELDS = frozenset(
-    [
-        "origin",
-        "destination",
-        "departure_date",
-        "adults",
-        "children",
-        "infants_in_seat",
-        "infants_on_lap",
-        "cabin_class",
-        "max_stops",
-        "min_carry_on_bags",
-        "min_checked_bags",
-        "max_price",
-        "departure_time_range",
-        "airlines_include",
-        "airlines_exclude",
-        "allow_self_transfer",
-        "market",
-    ]
-)
+CITY_CODES = frozenset({
+    "BHZ", "BJS", "BUE", "BUH", "CHI", "DTT", "JKT", "LON", "MIL", "MOW", "NYC", "OSA", "PAR", "REK", "RIO",
+    "ROM", "SAO", "SEL", "SPK", "STO", "TCI", "TYO", "WAS", "YMQ", "YTO"
+}) | frozenset(airport.city for airport in AIRPORTS.values() if airport.city not in AIRPORTS)  # fmt: skip
+SEARCH_FIELDS = frozenset({
+    "origin", "destination", "departure_date", "adults", "children", "infants_in_seat",
+    "infants_on_lap", "cabin_class", "max_stops", "min_carry_on_bags", "min_checked_bags", "max_price",
+    "departure_time_range", "airlines_include", "airlines_exclude", "allow_self_transfer", "market"
+})  # fmt: skip
 ROUND_TRIP_FIELDS = SEARCH_FIELDS | {"return_date", "return_time_range"}
 TIME_RANGE_FIELDS = frozenset(
     {"earliest_hour", "latest_hour", "arrival_earliest_hour", "arrival_latest_hour"}
 )
 PASSENGER_FIELDS = ("adults", "children", "infants_in_seat", "infants_on_lap")
-BOOKING_FIELDS = frozenset(
-    [
-        "ignav_id",
-        "origin",
-        "destination",
-        "departure_date",
-        "outbound_carrier_code",
-        "outbound_flight_number",
-        "return_date",
-        "inbound_carrier_code",
-        "inbound_flight_number",
-        "adults",
-        "children",
-        "infants_in_seat",
-        "infants_on_lap",
-        "market",
-    ]
-)
+BOOKING_FIELDS = frozenset({
+    "ignav_id", "origin", "destination", "departure_date", "outbound_carrier_code",
+    "outbound_flight_number", "return_date", "inbound_carrier_code", "inbound_flight_number", "adults",
+    "children", "infants_in_seat", "infants_on_lap", "market"
+})  # fmt: skip
 IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     400: ("invalid_request", "invalid_request", "The request is not valid."),
     401: ("authentication_error", "invalid_api_key", "Missing or invalid X-Api-Key."),
@@ -149,8 +89,6 @@ IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     429: ("rate_limit_error", "monthly_spend_limit_reached", "The monthly spend limit is reached."),
     500: ("api_error", "internal_error", "Internal error."),
 }
-
-logger = logging.getLogger(__name__)
 
 
 class Rejected(Exception):
@@ -273,16 +211,9 @@ def _day(body: Mapping[str, Any], name: str, today: dt.date, *, required: bool =
         if required:
             raise _invalid(name, f"{name} is required.", "missing_field")
         return None
-    try:
-        if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            raise ValueError(raw)
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        raise _invalid(name, f"{name} must be a date, YYYY-MM-DD.", "invalid_date") from None
-    if day < today:
-        raise _invalid(name, f"{name} must be today or later.", "invalid_date")
-    if (day - today).days > BOOKING_HORIZON_DAYS:
-        raise _invalid(name, f"{name} must be within {BOOKING_HORIZON_DAYS} days.", "invalid_date")
+    day, problem = day_problem(raw, today)
+    if problem is not None:
+        raise _invalid(name, f"{name} must be {DAY_RULES[problem]}.", "invalid_date")
     return day
 
 
@@ -372,57 +303,49 @@ def read_search(body: Any, *, round_trip: bool, today: dt.date) -> Search:
     )
 
 
-class Simulator(ControlRoutes):
+class Simulator(FareSimulator):
     """A WSGI app standing in for Ignav; safe to serve from many threads at once."""
+
+    counted = {
+        "/api/fares/one-way": "search_requests",
+        "/api/fares/round-trip": "search_requests",
+        "/api/fares/booking-links": "booking_link_requests",
+        "/api/airports": "airport_requests",
+    }
+    max_body_bytes = 64 * 1024
+    title = "Ignav simulator"
 
     def __init__(
         self,
         *,
         api_key: str = DEFAULT_API_KEY,
         price_per_traveller: bool = False,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        timeout_fault_seconds: float = 35.0,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__()
+        routes = [
+            Rule("/api/fares/one-way", endpoint="one_way", methods=["POST"]),
+            Rule("/api/fares/round-trip", endpoint="round_trip", methods=["POST"]),
+            Rule("/api/fares/booking-links", endpoint="booking_links", methods=["POST"]),
+            Rule("/api/airports", endpoint="airports", methods=["GET"]),
+            Rule("/api/health", endpoint="health", methods=["GET"]),
+            Rule("/book/<ignav_id>", endpoint="booking_page", methods=["GET"]),
+            Rule("/__sim/errors", endpoint="errors", methods=["GET", "POST"]),
+        ]
+        counters = ("search_requests", "booking_link_requests", "airport_requests", "billable_requests")
+        super().__init__(routes=routes, counters=counters, **timing)
         self.api_key = api_key  # a local stand-in's key, readable by tests
         self.price_per_traveller = price_per_traveller
-        self._clock, self._sleep = clock or time.time, sleep or time.sleep
-        self.timeout_fault_seconds = timeout_fault_seconds
         self._itineraries: OrderedDict[str, dict[str, Any]] = OrderedDict()  # ignav_id -> itinerary
         self._error: tuple[int, str | None, int | None] | None = None  # status, code, requests left
-        self._counts = {
-            "search_requests": 0,
-            "booking_link_requests": 0,
-            "airport_requests": 0,
-            "billable_requests": 0,
-        }
-        self._routes = Map(
-            [
-                Rule("/api/fares/one-way", endpoint="one_way", methods=["POST"]),
-                Rule("/api/fares/round-trip", endpoint="round_trip", methods=["POST"]),
-                Rule("/api/fares/booking-links", endpoint="booking_links", methods=["POST"]),
-                Rule("/api/airports", endpoint="airports", methods=["GET"]),
-                Rule("/api/health", endpoint="health", methods=["GET"]),
-                Rule("/book/<ignav_id>", endpoint="booking_page", methods=["GET"]),
-                Rule("/__sim/errors", endpoint="errors", methods=["GET", "POST"]),
-                *control_routes(),
-            ],
-            merge_slashes=False,
-        )
+
+    def forget(self) -> None:
+        self._itineraries.clear()
+        self._error = None
+
+    def internal_error(self) -> Response:
+        return error_response(500)
 
     # -- controls --------------------------------------------------------------------------------
-
-    def stats(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts = dict.fromkeys(self._counts, 0)
-            self._clear_levers()
-            self._itineraries.clear()
-            self._error = None
 
     def set_error(self, status: int | None, code: str | None = None, count: int | None = None) -> None:
         """Answer the next `count` Ignav requests (all until cleared, if None) with an Ignav error."""
@@ -444,52 +367,26 @@ class Simulator(ControlRoutes):
                 self._error = (status, code, left - 1) if left > 1 else None
             return status, code
 
-    def _errors_control(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                body = json.loads(request.get_data() or b"null")
-            except ValueError:
-                raise ControlInputError("the request body must be JSON") from None
-            if not isinstance(body, dict) or set(body) - {"status", "code", "count"} or "status" not in body:
+    def control_errors(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
+        """`GET /__sim/errors`, or `POST {"status": 424, "code": "...", "count": 1}` (`{"status": null}`)."""
+        if body is not None:
+            fields = control_json(body())
+            if (
+                not isinstance(fields, dict)
+                or set(fields) - {"status", "code", "count"}
+                or "status" not in fields
+            ):
                 raise ControlInputError('send {"status": 424, "code": "...", "count": 1} or {"status": null}')
-            self.set_error(body["status"], body.get("code"), body.get("count"))
+            self.set_error(fields["status"], fields.get("code"), fields.get("count"))
         with self._lock:
-            error = self._error
-        described: dict[str, Any] = {"status": None, "code": None, "count": None}
-        if error is not None:
-            described = {"status": error[0], "code": error[1], "count": error[2]}
-        return Response(json.dumps(described), content_type=JSON_TYPE)
+            error = self._error or (None, None, None)
+        return {"status": error[0], "code": error[1], "count": error[2]}
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
-        request.max_content_length = MAX_BODY_BYTES
+    def serve(self, request: Request) -> Response:
         try:
-            response = self._dispatch(request)
-        except ControlInputError as bad_input:
-            response = Response(json.dumps({"error": str(bad_input)}), 400, content_type=JSON_TYPE)
-        except Exception:
-            logger.exception("Ignav simulator failed on %s %s", request.method, request.path)
-            response = error_response(500)
-        return response(environ, start_response)
-
-    def _dispatch(self, request: Request) -> Response:
-        if request.path == "/__sim/errors":
-            return self._errors_control(request)
-        if request.path.startswith("/__sim/"):
-            return self._control(request, self._routes)
-        counted = {
-            "/api/fares/one-way": "search_requests",
-            "/api/fares/round-trip": "search_requests",
-            "/api/fares/booking-links": "booking_link_requests",
-            "/api/airports": "airport_requests",
-        }.get(request.path)
-        if counted:
-            with self._lock:
-                self._counts[counted] += 1
-        try:
-            endpoint, arguments = self._routes.bind_to_environ(request.environ).match()
+            endpoint, arguments = self.match(request)
         except HTTPException as refused:
             return error_response(refused.code or 404, "not_found", "Not found.")
         if endpoint == "booking_page":
@@ -502,40 +399,24 @@ class Simulator(ControlRoutes):
         injected = self._take_error()
         if injected is not None:
             return error_response(injected[0], injected[1])
-        with self._lock:
-            fault = self._take_fault()
+        fault = self.take_fault()
         if fault is FaultMode.HTTP500:
             return error_response(500)
         if fault is FaultMode.HTTP429:
-            return Response(
-                json.dumps(
-                    {
-                        "error": {
-                            "type": "rate_limit_error",
-                            "code": "rate_limited",
-                            "message": "Slow down.",
-                            "field": None,
-                        }
-                    }
-                ),
-                429,
-                {"Retry-After": "1"},
-                content_type=JSON_TYPE,
-            )
+            throttled = error_response(429, "rate_limited", "Slow down.")
+            throttled.headers["Retry-After"] = "1"
+            return throttled
         if fault is FaultMode.EXPIRED_TOKEN:
             return error_response(401)
-        if fault is FaultMode.TIMEOUT:
-            self._sleep(self.timeout_fault_seconds)
+        return self.with_fault(fault, lambda: self._billed(endpoint, request))
+
+    def _billed(self, endpoint: str, request: Request) -> Response:
         try:
             answer = self._answer(endpoint, request)
         except Rejected as rejected:
             answer = error_response(rejected.status, rejected.code, rejected.message, rejected.field)
         if answer.status_code == 200:
-            with self._lock:
-                self._counts["billable_requests"] += 1
-        if fault is FaultMode.MALFORMED:
-            data = answer.get_data()
-            return Response(data[: len(data) // 2], status=answer.status_code, content_type=JSON_TYPE)
+            self.count("billable_requests")
         return answer
 
     def _answer(self, endpoint: str, request: Request) -> Response:
@@ -545,7 +426,7 @@ class Simulator(ControlRoutes):
             body = json.loads(request.get_data() or b"null")
         except ValueError:
             raise _invalid("body", "The request body is not valid JSON.") from None
-        today = dt.datetime.fromtimestamp(self._clock(), tz=dt.UTC).date()
+        today = self.today()
         if endpoint == "booking_links":
             return self._booking_links(body, today, request.host_url.rstrip("/"))
         search = read_search(body, round_trip=endpoint == "round_trip", today=today)
@@ -553,9 +434,7 @@ class Simulator(ControlRoutes):
 
     def search_body(self, search: Search) -> dict[str, Any]:
         now = self._clock()
-        with self._lock:
-            pins = dict(self._pins)
-        offers = find_offers(
+        offers = self.offers(
             FlightSearch(
                 search.origin,
                 search.destination,
@@ -570,8 +449,7 @@ class Simulator(ControlRoutes):
                 currency=search.currency,
                 max_price=search.max_price,
             ),
-            now=now,
-            pins=pins,
+            now,
         )
         itineraries = [self._itinerary(offer, search, now) for offer in offers]
         return {

@@ -31,7 +31,7 @@ import requests
 from moto import mock_aws
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch_local.aws import provision
 from farewatch_local.template import load_template
 from tests.support.events import FakeLambdaContext, api_event

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import RunningServer, start
+from fare_sim.server import RunningServer, start
 
 ROOT = Path(__file__).resolve().parents[2]
 

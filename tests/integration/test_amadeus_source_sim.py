@@ -16,7 +16,7 @@ import requests
 from pydantic import SecretStr
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch.clock import SystemClock
 from farewatch.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery

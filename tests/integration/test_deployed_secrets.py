@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 import amadeus_sim.app
-from amadeus_sim.server import start
+from fare_sim.server import start
 from tests.support.events import FakeLambdaContext, api_event
 
 

@@ -20,8 +20,8 @@ import requests
 from duffel_api import Duffel
 from duffel_api.http_client import ApiError
 
-from amadeus_sim.server import start
 from duffel_sim.app import DEFAULT_ACCESS_TOKEN, NO_OFFERS_ROUTE, Simulator
+from fare_sim.server import start
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import ignav_sim.app
 import pytest
 import requests
 from pydantic import SecretStr
 
 import amadeus_sim.app
 import duffel_sim.app
-from amadeus_sim.server import start
+import ignav_sim.app
+from fare_sim.server import start
 from farewatch.clock import ManualClock
 from farewatch.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from farewatch.fare_query import FareQuery

@@ -23,7 +23,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from fare_sim.server import start
 from tests.support.events import FakeLambdaContext, api_event, sqs_event
 
 PASSWORD = "correct horse battery"

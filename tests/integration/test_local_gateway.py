@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import RAW_HEADERS_ENVIRON_KEY, GatewayRequestHandler, LocalGateway
 from farewatch_local.template import load_template

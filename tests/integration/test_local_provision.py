@@ -23,7 +23,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.server import PortInUse, start
+from fare_sim.server import PortInUse, start
 from farewatch_local.aws import EmbeddedAws, provision
 from farewatch_local.stack import LocalStack, StackConfig
 from farewatch_local.template import load_template

@@ -14,7 +14,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from amadeus_sim.server import start as serve
+from fare_sim.server import start as serve
 from farewatch_local.stack import LocalStack, StackConfig
 
 

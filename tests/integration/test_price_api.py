@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from fare_sim.server import start
 from tests.support.events import FakeLambdaContext, api_event
 
 

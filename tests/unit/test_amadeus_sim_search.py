@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.offers import RouteDay, base_fare_usd
+from fare_sim.pricing import RouteDay, base_fare_usd
 from tests.support.simulators import ManualClock, SimulatorClient
 from tests.unit.test_amadeus_sim import published_schema
 

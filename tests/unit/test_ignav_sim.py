@@ -10,9 +10,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from ignav_sim.app import DEFAULT_API_KEY, Simulator
 from werkzeug.test import Client, TestResponse
 
+from ignav_sim.app import DEFAULT_API_KEY, Simulator
 from tests.support import ignav_schema
 from tests.support.simulators import ManualClock, RecordingSleep
 

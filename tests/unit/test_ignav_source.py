@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from ignav_sim.app import DEFAULT_API_KEY, Simulator
 from pydantic import SecretStr
 from werkzeug.test import Client
 
@@ -21,6 +20,7 @@ from farewatch.fare_query import FareQuery
 from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource, IgnavTrip, trips_for
 from farewatch.fares.pacing import UpstreamPacer
 from farewatch.offers import cheapest
+from ignav_sim.app import DEFAULT_API_KEY, Simulator
 from tests.support.wsgi_adapter import WSGIAdapter
 
 BASE_URL = "http://ignav.test"

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from amadeus_sim.offers import NoOffersPin, Pin, PricePin, RouteDay
-from amadeus_sim.world import PER_US_DOLLAR, amount_text, to_cents
+from fare_sim.pricing import NoOffersPin, Pin, PricePin, RouteDay
+from fare_sim.world import PER_US_DOLLAR, amount_text, to_cents
 
 MAX_PIN_AMOUNT = Decimal("1000000")
 
@@ -95,7 +95,7 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _control_json(raw: bytes) -> Any:
+def control_json(raw: bytes) -> Any:
     """A control request's body as JSON, whatever Content-Type was sent (curl -d sends a form type)."""
     try:
         return json.loads(raw or b"null")
@@ -156,7 +156,7 @@ class Levers:
     def _fault_control(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
         """`GET /__sim/faults` (no body) or `POST` with the JSON `body()` as the new fault."""
         if body is not None:
-            fault = read_fault(_control_json(body()))
+            fault = read_fault(control_json(body()))
             with self._lock:
                 self._set_fault(*fault)
         return self.fault()
@@ -176,7 +176,7 @@ class Levers:
             with self._lock:
                 removed = self._pins.pop(route, None)
             return {**described, "pinned": False, "was_pinned": removed is not None}
-        pin = read_pin(_control_json(body()))
+        pin = read_pin(control_json(body()))
         with self._lock:
             self._pins[route] = pin
         if isinstance(pin, NoOffersPin):

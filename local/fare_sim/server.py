@@ -6,12 +6,14 @@ exit(1); port 0 picks a free port, which is what tests and benchmarks want. No a
 
 from __future__ import annotations
 
+import argparse
 import errno
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -108,12 +110,22 @@ def start(
     return RunningServer(server, host)
 
 
-def serve_in_foreground(
-    app: WSGIApplication, *, prog: str, title: str, host: str, port: int, detail: str = ""
+def serve_from_command_line(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    title: str,
+    make_app: Callable[[], WSGIApplication],
+    detail: str = "",
 ) -> int:
-    """`python -m <prog>`: serve `app` until Ctrl-C or SIGTERM; answers the process's exit status."""
+    """`python -m <prog> [--host H] [--port P]`: serve the app until Ctrl-C or SIGTERM; answers the
+    process's exit status."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=f"The {title}: a local stand-in.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081; 0 = any)")
+    options = parser.parse_args(argv)
     try:
-        server = start(app, host=host, port=port, service=title)
+        server = start(make_app(), host=options.host, port=options.port, service=title)
     except CannotListen as cannot_bind:
         print(f"{prog}: {cannot_bind}", file=sys.stderr)
         return 1
