@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from amadeus_sim.app import Simulator
-from amadeus_sim.server import start
+from fare_sim.server import start
 from farewatch_local.aws import provision
 from farewatch_local.template import load_template
 
