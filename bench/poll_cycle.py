@@ -179,6 +179,7 @@ def poll_cycle(simulator: Any) -> dict[str, float]:
         while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
             for message in messages:
                 works.append(cycle.poll_route(route_key_of(message["Body"])))
+            cycle.flush_counts()  # as the worker does at the end of each invocation
             # A Lambda invocation flushes its metrics when it ends; here nothing does, and Powertools
             # prints a full set (100 values) even with metrics disabled, so each batch drops its own.
             Metrics().clear_metrics()

@@ -68,6 +68,9 @@ class ScriptedCycle:
         )
         return cycle.dispatch(queue, ahead=ahead)
 
+    def flush_counts(self) -> None:
+        return None
+
     def poll_route(self, route_key: str) -> RouteWork:
         if route_key.startswith(self.failing):
             raise RuntimeError("upstream exploded")
@@ -166,6 +169,10 @@ class SlowUpstreamCycle:
     clock: ManualClock
     seconds_per_route: float
     polled: list[str] = field(default_factory=list)
+    flushes: int = 0
+
+    def flush_counts(self) -> None:
+        self.flushes += 1
 
     def poll_route(self, route_key: str) -> RouteWork:
         self.clock.advance(self.seconds_per_route)
@@ -201,6 +208,7 @@ def test_worker_with_time_to_spare_finishes_the_whole_batch(monkeypatch: pytest.
 
     assert cycle.polled == routes
     assert response == {"batchItemFailures": []}
+    assert cycle.flushes == 1  # the batch's search counts written once, at its end
 
 
 def test_worker_invoked_with_too_little_time_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -937,3 +937,33 @@ def test_an_announced_alert_leaves_the_routes_outbox_and_a_deleted_one_is_droppe
 
     assert len(published) == 1
     assert not WatchedRoute.get(ROUTE, consistent_read=True).outbox
+
+
+def test_without_a_budget_the_polls_searches_are_counted_once_per_batch_and_exactly(
+    users, alice, clock, fares
+):
+    from farewatch.messaging import EventBus
+    from farewatch.store.poll_budget import PollBudgetStore
+    from farewatch.store.tracking import AlertStore, TrackingStore
+    from farewatch.tracking.poll_cycle import PollCycle
+
+    track(users, alice, notify_on_any_drop=True)
+    track(users, alice, notify_on_any_drop=True, departure_date="2027-01-20")
+    cycle = PollCycle(
+        trackers=TrackingStore(),
+        alerts=AlertStore(),
+        fares=fares,
+        events=EventBus(RecordingEvents()),
+        clock=clock,
+        poll_interval_seconds=1800,
+        budget=PollBudgetStore(),
+    )
+    clock.advance(1800)
+
+    cycle.poll_route(ROUTE)
+    cycle.poll_route("JFK#LAX#2027-01-20#1#USD")
+    before_flush = PollBudgetStore().used(dt.date(2027, 1, 15))
+    cycle.flush_counts()
+    cycle.flush_counts()  # nothing left: nothing counted twice
+
+    assert (before_flush, PollBudgetStore().used(dt.date(2027, 1, 15))) == (0, 2)

@@ -203,3 +203,27 @@ def test_a_query_that_matches_nothing_suggests_nothing():
 def test_every_suggested_airport_has_a_code_and_a_time_zone():
     for location in suggest("international", 50):
         assert len(location.code) == 3 and location.time_zone
+
+
+def test_the_airports_read_at_cold_start_are_exactly_what_airportsdata_loads_by_iata_code():
+    import airportsdata
+
+    from farewatch.locations import _load_iata_airports
+
+    assert _load_iata_airports() == airportsdata.load("IATA")
+
+
+def test_folding_ascii_the_short_way_matches_the_unicode_way_for_every_airport_name():
+    import unicodedata
+
+    import airportsdata
+
+    from farewatch.locations import fold
+
+    def slow(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+    names = [row[field] for row in airportsdata.load("IATA").values() for field in ("name", "city")]
+    names += ["  São   Paulo ", "Zürich", "Straße", "ÅLESUND", "\tNew\u00a0York  "]
+    assert [fold(name) for name in names] == [slow(name) for name in names]

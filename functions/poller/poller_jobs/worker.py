@@ -48,8 +48,11 @@ def poll_route(record: SQSRecord, lambda_context: LambdaContext) -> RouteWork:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    with processor(records=event.get("Records") or [], handler=poll_route, lambda_context=context):
-        processor.process()
+    try:
+        with processor(records=event.get("Records") or [], handler=poll_route, lambda_context=context):
+            processor.process()
+    finally:
+        composition.poll_cycle().flush_counts()  # the batch's searches, for GET /stats/poller
     handed_back = sum(1 for _, error, _ in processor.exceptions if isinstance(error, RouteNotStarted))
     if handed_back:
         logger.warning(

@@ -18,21 +18,7 @@ from pydantic import SecretStr
 
 from farewatch.clock import Clock, SystemClock
 from farewatch.errors import UpstreamUnavailable
-from farewatch.fare_memory import FareMemory
-from farewatch.fares.amadeus import AmadeusCredentials, AmadeusFareSource, AmadeusTokenIssuer
-from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
-from farewatch.fares.http import new_session
-from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
-from farewatch.fares.pacing import UpstreamPacer
-from farewatch.fares.source import FareSource
-from farewatch.fares.token_manager import TokenManager
-from farewatch.pricing import CachePolicy, FareMetrics, FareService
 from farewatch.settings import Settings, get_settings
-from farewatch.store.fare_cache import FareCacheStore
-from farewatch.store.history import PriceHistoryStore
-from farewatch.store.pacing import UpstreamPaceStore
-from farewatch.store.search_stats import BatchedSearchCounter, SearchStatsStore
-from farewatch.store.tokens import DynamoTokenStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -42,8 +28,15 @@ if TYPE_CHECKING:
     from farewatch.accounts.principal import Principal
     from farewatch.accounts.service import AccountService
     from farewatch.booking import BookingLinkService
+
+    # The fare service's parts are imported by the builders that use them (issue 18): the notifier,
+    # the dispatcher and the users function's sign-in never load the fare sources or their models.
+    from farewatch.fares.amadeus import AmadeusCredentials
+    from farewatch.fares.pacing import UpstreamPacer
+    from farewatch.fares.source import FareSource
     from farewatch.notify.service import Notifier, Once
     from farewatch.notify.webhooks import GuardPolicy, WebhookSender
+    from farewatch.pricing import CachePolicy, FareMetrics, FareService
     from farewatch.tracking.poll_cycle import PollCycle
     from farewatch.tracking.service import TrackingService
 
@@ -67,6 +60,8 @@ class PowertoolsFareMetrics:
 
 def amadeus_credentials(settings: Settings) -> AmadeusCredentials:
     """From the environment when set (local stack), else from Secrets Manager (cached by Powertools)."""
+    from farewatch.fares.amadeus import AmadeusCredentials
+
     if settings.amadeus_client_id and settings.amadeus_client_secret:
         return AmadeusCredentials(settings.amadeus_client_id, settings.amadeus_client_secret)
     if not settings.amadeus_secret_id:
@@ -139,6 +134,9 @@ def ignav_api_key(settings: Settings) -> SecretStr:
 
 def upstream_pacer(settings: Settings, clock: Clock, source: str) -> UpstreamPacer | None:
     """The fleet-wide schedule of the source's requests (None when UPSTREAM_REQUESTS_PER_SECOND is 0)."""
+    from farewatch.fares.pacing import UpstreamPacer
+    from farewatch.store.pacing import UpstreamPaceStore
+
     if settings.upstream_requests_per_second <= 0:
         return None
     return UpstreamPacer(UpstreamPaceStore(source), clock, per_second=settings.upstream_requests_per_second)
@@ -146,6 +144,13 @@ def upstream_pacer(settings: Settings, clock: Clock, source: str) -> UpstreamPac
 
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
     """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
+    from farewatch.fares.amadeus import AmadeusFareSource, AmadeusTokenIssuer
+    from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
+    from farewatch.fares.http import new_session
+    from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
+    from farewatch.fares.token_manager import TokenManager
+    from farewatch.store.tokens import DynamoTokenStore
+
     if settings.fare_source == "ignav":
         return IgnavFareSource(
             base_url=settings.ignav_base_url,
@@ -205,6 +210,8 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
 
 
 def cache_policy(settings: Settings) -> CachePolicy:
+    from farewatch.pricing import CachePolicy
+
     return CachePolicy(
         fresh_seconds=settings.fare_cache_ttl_seconds,
         stale_retention_seconds=settings.stale_retention_seconds,
@@ -221,6 +228,12 @@ def build_fare_service(
     """A fare service with its own source (token memory, HTTP session), memory tier and search
     counter (written in batches, and at shutdown); DynamoDB is shared. The poller's has no memory
     tier: it decides alerts, so it reads what the fleet last fetched (one GetItem per route)."""
+    from farewatch.fare_memory import FareMemory
+    from farewatch.pricing import FareService
+    from farewatch.store.fare_cache import FareCacheStore
+    from farewatch.store.history import PriceHistoryStore
+    from farewatch.store.search_stats import BatchedSearchCounter, SearchStatsStore
+
     source = build_fare_source(settings, clock)
     stats = BatchedSearchCounter(
         SearchStatsStore(), clock, flush_seconds=settings.search_stats_flush_seconds, flush_in_background=True
@@ -371,6 +384,7 @@ def account_service() -> AccountService:
 
 @lru_cache(maxsize=1)
 def tracking_service() -> TrackingService:
+    from farewatch.store.history import PriceHistoryStore
     from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
     from farewatch.tracking.service import TrackingService

@@ -28,15 +28,20 @@ class UpstreamPaceStore:
     def __init__(self, source: str) -> None:
         self._pk = f"pace#{source}"
         self._busy_hint = False  # what this container saw last: try that path first
+        self._next_at: float | None = None  # the schedule's next slot after this container's last claim
 
     def claim(self, *, now: float, interval: float, latest: float) -> float | None:
         """A send time in [now, latest], `interval` apart from every other claim; None if none is free."""
         for _ in range(ATTEMPTS):
-            paths = (
-                (self._claim_busy, self._claim_idle)
-                if self._busy_hint
-                else (self._claim_idle, self._claim_busy)
+            # Busy when the slot after this container's own last claim is still ahead, or was less
+            # than a second ago and the schedule looked busy then (other containers may have moved
+            # it on); idle after a longer pause. A wrong guess costs the other UpdateItem.
+            busy = (
+                self._busy_hint
+                if self._next_at is None
+                else now <= self._next_at or (self._busy_hint and now <= self._next_at + 1.0)
             )
+            paths = (self._claim_busy, self._claim_idle) if busy else (self._claim_idle, self._claim_busy)
             for path in paths:
                 slot = path(now, interval, latest)
                 if slot is not None:
@@ -57,6 +62,7 @@ class UpstreamPaceStore:
         self._busy_hint = claimed
         if not claimed or record.next_at is None:
             return None
+        self._next_at = float(record.next_at)
         return float(record.next_at) - interval
 
     def _claim_idle(self, now: float, interval: float, latest: float) -> float | None:
@@ -70,6 +76,8 @@ class UpstreamPaceStore:
             condition=UpstreamPaceRecord.next_at.does_not_exist() | (UpstreamPaceRecord.next_at < now),
         )
         self._busy_hint = not claimed
+        if claimed:
+            self._next_at = now + interval
         return now if claimed else None
 
     def _read(self) -> UpstreamPaceRecord | None:

@@ -28,6 +28,12 @@ class PollBudgetStore:
             condition=PollBudgetDay.searches.does_not_exist() | (PollBudgetDay.searches < limit),
         )
 
+    def count(self, day: date, searches: int) -> None:
+        """`searches` more made on `day` with no budget to keep (for GET /stats/poller): one ADD."""
+        item = PollBudgetDay(self._pk(day))
+        expires = datetime.combine(day + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+        item.update(actions=[PollBudgetDay.searches.add(searches), PollBudgetDay.purge_at.set(expires)])
+
     def used(self, day: date) -> int:
         try:
             return int(PollBudgetDay.get(self._pk(day), consistent_read=True).searches or 0)

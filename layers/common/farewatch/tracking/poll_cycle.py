@@ -10,6 +10,7 @@ farewatch.composition. What a cycle may spend (a budget, a deadline) would be on
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -64,6 +65,8 @@ def route_key_of(body: str) -> str:
 
 class PollBudget(Protocol):
     def take(self, day: date, *, limit: int) -> bool: ...
+
+    def count(self, day: date, searches: int) -> None: ...
 
     def used(self, day: date) -> int: ...
 
@@ -171,6 +174,7 @@ class PollCycle:
         self._judged: dict[tuple[str, Decimal], Insight] = {}
         self._budget_limit = daily_search_budget
         self._budget = budget
+        self._uncounted: Counter[date] = Counter()
         self._trackers = trackers
         self._alerts = alerts
         self._fares = fares
@@ -281,7 +285,7 @@ class PollCycle:
         if is_departed(query, ManualClock(now)):
             self._trackers.unschedule(route_key)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
-        if not self._within_budget(query, now):
+        if not self._within_budget(query, now, entry if along is not None else UNREAD):
             self._trackers.schedule(route_key, now + poll_policy.BUDGET_RETRY_SECONDS)
             return RouteRefresh(upstream_call=False, unpublished=waiting)
         if along is not None:
@@ -289,7 +293,8 @@ class PollCycle:
         else:
             result = self._fares.fares(query, count_search=False)
         if not self._budget_limit and self._budget is not None and not result.cached:
-            self._budget.take(utc_datetime(now).date(), limit=UNLIMITED)  # counted for GET /stats/poller
+            # No budget to keep: the search is only counted (GET /stats/poller), written by flush_counts.
+            self._uncounted[utc_datetime(now).date()] += 1
         offer = result.cheapest
         latest = offer.price if offer is not None else None
         interval = poll_policy.poll_interval(
@@ -331,12 +336,26 @@ class PollCycle:
         self._trackers.remove_from_outbox(route_key, gone)
         return waiting, ()
 
-    def _within_budget(self, query: FareQuery, now: float) -> bool:
-        """No budget, or a fresh cache entry (no search needed), or one search taken from today's."""
+    def flush_counts(self) -> None:
+        """Write the searches counted since the last flush (no daily budget set: they are statistics
+        only, so a batch of routes writes them once; the worker flushes at the end of each invocation,
+        and a container killed in the middle of one loses at most that invocation's count)."""
+        if self._budget is None:
+            self._uncounted.clear()
+            return
+        for day, searches in sorted(self._uncounted.items()):
+            self._budget.count(day, searches)
+            del self._uncounted[day]
+
+    def _within_budget(self, query: FareQuery, now: float, entry: CachedFares | Unread | None) -> bool:
+        """No budget, or a fresh cache entry (no search needed), or one search taken from today's.
+        `entry` is the route's cache entry when the poll read it along with the route."""
         if not self._budget_limit or self._budget is None:
             return True
-        fares = self._fares
-        if isinstance(fares, _HasCached) and fares.cached(query) is not None:
+        if not isinstance(entry, Unread):
+            if entry is not None and entry.is_fresh(now):
+                return True
+        elif isinstance(self._fares, _HasCached) and self._fares.cached(query) is not None:
             return True
         if self._budget.take(utc_datetime(now).date(), limit=self._budget_limit):
             return True
