@@ -44,6 +44,7 @@ export interface CallOptions {
   body?: unknown;
   token?: string | null;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 export function queryString(query: Record<string, QueryValue> = {}): string {
@@ -62,7 +63,7 @@ export async function call<T, M = Record<string, unknown>>(
   path: string,
   options: CallOptions = {},
 ): Promise<Envelope<T, M>> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let response: Response;
@@ -176,7 +177,8 @@ export interface SearchMeta extends FareMeta {
 
 export interface TokenPair {
   access_token: string;
-  refresh_token: string;
+  /** null for the web app: its refresh token is an HttpOnly cookie no script can read. */
+  refresh_token: string | null;
   token_type: string;
   expires_in: number;
 }
@@ -185,6 +187,9 @@ export interface User {
   id: string;
   email: string;
   role: string;
+  email_verified?: boolean;
+  email_alerts?: boolean;
+  email_suppressed?: string | null;
 }
 
 /** What POST /auth/register answers: the user today (201); `{status}` once verification lands (202). */

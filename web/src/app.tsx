@@ -93,7 +93,7 @@ function Header() {
               type="button"
               class="button secondary small"
               onClick={() => {
-                session.signOut();
+                void session.signOut();
                 location.route(appUrl("/"));
               }}
             >

@@ -19,9 +19,9 @@ export const capabilities = {
   passwordReset: false,
   /** PATCH /users/me {email_alerts} and webhooks (issue 14): a /settings page. */
   notificationSettings: false,
-  /** The refresh token as an HttpOnly cookie on /auth/refresh (issue 16, round two): a reload keeps
-   *  you signed in. Until then tokens live in this tab's memory only, and a reload signs you out. */
-  cookieSession: false,
+  /** The refresh token as an HttpOnly cookie on the /auth routes (issue 16, round two): a reload keeps
+   *  you signed in (session.ts). */
+  cookieSession: true,
 } as const;
 
 // The price insight (issue 15) needs no switch: the search, the tracker page and the chart show it
