@@ -139,3 +139,15 @@ def fare_source_fails(stack: Any, failing: bool) -> None:
     body = {"mode": "http500", "count": 1000} if failing else {"mode": "none"}
     answer = requests.post(f"{stack.sim}/__sim/faults", data=json.dumps(body), timeout=10)
     assert answer.status_code in (200, 204), answer.text
+
+
+def mailed_link(stack: Any, to: str, path: str) -> str:
+    """The link to `path` in the newest mail to `to`, as the local stack's outbox (`GET /__local/mail`)
+    has it: the URL the notifier built, which the browser then opens as a person clicks it."""
+    pattern = re.compile(rf"https?://[^\s\"'<>]+{re.escape(path)}\?token=[A-Za-z0-9._~%-]+")
+    answer = requests.get(f"{stack.api}/__local/mail", timeout=30)
+    assert answer.status_code == 200, answer.text
+    for mail in answer.json()["data"]:  # newest first
+        if mail["to"] == to and (found := pattern.search(mail["text"])):
+            return found.group(0)
+    raise AssertionError(f"no mail to {to} links to {path}")

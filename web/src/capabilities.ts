@@ -14,11 +14,11 @@ export const capabilities = {
   /** GET /flights/calendar (issue 15): the 14-day strip above the search results. */
   fareCalendar: false,
   /** /auth/verify-email and resend (issue 14): a /verify-email page (sign-up already handles a 202). */
-  emailVerification: false,
+  emailVerification: true,
   /** /auth/password-reset and /confirm (issue 14): "Forgot your password?" on the sign-in page. */
-  passwordReset: false,
+  passwordReset: true,
   /** PATCH /users/me {email_alerts} and webhooks (issue 14): a /settings page. */
-  notificationSettings: false,
+  notificationSettings: true,
   /** The refresh token as an HttpOnly cookie on the /auth routes (issue 16, round two): a reload keeps
    *  you signed in (session.ts). */
   cookieSession: true,

@@ -62,16 +62,18 @@ export function CheckboxField({
   checked,
   onChecked,
   error,
+  disabled,
 }: {
   id: string;
   label: string;
   checked: boolean;
   onChecked: (checked: boolean) => void;
   error?: string | undefined;
+  disabled?: boolean;
 }) {
   return (
     <div class="field checkbox-field">
-      <input id={id} type="checkbox" checked={checked} onChange={(event) => onChecked(event.currentTarget.checked)} {...describedBy(id, error)} />
+      <input id={id} type="checkbox" checked={checked} disabled={disabled} onChange={(event) => onChecked(event.currentTarget.checked)} {...describedBy(id, error)} />
       <label for={id}>{label}</label>
       <FieldError id={id} message={error} />
     </div>
