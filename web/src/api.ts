@@ -208,6 +208,11 @@ export interface Tracker {
   departure_date: string;
   adults: number;
   currency: string;
+  return_date?: string | null;
+  cabin?: string;
+  max_stops?: number | null;
+  /** Days each side of departure_date also watched (issue 15's flexible dates). */
+  flex_days?: number;
   target_price: string | null;
   notify_on_any_drop: boolean;
   current_price: string | null;
@@ -227,6 +232,10 @@ export interface NewTracker {
   departure_date: string;
   adults: number;
   currency?: string;
+  return_date?: string;
+  cabin?: string;
+  max_stops?: number;
+  flex_days?: number;
   target_price?: string;
   notify_on_any_drop: boolean;
 }
