@@ -60,9 +60,9 @@ def go_to(page: Page, link: str) -> None:
 
 def choose_airport(page: Page, field: str, typed: str, option: str, *, keyboard: bool = False) -> None:
     """Type into an airport combobox, wait for its listbox, pick the option by mouse or keyboard."""
-    combobox = page.get_by_role("combobox", name=field)
+    combobox = page.get_by_role("combobox", name=field, exact=True)
     combobox.fill(typed)
-    listbox = page.get_by_role("listbox", name=field)
+    listbox = page.get_by_role("listbox", name=field, exact=True)
     choice = listbox.get_by_role("option", name=re.compile(option))
     expect(choice).to_be_visible()
     expect(combobox).to_have_attribute("aria-expanded", "true")

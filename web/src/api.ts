@@ -131,8 +131,9 @@ export interface Location {
 /** Issue 15's price insight; absent until the API sends it. */
 export interface PriceInsight {
   level: string;
-  typical_low: string;
-  typical_high: string;
+  /** null while the level is "unknown" (too few comparable observations). */
+  typical_low: string | null;
+  typical_high: string | null;
   observations: number;
   explanation: string;
 }
@@ -143,6 +144,11 @@ export interface FareMeta {
   fetched_at: string;
   expires_at: string;
   source: string;
+}
+
+/** GET /flights/price's meta: the fare's freshness and how its price compares (issue 15). */
+export interface PriceMeta extends FareMeta {
+  insight?: PriceInsight;
 }
 
 export interface CheapestPrice {

@@ -45,19 +45,27 @@ export function FareCalendarStrip({ search }: { search: FareSearch }) {
     setCalendar(null);
     setFailed(false);
     const { from, to } = calendarWindow(search.date);
-    call<FareCalendar>("GET", "/flights/calendar", {
-      query: {
-        origin: search.origin,
-        destination: search.destination,
-        from,
-        to,
-        stay_days: stay ?? undefined,
-        cabin: search.cabin !== "economy" ? search.cabin : undefined,
-        adults: search.adults,
-      },
-    })
-      .then(({ data }) => current && setCalendar(data))
-      .catch(() => current && setFailed(true));
+    const ask = () =>
+      call<FareCalendar>("GET", "/flights/calendar", {
+        query: {
+          origin: search.origin,
+          destination: search.destination,
+          from,
+          to,
+          stay_days: stay ?? undefined,
+          cabin: search.cabin !== "economy" ? search.cabin : undefined,
+          adults: search.adults,
+        },
+      });
+    (async () => {
+      let { data } = await ask();
+      if (current) setCalendar(data);
+      // Each answer fetches a bounded number of cold days; the API says to ask again for the rest.
+      if (current && data.days.some((day) => day.status === "not_fetched")) {
+        ({ data } = await ask());
+        if (current) setCalendar(data);
+      }
+    })().catch(() => current && setFailed(true));
     return () => {
       current = false;
     };

@@ -4,7 +4,7 @@
  */
 import { useLocation } from "preact-iso/router";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, call, type CheapestPrice, type FareMeta, type Offer, type SearchMeta } from "../api";
+import { ApiError, call, type CheapestPrice, type Offer, type PriceMeta, type SearchMeta } from "../api";
 import { describedBy, FieldError, Freshness, Loading, PageHeading, ProblemBanner } from "../components";
 import { TextField } from "../forms";
 import {
@@ -42,7 +42,7 @@ const SEARCH_PROBLEMS: ProblemMap = {
 
 interface Results {
   search: FareSearch;
-  cheapest: { price: CheapestPrice; meta: FareMeta } | null;
+  cheapest: { price: CheapestPrice; meta: PriceMeta } | null;
   offers: Offer[];
   offersMeta: SearchMeta | undefined;
 }
@@ -103,7 +103,7 @@ async function runSearch(search: FareSearch): Promise<Results> {
   const query = tripQuery(search);
   // Both answers come from one cache entry: at most one upstream search between them.
   const [cheapest, offers] = await Promise.all([
-    call<CheapestPrice, FareMeta>("GET", "/flights/price", { query }).catch((error) => {
+    call<CheapestPrice, PriceMeta>("GET", "/flights/price", { query }).catch((error) => {
       if (error instanceof ApiError && error.code === "no_offers") return null;
       throw error;
     }),
@@ -113,7 +113,7 @@ async function runSearch(search: FareSearch): Promise<Results> {
   ]);
   return {
     search,
-    cheapest: cheapest ? { price: cheapest.data, meta: cheapest.meta as FareMeta } : null,
+    cheapest: cheapest ? { price: cheapest.data, meta: cheapest.meta as PriceMeta } : null,
     offers: offers.data,
     offersMeta: offers.meta,
   };
@@ -273,7 +273,7 @@ function SearchResults({ results, onSort }: { results: Results; onSort: (sort: F
           <>
             <p class="big-price">{formatMoney(parseMoney(cheapest.price.price).amount, parseMoney(cheapest.price.price).currency)}</p>
             <p class="trip">{trip}</p>
-            <InsightNote insight={cheapest.price.insight} currency={parseMoney(cheapest.price.price).currency} />
+            <InsightNote insight={cheapest.meta.insight ?? cheapest.price.insight} currency={parseMoney(cheapest.price.price).currency} />
             <Freshness meta={cheapest.meta} />
             <TrackPanel search={search} />
           </>
