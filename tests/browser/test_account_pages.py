@@ -15,7 +15,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, WatchedPage
-from tests.browser.pages import PASSWORD, accessibility_violations, expect_signed_in, mailed_link, sign_in, sign_up
+from tests.browser.pages import (
+    PASSWORD,
+    accessibility_violations,
+    expect_signed_in,
+    mailed_link,
+    sign_in,
+    sign_up,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +48,9 @@ def test_the_verification_mails_link_confirms_the_address_on_its_page(tab: Watch
 def test_a_forgotten_password_is_reset_from_the_mails_link(tab: WatchedPage) -> None:
     page, stack = tab.page, tab.stack
     email = f"reset-{uuid.uuid4().hex[:8]}@example.com"
-    assert stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    assert (
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    )
     new_password = "a brand new passphrase"
 
     tab.open("/sign-in")
@@ -68,7 +77,7 @@ def test_a_forgotten_password_is_reset_from_the_mails_link(tab: WatchedPage) -> 
 class _Receiver(BaseHTTPRequestHandler):
     received: list[str] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         _Receiver.received.append(self.rfile.read(length).decode("utf-8", "replace"))
         self.send_response(204)
@@ -96,7 +105,9 @@ def test_notification_settings_turn_mail_off_and_keep_a_webhooks_delivery_log(
 ) -> None:
     page, stack = tab.page, tab.stack
     email = f"settings-{uuid.uuid4().hex[:8]}@example.com"
-    assert stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    assert (
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    )
     tab.open("/sign-in")
     sign_in(page, email)
     expect_signed_in(page, email)

@@ -31,6 +31,9 @@ from tests.browser.pages import (
 
 pytestmark = pytest.mark.e2e
 
+# "$280 to $340": the insight's typical range, in whole dollars, joined by an en dash.
+RANGE = r"\$[\d,]+\u2013\$[\d,]+"
+
 
 def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPage) -> None:
     page, stack = tab.page, tab.stack
@@ -74,7 +77,9 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     expect(calendar.filter(has_text="Lowest")).to_have_count(1)
     expect(calendar.filter(has_text="Not checked yet")).to_have_count(0)
     page.reload()  # the same search, now with history to judge it by
-    insight = re.compile(r"^(Low for this route: typical|Typical for this route:|High for this route: typical) \$[\d,]+–\$[\d,]+\.$")
+    insight = re.compile(
+        rf"^(Low for this route: typical|Typical for this route:|High for this route: typical) {RANGE}\.$"
+    )
     expect(cheapest.get_by_text(insight)).to_be_visible()
     assert accessibility_violations(page) == []
     tab.screenshot("search-desktop", DESKTOP)
@@ -94,7 +99,7 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     expect(page.get_by_role("heading", level=1, name=re.compile(r"^NYC → LAX"))).to_be_visible()
     chart = page.get_by_role("img", name=re.compile("^Price history chart"))
     expect(chart).to_have_accessible_name(
-        re.compile(r"1 price recorded.*target \$[\d,.]+.*typical range \$[\d,]+–\$[\d,]+ shaded.*0 alerts")
+        re.compile(rf"1 price recorded.*target \$[\d,.]+.*typical range {RANGE} shaded.*0 alerts")
     )
     expect(chart.locator("canvas")).to_be_visible()
     observations = page.get_by_role("table").get_by_role("row")

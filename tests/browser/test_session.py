@@ -22,10 +22,14 @@ def session_cookies(tab: WatchedPage) -> list[dict]:
     return [cookie for cookie in tab.page.context.cookies() if cookie["name"] == "farewatch_refresh"]
 
 
-def test_a_reload_keeps_you_signed_in_through_an_httponly_cookie_and_sign_out_ends_it(tab: WatchedPage) -> None:
+def test_a_reload_keeps_you_signed_in_through_an_httponly_cookie_and_sign_out_ends_it(
+    tab: WatchedPage,
+) -> None:
     page, stack = tab.page, tab.stack
     email = f"session-{uuid.uuid4().hex[:8]}@example.com"
-    assert stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    assert (
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    )
 
     tab.open("/sign-in")
     sign_in(page, email)

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.e2e
 def test_a_round_trip_in_business_is_searched_calendared_and_tracked_with_its_shape(tab: WatchedPage) -> None:
     page, stack = tab.page, tab.stack
     email = f"shape-{uuid.uuid4().hex[:8]}@example.com"
-    assert stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    assert (
+        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+    )
     tab.open("/sign-in")
     sign_in(page, email)
     expect(page.get_by_role("heading", level=1, name="Tracked flights")).to_be_visible()
@@ -35,7 +37,9 @@ def test_a_round_trip_in_business_is_searched_calendared_and_tracked_with_its_sh
     page.get_by_label("Stops").select_option(label="1 stop at most")
     page.get_by_role("button", name="Search").click()
 
-    expect(page).to_have_url(re.compile(rf"/\?from=BOS&to=ORD&date={out}&adults=1&return={back}&cabin=business&stops=1$"))
+    expect(page).to_have_url(
+        re.compile(rf"/\?from=BOS&to=ORD&date={out}&adults=1&return={back}&cabin=business&stops=1$")
+    )
     cheapest = page.get_by_role("region", name="Cheapest fare")
     expect(cheapest).to_contain_text("round trip · 1 traveller · Business · 1 stop at most")
     expect(cheapest.get_by_text(re.compile(r"^\$[\d,]+\.\d\d$"))).to_be_visible()

@@ -405,9 +405,13 @@ def test_answers_over_the_minimum_compression_size_are_gzipped_for_clients_that_
     refused = probe.client.get("/echo", headers={"Accept-Encoding": "gzip;q=0"})
     small = probe.client.get("/cookies", headers={"Accept-Encoding": "gzip"})
 
-    assert compressed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in compressed.headers["Vary"]
+    assert (
+        compressed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in compressed.headers["Vary"]
+    )
     assert json.loads(gzip.decompress(compressed.get_data()))["event"]["path"] == "/echo"
-    assert "Content-Encoding" not in plain.headers and json.loads(plain.get_data())["event"]["path"] == "/echo"
+    assert (
+        "Content-Encoding" not in plain.headers and json.loads(plain.get_data())["event"]["path"] == "/echo"
+    )
     assert "Content-Encoding" not in refused.headers
     assert "Content-Encoding" not in small.headers  # under 1024 bytes: not worth it
 

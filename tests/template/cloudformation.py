@@ -477,9 +477,14 @@ def answers_are_compressed(template: Template) -> list[str]:
         if size is None:
             problems.append(f"{logical_id} compresses no answer (no MinimumCompressionSize)")
         elif not 0 <= size <= _MAX_COMPRESSION_SIZE:
-            problems.append(f"{logical_id}'s MinimumCompressionSize {size:g} is outside 0..{_MAX_COMPRESSION_SIZE}")
+            problems.append(
+                f"{logical_id}'s MinimumCompressionSize {size:.0f} is outside 0..{_MAX_COMPRESSION_SIZE}"
+            )
         elif size > _LARGEST_SENSIBLE_THRESHOLD:
-            problems.append(f"{logical_id} compresses only answers over {size:g} bytes: the page's JSON goes uncompressed")
+            problems.append(
+                f"{logical_id} compresses only answers over {size:.0f} bytes: "
+                "the page's JSON goes uncompressed"
+            )
     return problems
 
 
