@@ -110,9 +110,11 @@ function EmailSettings() {
             (resent ? (
               <p role="status">A new confirmation link is on its way.</p>
             ) : (
-              <button type="button" class="button secondary" onClick={() => void resend()}>
-                Send the confirmation link again
-              </button>
+              <p>
+                <button type="button" class="button secondary" onClick={() => void resend()}>
+                  Send the confirmation link again
+                </button>
+              </p>
             ))}
           <CheckboxField id="email-alerts" label="Email me when a price I track drops" checked={me.email_alerts ?? true} onChecked={(checked) => void change(checked)} disabled={busy} />
           {saved && <p role="status">{saved}</p>}

@@ -1,7 +1,7 @@
 /** "Track this flight" under a search's cheapest fare: one click, with a target price and/or any drop. */
 import { useEffect, useState } from "preact/hooks";
 import type { NewTracker, Tracker } from "../api";
-import { ProblemBanner } from "../components";
+import { describedBy, FieldError, ProblemBanner } from "../components";
 import { AlertFields, alertSettings, useSubmit } from "../forms";
 import { appUrl } from "../config";
 import type { ProblemMap } from "../problems";
@@ -54,6 +54,12 @@ export function TrackPanel({ search }: { search: FareSearch }) {
     );
   }
 
+  // An API that predates flexible dates refuses the field as unknown: say what to do instead.
+  const flexProblem =
+    problems.fields.flexDays && /extra inputs|not permitted/i.test(problems.fields.flexDays)
+      ? "This Farewatch can't watch flexible dates yet: choose “Only this date”."
+      : problems.fields.flexDays;
+
   function track(event: Event) {
     event.preventDefault();
     const { targetPrice, problem } = alertSettings(target, anyDrop);
@@ -90,7 +96,12 @@ export function TrackPanel({ search }: { search: FareSearch }) {
       />
       <div class="field">
         <label for="track-flex">Flexible dates</label>
-        <select id="track-flex" value={String(flexDays)} onChange={(event) => setFlexDays(Number(event.currentTarget.value))} aria-describedby="track-flex-hint">
+        <select
+          id="track-flex"
+          value={String(flexDays)}
+          onChange={(event) => setFlexDays(Number(event.currentTarget.value))}
+          {...describedBy("track-flex", flexProblem, "track-flex-hint")}
+        >
           {Array.from({ length: MAX_FLEX_DAYS + 1 }, (_, days) => (
             <option key={days} value={String(days)}>
               {flexLabel(days)}
@@ -100,7 +111,7 @@ export function TrackPanel({ search }: { search: FareSearch }) {
         <p id="track-flex-hint" class="hint">
           Also watch departures this many days before and after, and tell me about the cheapest.
         </p>
-        {problems.fields.flexDays && <p class="field-error">{problems.fields.flexDays}</p>}
+        <FieldError id="track-flex" message={flexProblem} />
       </div>
       <ProblemBanner message={problems.general} />
       <div class="actions">
