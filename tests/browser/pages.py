@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -139,6 +140,17 @@ def fare_source_fails(stack: Any, failing: bool) -> None:
     body = {"mode": "http500", "count": 1000} if failing else {"mode": "none"}
     answer = requests.post(f"{stack.sim}/__sim/faults", data=json.dumps(body), timeout=10)
     assert answer.status_code in (200, 204), answer.text
+
+
+def account_signed_in(tab: Any, prefix: str) -> str:
+    """A new account made with the API (as curl would), then signed in to on the sign-in page; its email."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    registered = tab.stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 202, registered.text
+    tab.open("/sign-in")
+    sign_in(tab.page, email)
+    expect_signed_in(tab.page, email)
+    return email
 
 
 def mailed_link(stack: Any, to: str, path: str) -> str:

@@ -18,6 +18,7 @@ from tests.browser.conftest import DESKTOP, PHONE, WatchedPage
 from tests.browser.pages import (
     PASSWORD,
     accessibility_violations,
+    account_signed_in,
     expect_signed_in,
     mailed_link,
     sign_in,
@@ -40,6 +41,7 @@ def test_the_verification_mails_link_confirms_the_address_on_its_page(tab: Watch
 
     expect(page.get_by_role("status").filter(has_text=f"{email} is confirmed")).to_be_visible()
     assert "token" not in page.url  # a used token is kept out of the history
+    assert accessibility_violations(page) == []
     page.goto(link)  # once only
     tab.expect_error_responses(400)
     expect(page.get_by_role("alert")).to_contain_text(re.compile("link|token", re.IGNORECASE))
@@ -62,6 +64,7 @@ def test_a_forgotten_password_is_reset_from_the_mails_link(tab: WatchedPage) -> 
 
     page.goto(mailed_link(stack, email, "/reset-password"))
     expect(page.get_by_role("heading", level=1, name="Choose a new password")).to_be_visible()
+    assert accessibility_violations(page) == []
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_role("button", name="Save new password").click()
     expect(page.get_by_text("Choose a password of at least 8 characters.")).to_be_visible()
@@ -103,14 +106,8 @@ def receiver() -> Iterator[str]:
 def test_notification_settings_turn_mail_off_and_keep_a_webhooks_delivery_log(
     tab: WatchedPage, receiver: str
 ) -> None:
-    page, stack = tab.page, tab.stack
-    email = f"settings-{uuid.uuid4().hex[:8]}@example.com"
-    assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
-    )
-    tab.open("/sign-in")
-    sign_in(page, email)
-    expect_signed_in(page, email)
+    page = tab.page
+    account_signed_in(tab, "settings")
     page.get_by_role("banner").get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", level=1, name="Notification settings")).to_be_visible()
 

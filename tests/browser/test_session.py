@@ -7,13 +7,11 @@ from the browser's own jar to check its attributes."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WatchedPage
-from tests.browser.pages import PASSWORD, expect_signed_in, sign_in, sign_out
+from tests.browser.pages import account_signed_in, expect_signed_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +24,7 @@ def test_a_reload_keeps_you_signed_in_through_an_httponly_cookie_and_sign_out_en
     tab: WatchedPage,
 ) -> None:
     page, stack = tab.page, tab.stack
-    email = f"session-{uuid.uuid4().hex[:8]}@example.com"
-    assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
-    )
-
-    tab.open("/sign-in")
-    sign_in(page, email)
-    expect_signed_in(page, email)
+    email = account_signed_in(tab, "session")
 
     (cookie,) = session_cookies(tab)
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"], cookie["path"]) == (

@@ -5,25 +5,19 @@ keeps the shape. The flexible-dates choice is there and starts at "Only this dat
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WatchedPage
-from tests.browser.pages import PASSWORD, choose_airport, departure, sign_in
+from tests.browser.pages import account_signed_in, choose_airport, departure
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_round_trip_in_business_is_searched_calendared_and_tracked_with_its_shape(tab: WatchedPage) -> None:
-    page, stack = tab.page, tab.stack
-    email = f"shape-{uuid.uuid4().hex[:8]}@example.com"
-    assert (
-        stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
-    )
-    tab.open("/sign-in")
-    sign_in(page, email)
+    page = tab.page
+    account_signed_in(tab, "shape")
     expect(page.get_by_role("heading", level=1, name="Tracked flights")).to_be_visible()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Search").click()
     out, back = departure(50), departure(57)

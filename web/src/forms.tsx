@@ -80,6 +80,36 @@ export function CheckboxField({
   );
 }
 
+/** A password being chosen (sign-up, reset): its rule as a hint, and a "Show password" switch. */
+export function NewPasswordField({
+  label,
+  value,
+  onValue,
+  error,
+}: {
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  error: string | undefined;
+}) {
+  const [show, setShow] = useState(false);
+  return (
+    <>
+      <TextField
+        id="password"
+        label={label}
+        type={show ? "text" : "password"}
+        autoComplete="new-password"
+        value={value}
+        onValue={onValue}
+        error={error}
+        hint="At least 8 characters. A few unrelated words make a strong one."
+      />
+      <CheckboxField id="show-password" label="Show password" checked={show} onChecked={setShow} />
+    </>
+  );
+}
+
 /** A form's problems and its busy state, and `submit(checks, send)` to run one round. */
 export function useSubmit(map: ProblemMap, fieldIds: Record<string, string> = {}) {
   const [problems, setProblems] = useState<FormProblems>(NO_PROBLEMS);

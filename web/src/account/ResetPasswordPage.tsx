@@ -9,7 +9,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call } from "../api";
 import { PageHeading, ProblemBanner } from "../components";
 import { appUrl } from "../config";
-import { CheckboxField, TextField, useSubmit } from "../forms";
+import { NewPasswordField, TextField, useSubmit } from "../forms";
 import type { ProblemMap } from "../problems";
 import { session } from "../session";
 
@@ -70,7 +70,6 @@ function AskForLink() {
 
 function ChooseNewPassword({ token }: { token: string }) {
   const [password, setPassword] = useState("");
-  const [show, setShow] = useState(false);
   const [done, setDone] = useState(false);
   const { problems, busy, submit } = useSubmit(CONFIRM_PROBLEMS);
 
@@ -97,17 +96,7 @@ function ChooseNewPassword({ token }: { token: string }) {
         </div>
       ) : (
         <form class="account-form card" onSubmit={confirm} noValidate aria-label="Choose a new password">
-          <TextField
-            id="password"
-            label="New password"
-            type={show ? "text" : "password"}
-            autoComplete="new-password"
-            value={password}
-            onValue={setPassword}
-            error={problems.fields.password}
-            hint="At least 8 characters. A few unrelated words make a strong one."
-          />
-          <CheckboxField id="show-password" label="Show password" checked={show} onChecked={setShow} />
+          <NewPasswordField label="New password" value={password} onValue={setPassword} error={problems.fields.password} />
           <ProblemBanner message={problems.general} />
           {problems.general && (
             <p>
