@@ -281,3 +281,17 @@ def test_on_api_gateways_own_domain_the_cookie_path_starts_with_the_stage(users)
     )
 
     assert "Path=/dev/auth" in cookie
+
+
+@pytest.mark.parametrize(
+    ("host", "stage", "path"),
+    [
+        ("abc123.execute-api.eu-west-1.amazonaws.com", "my-stage", "/my-stage/auth"),
+        ("farewatch.example.com", "prod", "/auth"),  # a custom domain mapped at its root
+        ("127.0.0.1:8080", "dev", "/auth"),  # make dev
+    ],
+)
+def test_the_cookie_path_is_the_auth_routes_under_whatever_root_the_page_has(host, stage, path):
+    from users_api.session_cookie import cookie_path
+
+    assert cookie_path({"headers": {"Host": host}, "requestContext": {"stage": stage}}) == path

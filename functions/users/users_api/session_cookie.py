@@ -9,6 +9,7 @@ no other route does), so no script reads it and no other site's page makes a bro
 
 from __future__ import annotations
 
+import re
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ COOKIE_NAME = "farewatch_refresh"
 SESSION_HEADER = "X-Farewatch-Session"
 COOKIE_MODE = "cookie"
 _EXECUTE_API = ".execute-api."
+_STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")  # API Gateway's stage names, as the web function reads them
 
 
 def _header(event: Any, name: str) -> str | None:
