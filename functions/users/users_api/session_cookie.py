@@ -57,7 +57,7 @@ def cookie_path(event: Any) -> str:
         host.endswith(".amazonaws.com")
         and _EXECUTE_API in host
         and isinstance(stage, str)
-        and stage.isidentifier()
+        and _STAGE.fullmatch(stage) is not None
     ):
         return f"/{stage}/auth"
     return "/auth"
