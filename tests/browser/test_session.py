@@ -55,3 +55,24 @@ def test_a_reload_keeps_you_signed_in_through_an_httponly_cookie_and_sign_out_en
     assert reused.status_code == 401
     page.reload()
     expect(page.get_by_role("banner").get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_two_tabs_loading_at_once_both_stay_signed_in(tab: WatchedPage) -> None:
+    """Each tab's load refreshes with the one cookie; presenting it twice would end the sign-in, so the
+    tabs take turns (Web Locks) and each gets its own rotation."""
+    page = tab.page
+    email = account_signed_in(tab, "tabs")
+    other = page.context.new_page()
+    errors: list[str] = []
+    other.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    other.goto(tab.url("/trackers"))
+    expect_signed_in(other, email)
+
+    page.evaluate("location.reload()")  # both at once: neither waits for the other's load
+    other.evaluate("location.reload()")
+
+    expect_signed_in(page, email)
+    expect_signed_in(other, email)
+    page.reload()  # and the sign-in is still alive afterwards
+    expect_signed_in(page, email)
+    assert errors == []
