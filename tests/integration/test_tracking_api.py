@@ -670,9 +670,11 @@ def test_the_pollers_bookkeeping_does_not_move_the_version_a_patch_sends(users, 
     fares.set_price("240.00")
     assert len(poll(clock).alerts) == 1
 
-    polled = call(users, "GET", path, token=alice)[1]["data"]
+    read_status, read = call(users, "GET", path, token=alice)
     status, patched = call(users, "PATCH", path, {"version": 1, "target_price": 200}, token=alice)
 
+    assert read_status == 200, read
+    polled = read["data"]
     assert polled["version"] == 1 and polled["current_price"] == "240.00"
     assert status == 200 and patched["data"]["version"] == 2
 
