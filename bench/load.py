@@ -245,6 +245,10 @@ class Client:
         self._cycle = ["get", "update", "list", "end"]
 
     def run_until(self, deadline: float, hot: list[PriceKey], misses: MissKeys, gate: RateGate) -> None:
+        # Each client opens as a visitor does, a popular price and then a tracker, so that a short run
+        # (the e2e smoke: 3 s on a busy machine) still covers both; the random mix follows.
+        self.call("price_hit", "GET", "/flights/price", params=self.rng.choice(hot).params())
+        self.tracker_step(hot)
         while time.monotonic() < deadline:
             self.step(hot, misses, gate)
 
