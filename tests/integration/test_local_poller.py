@@ -117,7 +117,9 @@ def running(project: Path) -> Iterator[LocalStack]:
         aws_port=0,
         template_path=project / "template.yaml",
         warm_up=False,
-        exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "0", "FAREWATCH_SQS_VISIBILITY_SECONDS": "1"},
+        # A failed message stays invisible for the rest of the cycle however slow the machine is (the
+        # redelivery after the visibility timeout has its own test below, with 1 s).
+        exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "0", "FAREWATCH_SQS_VISIBILITY_SECONDS": "60"},
     )
     with LocalStack(config, start_simulator=stub_simulator) as stack:
         yield stack
