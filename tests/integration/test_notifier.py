@@ -133,13 +133,13 @@ def sent_mail() -> list[Any]:
 def queued(settings: Settings, *, delays: list[int] | None = None) -> list[dict[str, Any]]:
     """Every message on NotifyQueue, delayed ones included (SQS's delay runs on the wall clock, the
     test's on a ManualClock), taken off the queue; `delays` gets each one's DelaySeconds."""
-    from moto.core.utils import unix_time_millis
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends["123456789012"]["us-east-1"].queues[settings.notify_queue_url.rsplit("/", 1)[1]]
     messages, queue._messages = list(queue._messages), []
     if delays is not None:
-        delays.extend(round(max(0, m.delayed_until - unix_time_millis()) / 1000) for m in messages)
+        # As sent: delayed_until less the send time (not the time now, which a busy machine moves on).
+        delays.extend(round(max(0, m.delayed_until - m.sent_timestamp) / 1000) for m in messages)
     return [json.loads(m.body) for m in messages]
 
 
