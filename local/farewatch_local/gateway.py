@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import gzip
 import json
 import logging
 import re
@@ -198,6 +199,25 @@ def proxy_result_to_response(result: Any) -> Response:
     return response
 
 
+def compress(request: Request, response: Response, minimum_size: int | None) -> Response:
+    """As API Gateway does with MinimumCompressionSize: gzip an answer of at least `minimum_size` bytes
+    for a client whose Accept-Encoding takes gzip, unless the function encoded it itself."""
+    if minimum_size is None or "Content-Encoding" in response.headers:
+        return response
+    accepted = {
+        part.split(";", 1)[0].strip().lower()
+        for part in request.headers.get("Accept-Encoding", "").split(",")
+        if not part.strip().lower().endswith(";q=0")
+    }
+    payload = response.get_data()
+    if not accepted & {"gzip", "*"} or len(payload) < minimum_size:
+        return response
+    response.set_data(gzip.compress(payload, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers.add("Vary", "Accept-Encoding")
+    return response
+
+
 def _list(name: str, values: Any) -> list[Any]:
     if not isinstance(values, list):
         raise MalformedProxyResult(f"multiValueHeaders[{name!r}] is not a list")
@@ -305,7 +325,7 @@ class LocalGateway:
         name = function.logical_id
         try:
             result = self.functions.invoke(name, event, within=INTEGRATION_TIMEOUT_SECONDS)
-            response = proxy_result_to_response(result)
+            response = compress(request, proxy_result_to_response(result), self._api.minimum_compression_size)
         except FunctionError as failure:
             logger.error("%s on %s %s", failure, request.method, _safe_for_log(request.path))
             timed_out = failure.kind == "Timeout" and function.timeout > INTEGRATION_TIMEOUT_SECONDS

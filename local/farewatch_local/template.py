@@ -199,6 +199,8 @@ class ApiSpec:
     binary_media_types: tuple[str, ...] = ()
     # GatewayResponses: response type -> (status code or None, application/json body or None)
     gateway_responses: Mapping[str, tuple[int | None, str | None]] = field(default_factory=dict)
+    # MinimumCompressionSize: answers of at least this many bytes are compressed; None: none are.
+    minimum_compression_size: int | None = None
 
     @property
     def api_id(self) -> str:
@@ -489,8 +491,13 @@ def load_template(
             for kind, spec in (properties.get("GatewayResponses") or {}).items()
         }
         binary = tuple(resolve(properties.get("BinaryMediaTypes") or [], where))
+        compression = properties.get("MinimumCompressionSize")
         apis[logical_id] = ApiSpec(
-            logical_id, resolve.text(properties.get("StageName"), where), binary, responses
+            logical_id,
+            resolve.text(properties.get("StageName"), where),
+            binary,
+            responses,
+            None if compression is None else int(resolve.text(compression, where)),
         )
     for function in functions:
         for event in function.api_events:

@@ -52,6 +52,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+_CHARTS_FIT = """() => [...document.querySelectorAll(".uplot .u-wrap")].every(
+  (wrap) => parseFloat(wrap.style.width) === wrap.closest(".uplot").parentElement.clientWidth
+)"""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One stack and one browser for all of them: xdist keeps the group on one worker (--dist loadgroup).
     for item in items:
@@ -143,7 +148,9 @@ class WatchedPage:
 
     def screenshot(self, name: str, viewport: dict[str, int]) -> Path:
         self.page.set_viewport_size(viewport)
-        self.page.wait_for_timeout(300)  # the chart redraws on resize
+        # A chart redraws itself to its new width (ResizeObserver, then uPlot's setSize): wait until
+        # every chart's drawing is as wide as its box, not for a fixed time.
+        self.page.wait_for_function(_CHARTS_FIT)
         path = self.shots / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -60,9 +61,9 @@ def go_to(page: Page, link: str) -> None:
 
 def choose_airport(page: Page, field: str, typed: str, option: str, *, keyboard: bool = False) -> None:
     """Type into an airport combobox, wait for its listbox, pick the option by mouse or keyboard."""
-    combobox = page.get_by_role("combobox", name=field)
+    combobox = page.get_by_role("combobox", name=field, exact=True)
     combobox.fill(typed)
-    listbox = page.get_by_role("listbox", name=field)
+    listbox = page.get_by_role("listbox", name=field, exact=True)
     choice = listbox.get_by_role("option", name=re.compile(option))
     expect(choice).to_be_visible()
     expect(combobox).to_have_attribute("aria-expanded", "true")
@@ -139,3 +140,26 @@ def fare_source_fails(stack: Any, failing: bool) -> None:
     body = {"mode": "http500", "count": 1000} if failing else {"mode": "none"}
     answer = requests.post(f"{stack.sim}/__sim/faults", data=json.dumps(body), timeout=10)
     assert answer.status_code in (200, 204), answer.text
+
+
+def account_signed_in(tab: Any, prefix: str) -> str:
+    """A new account made with the API (as curl would), then signed in to on the sign-in page; its email."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    registered = tab.stack.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 202, registered.text
+    tab.open("/sign-in")
+    sign_in(tab.page, email)
+    expect_signed_in(tab.page, email)
+    return email
+
+
+def mailed_link(stack: Any, to: str, path: str) -> str:
+    """The link to `path` in the newest mail to `to`, as the local stack's outbox (`GET /__local/mail`)
+    has it: the URL the notifier built, which the browser then opens as a person clicks it."""
+    pattern = re.compile(rf"https?://[^\s\"'<>]+{re.escape(path)}\?token=[A-Za-z0-9._~%-]+")
+    answer = requests.get(f"{stack.api}/__local/mail", timeout=30)
+    assert answer.status_code == 200, answer.text
+    for mail in answer.json()["data"]:  # newest first
+        if mail["to"] == to and (found := pattern.search(mail["text"])):
+            return found.group(0)
+    raise AssertionError(f"no mail to {to} links to {path}")

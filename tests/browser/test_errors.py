@@ -36,7 +36,7 @@ def test_an_api_error_is_a_sentence_under_the_field_it_names(tab: WatchedPage) -
     tab.expect_error_responses(400)
     tab.open(f"/?from=JFK&to=JFK&date={departure()}")
 
-    destination = page.get_by_role("combobox", name="To")
+    destination = page.get_by_role("combobox", name="To", exact=True)
     expect(destination).to_have_attribute("aria-invalid", "true")
     expect(destination).to_have_accessible_description("To must differ from origin.")
     expect(page.get_by_role("alert")).to_have_count(0)  # nothing left over for the banner
@@ -47,10 +47,10 @@ def test_a_typed_place_that_is_no_airport_is_named_under_its_field(tab: WatchedP
     tab.expect_error_responses(400)
     tab.open("/")
     choose_airport(page, "From", "madrid", "MAD")
-    page.get_by_role("combobox", name="To").fill("QQQ")
+    page.get_by_role("combobox", name="To", exact=True).fill("QQQ")
     page.get_by_role("button", name="Search").click()
 
-    expect(page.get_by_role("combobox", name="To")).to_have_accessible_description(
+    expect(page.get_by_role("combobox", name="To", exact=True)).to_have_accessible_description(
         "QQQ is not a known airport or city code."
     )
 
@@ -61,7 +61,7 @@ def test_a_search_the_form_cannot_send_says_what_is_missing_and_where(tab: Watch
 
     page.get_by_role("button", name="Search").click()
 
-    origin = page.get_by_role("combobox", name="From")
+    origin = page.get_by_role("combobox", name="From", exact=True)
     expect(origin).to_be_focused()
     expect(origin).to_have_accessible_description(re.compile("^Choose a city or airport"))
 

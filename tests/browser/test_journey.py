@@ -1,7 +1,9 @@
-"""A traveller's whole journey in the browser, on the `make dev` stack: sign up, sign in, search with
-autosuggest, track, see the tracker with its chart, a lower price in the simulator and a poll cycle,
-the alert and the chart's new point, acknowledge, sign out, sign back in. Screenshots of the search
-page, a tracker page with its chart and the alerts inbox are taken at desktop and phone widths."""
+"""A traveller's whole journey in the browser, on the `make dev` stack: sign up, confirm the address
+from the mail in /__local/mail, sign in, search with autosuggest (the cheapest fare with its insight,
+the fare calendar strip), track, see the tracker with its chart (the typical range shaded), a lower
+price in the simulator and a poll cycle, the alert and the chart's new point, acknowledge, sign out,
+sign back in, and a reload that keeps the session. Screenshots of the search page, a tracker page
+with its chart and the alerts inbox are taken at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tests.browser.pages import (
     departure,
     expect_signed_in,
     go_to,
+    mailed_link,
     pin_price,
     poll,
     search,
@@ -28,20 +31,25 @@ from tests.browser.pages import (
 
 pytestmark = pytest.mark.e2e
 
+# "$280 to $340": the insight's typical range, in whole dollars, joined by an en dash.
+RANGE = r"\$[\d,]+\u2013\$[\d,]+"
+
 
 def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPage) -> None:
     page, stack = tab.page, tab.stack
     email = f"journey-{uuid.uuid4().hex[:8]}@example.com"
     date = departure(40)
 
-    # Sign up: registration answers 202 and mails a link, so the page says to check the inbox; sign
-    # in (which works before verifying), sign out and in again.
+    # Sign up: registration answers 202 and mails a link, so the page says to check the inbox; the
+    # link in the mail (the local stack's outbox) confirms the address; sign in, out and in again.
     tab.open("/sign-up")
     expect(page.get_by_role("heading", level=1, name="Create an account")).to_be_visible()
     sign_up(page, email)
     expect(page.get_by_role("heading", level=1, name="Check your inbox")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text=email)).to_be_visible()
-    page.get_by_role("banner").get_by_role("link", name="Sign in").click()
+    page.goto(mailed_link(stack, email, "/verify-email"))
+    expect(page.get_by_role("status").filter(has_text=f"{email} is confirmed")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Sign in").click()
     sign_in(page, email)
     expect_signed_in(page, email)
     sign_out(page)
@@ -61,6 +69,18 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     expect(offers.first).to_contain_text(re.compile(r"(Nonstop|\d stops?)"))
     expect(offers.first).to_contain_text(re.compile(r"\d+ h"))
     assert page.url.endswith(f"/?from=NYC&to=LAX&date={date}&adults=1")
+    # The fare calendar strip: 14 departure days around the one searched, which is marked, the lowest
+    # flagged; its fetches are the route's comparable prices, so a search again judges the price.
+    calendar = page.get_by_role("list", name="Fare calendar").get_by_role("listitem")
+    expect(calendar).to_have_count(14)
+    expect(page.get_by_role("list", name="Fare calendar").locator("[aria-current=date]")).to_have_count(1)
+    expect(calendar.filter(has_text="Lowest")).to_have_count(1)
+    expect(calendar.filter(has_text="Not checked yet")).to_have_count(0)
+    page.reload()  # the same search, now with history to judge it by
+    insight = re.compile(
+        rf"^(Low for this route: typical|Typical for this route:|High for this route: typical) {RANGE}\.$"
+    )
+    expect(cheapest.get_by_text(insight)).to_be_visible()
     assert accessibility_violations(page) == []
     tab.screenshot("search-desktop", DESKTOP)
     tab.screenshot("search-phone", PHONE)
@@ -78,7 +98,9 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     # The tracker's page: facts, a chart with one price and the target, one row of observations.
     expect(page.get_by_role("heading", level=1, name=re.compile(r"^NYC → LAX"))).to_be_visible()
     chart = page.get_by_role("img", name=re.compile("^Price history chart"))
-    expect(chart).to_have_accessible_name(re.compile(r"1 price recorded.*target \$[\d,.]+.*0 alerts"))
+    expect(chart).to_have_accessible_name(
+        re.compile(rf"1 price recorded.*target \$[\d,.]+.*typical range {RANGE} shaded.*0 alerts")
+    )
     expect(chart.locator("canvas")).to_be_visible()
     observations = page.get_by_role("table").get_by_role("row")
     expect(observations).to_have_count(2)  # the header and the first price
@@ -136,3 +158,8 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
     expect(trackers.first).to_contain_text(f"${lower:,.2f}")
     expect(trackers.first).to_contain_text(f"${target:,.2f} or less, and any drop")
     expect(trackers.first).to_contain_text("Watching")
+
+    # A reload keeps you signed in (the HttpOnly refresh cookie), on the same page.
+    page.reload()
+    expect_signed_in(page, email)
+    expect(trackers).to_have_count(1)

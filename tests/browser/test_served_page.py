@@ -86,7 +86,7 @@ def test_a_search_can_be_made_with_the_keyboard_alone(tab: WatchedPage) -> None:
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "from":
             break
-    origin = page.get_by_role("combobox", name="From")
+    origin = page.get_by_role("combobox", name="From", exact=True)
     expect(origin).to_be_focused()
     page.keyboard.type("bos")
     expect(page.get_by_role("listbox", name="From").get_by_role("option").first).to_contain_text("BOS")

@@ -74,6 +74,7 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("POST", "/auth/register"): everyone(202),
     ("POST", "/auth/login"): everyone(200),
     ("POST", "/auth/refresh"): everyone(200),
+    ("POST", "/auth/logout"): everyone(204),
     ("GET", "/users/me"): signed_in(200),
     ("DELETE", "/users/me"): signed_in(204),
     ("GET", "/users"): admin_only(200),
@@ -107,6 +108,9 @@ EXPECTED: dict[Route, dict[str, int]] = {
     ("GET", "/trackers"): everyone(200),
     ("GET", "/trackers/{tracker_id}"): everyone(200),
     ("GET", "/inbox"): everyone(200),
+    ("GET", "/verify-email"): everyone(200),
+    ("GET", "/reset-password"): everyone(200),
+    ("GET", "/settings"): everyone(200),
     ("GET", "/assets/{name}"): everyone(200),
 }
 # Every other method on a routed path reaches its function, which answers 405 with Allow.
@@ -126,6 +130,7 @@ EXPECTED.update(
             "/auth/register",
             "/auth/login",
             "/auth/refresh",
+            "/auth/logout",
             "/users/me",
             "/users",
             "/users/{id}",
@@ -150,6 +155,9 @@ EXPECTED.update(
             "/trackers",
             "/trackers/{tracker_id}",
             "/inbox",
+            "/verify-email",
+            "/reset-password",
+            "/settings",
             "/assets/{name}",
         )
     }
@@ -303,6 +311,7 @@ CHANGES_THE_WORLD: frozenset[Route] = frozenset(
         ("DELETE", "/tracked-flights/{id}"),
         ("PATCH", "/tracked-flights/{id}"),
         ("POST", "/auth/refresh"),
+        ("POST", "/auth/logout"),
         ("POST", "/auth/verify-email/resend"),
         ("DELETE", "/webhooks/{id}"),
     }
@@ -356,6 +365,16 @@ def _login(world: World, caller: str) -> Request:
 def _refresh(world: World, caller: str) -> Request:
     token = world.accounts[USER if caller == ANONYMOUS else caller].refresh_token
     return Request("/auth/refresh", body={"refresh_token": token})
+
+
+def _refresh_path(path: str) -> Callable[[World, str], Request]:
+    """The refresh token in the body, sent to `path` (signing out takes it as refreshing does)."""
+
+    def request(world: World, caller: str) -> Request:
+        token = world.accounts[USER if caller == ANONYMOUS else caller].refresh_token
+        return Request(path, body={"refresh_token": token})
+
+    return request
 
 
 def _users_tracker(world: World, caller: str) -> Request:
@@ -447,6 +466,7 @@ REQUESTS: dict[Route, Callable[[World, str], Request]] = {
     ),
     ("POST", "/auth/login"): _login,
     ("POST", "/auth/refresh"): _refresh,
+    ("POST", "/auth/logout"): _refresh_path("/auth/logout"),
     ("POST", "/tracked-flights"): lambda world, caller: Request("/tracked-flights", body=tracker_body()),
     ("GET", "/tracked-flights/{id}"): _users_tracker,
     ("PATCH", "/tracked-flights/{id}"): _patch_users_tracker,

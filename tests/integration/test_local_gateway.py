@@ -100,6 +100,7 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: test
+      MinimumCompressionSize: 1024
       GatewayResponses:
         MISSING_AUTHENTICATION_TOKEN:
           StatusCode: "404"
@@ -394,6 +395,25 @@ def test_a_base64_result_is_sent_as_bytes(probe):
 
     assert response.headers["Content-Type"] == "image/png"
     assert response.get_data() == b"\x89PNG\x00\xff"
+
+
+def test_answers_over_the_minimum_compression_size_are_gzipped_for_clients_that_accept_it(probe):
+    import gzip
+
+    compressed = probe.client.get("/echo", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    plain = probe.client.get("/echo")
+    refused = probe.client.get("/echo", headers={"Accept-Encoding": "gzip;q=0"})
+    small = probe.client.get("/cookies", headers={"Accept-Encoding": "gzip"})
+
+    assert (
+        compressed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in compressed.headers["Vary"]
+    )
+    assert json.loads(gzip.decompress(compressed.get_data()))["event"]["path"] == "/echo"
+    assert (
+        "Content-Encoding" not in plain.headers and json.loads(plain.get_data())["event"]["path"] == "/echo"
+    )
+    assert "Content-Encoding" not in refused.headers
+    assert "Content-Encoding" not in small.headers  # under 1024 bytes: not worth it
 
 
 def test_single_and_multi_value_headers_are_merged_with_multi_values_winning(probe):

@@ -150,3 +150,148 @@ def test_webhooks_are_listed_without_their_secret_and_limited_to_five(users):
     assert sixth[0] == 409 and sixth[1]["error"]["code"] == "webhook_limit_reached"
     assert refused[0] == 400 and refused[1]["error"]["code"] == "webhook_url_refused"
     assert len(listed[1]["data"]) == 5 and all("secret" not in hook for hook in listed[1]["data"])
+
+
+# -- the web app's cookie session (X-Farewatch-Session: cookie) ----------------------------------------
+
+
+def cookie_call(
+    handler,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    cookie: str | None = None,
+    origin: str | None = "http://localhost",
+    session_header: bool = True,
+    host: str = "localhost",
+):
+    """A call as the page makes it: the session header, the browser's Origin and cookie."""
+    event = api_event(method, path, None, body)
+    event["headers"].update({"Content-Type": "application/json", "Host": host})
+    if session_header:
+        event["headers"]["X-Farewatch-Session"] = "cookie"
+    if origin is not None:
+        event["headers"]["Origin"] = origin
+    if cookie is not None:
+        event["headers"]["Cookie"] = f"theme=dark; farewatch_refresh={cookie}"
+    event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+    response = handler.lambda_handler(event, FakeLambdaContext(function_name="UsersFunction"))
+    set_cookies = (response.get("multiValueHeaders") or {}).get("Set-Cookie", [])
+    return response["statusCode"], set_cookies, json.loads(response["body"]) if response["body"] else None
+
+
+def cookie_value(set_cookie: str) -> str:
+    return set_cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+def registered(users, email: str = "alice@example.com") -> dict[str, str]:
+    credentials = {"email": email, "password": PASSWORD}
+    assert call(users, "POST", "/auth/register", credentials)[0] == 202
+    return credentials
+
+
+def test_given_the_session_header_when_signing_in_then_the_refresh_token_is_an_httponly_cookie_only(users):
+    credentials = registered(users)
+
+    status, set_cookies, body = cookie_call(users, "POST", "/auth/login", credentials)
+
+    assert status == 200 and body["data"]["access_token"] and body["data"]["refresh_token"] is None
+    (set_cookie,) = set_cookies
+    name_value, *attributes = [part.strip() for part in set_cookie.split(";")]
+    assert name_value.startswith("farewatch_refresh=") and len(cookie_value(set_cookie)) > 30
+    assert set(attributes) >= {"Path=/auth", "HttpOnly", "Secure", "SameSite=Strict"}
+    max_age = next(int(a.split("=")[1]) for a in attributes if a.startswith("Max-Age="))
+    assert 29 * 86400 < max_age <= 30 * 86400  # the sign-in's lifetime (REFRESH_TOKEN_DAYS)
+
+
+def test_given_no_session_header_then_login_and_refresh_answer_json_tokens_as_before(users):
+    credentials = registered(users)
+
+    status, set_cookies, body = cookie_call(users, "POST", "/auth/login", credentials, session_header=False)
+    refreshed = call(users, "POST", "/auth/refresh", {"refresh_token": body["data"]["refresh_token"]})
+
+    assert status == 200 and set_cookies == [] and body["data"]["refresh_token"]
+    assert refreshed[0] == 200 and refreshed[1]["data"]["refresh_token"]
+    missing = call(users, "POST", "/auth/refresh", {})
+    assert missing[0] == 400 and missing[1]["error"]["details"] == [
+        {"field": "refresh_token", "issue": "is required"}
+    ]
+
+
+def test_given_the_cookie_when_refreshing_then_it_rotates_and_the_old_one_ends_the_sign_in(users):
+    _, (first,), _ = cookie_call(users, "POST", "/auth/login", registered(users))
+
+    status, (second,), body = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(first))
+    reused = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(first))
+    after = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(second))
+
+    assert status == 200 and body["data"]["access_token"] and body["data"]["refresh_token"] is None
+    assert cookie_value(second) != cookie_value(first)
+    assert reused[0] == 401 and reused[2]["error"]["code"] == "refresh_token_reused"
+    assert reused[1] and "Max-Age=0" in reused[1][0] and cookie_value(reused[1][0]) == ""
+    assert after[0] == 401  # the whole family went with the reuse
+
+
+def test_given_another_sites_origin_or_no_cookie_then_the_cookie_refresh_is_refused(users):
+    _, (cookie,), _ = cookie_call(users, "POST", "/auth/login", registered(users))
+
+    cross = cookie_call(
+        users, "POST", "/auth/refresh", {}, cookie=cookie_value(cookie), origin="https://evil.example"
+    )
+    none = cookie_call(users, "POST", "/auth/refresh", {})
+    still = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(cookie))
+
+    assert cross[0] == 403 and cross[2]["error"]["code"] == "cross_origin"
+    assert none[:3] == (204, [], None)  # a browser nobody signed in on: no session, no error
+    assert still[0] == 200  # the refused cross-site call did not use the token up
+
+
+def test_given_a_cookie_session_when_signing_out_then_the_family_is_revoked_and_the_cookie_cleared(users):
+    _, (first,), _ = cookie_call(users, "POST", "/auth/login", registered(users))
+    _, (second,), _ = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(first))
+
+    status, (cleared,), body = cookie_call(users, "POST", "/auth/logout", {}, cookie=cookie_value(second))
+    again = cookie_call(users, "POST", "/auth/refresh", {}, cookie=cookie_value(second))
+    twice = cookie_call(users, "POST", "/auth/logout", {})
+
+    assert (status, body) == (204, None)
+    assert cookie_value(cleared) == "" and "Max-Age=0" in cleared and "Path=/auth" in cleared
+    assert again[0] == 401
+    assert twice[0] == 204  # signed out already: still a clean sign-out
+
+
+def test_an_api_client_signs_out_with_its_refresh_token_and_other_sign_ins_keep_working(users):
+    credentials = registered(users)
+    laptop = call(users, "POST", "/auth/login", credentials)[1]["data"]
+    phone = call(users, "POST", "/auth/login", credentials)[1]["data"]
+
+    status, _ = call(users, "POST", "/auth/logout", {"refresh_token": laptop["refresh_token"]})
+
+    assert status == 204
+    assert call(users, "POST", "/auth/refresh", {"refresh_token": laptop["refresh_token"]})[0] == 401
+    assert call(users, "POST", "/auth/refresh", {"refresh_token": phone["refresh_token"]})[0] == 200
+
+
+def test_on_api_gateways_own_domain_the_cookie_path_starts_with_the_stage(users):
+    host = "abc123.execute-api.eu-west-1.amazonaws.com"
+
+    _, (cookie,), _ = cookie_call(
+        users, "POST", "/auth/login", registered(users), host=host, origin=f"https://{host}"
+    )
+
+    assert "Path=/dev/auth" in cookie
+
+
+@pytest.mark.parametrize(
+    ("host", "stage", "path"),
+    [
+        ("abc123.execute-api.eu-west-1.amazonaws.com", "my-stage", "/my-stage/auth"),
+        ("farewatch.example.com", "prod", "/auth"),  # a custom domain mapped at its root
+        ("127.0.0.1:8080", "dev", "/auth"),  # make dev
+    ],
+)
+def test_the_cookie_path_is_the_auth_routes_under_whatever_root_the_page_has(host, stage, path):
+    from users_api.session_cookie import cookie_path
+
+    assert cookie_path({"headers": {"Host": host}, "requestContext": {"stage": stage}}) == path

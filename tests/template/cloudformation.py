@@ -463,6 +463,31 @@ def functions_run_what_their_layers_support(template: Template) -> list[str]:
     return problems
 
 
+# API Gateway's own limit on MinimumCompressionSize; above a few KiB the page's JSON would go uncompressed.
+_MAX_COMPRESSION_SIZE = 10_485_760
+_LARGEST_SENSIBLE_THRESHOLD = 8192
+
+
+def answers_are_compressed(template: Template) -> list[str]:
+    """The page's assets and the API's JSON leave API Gateway compressed (gzip/deflate when the client
+    accepts it) once they are bigger than a small threshold."""
+    problems = []
+    for logical_id, api in resources(template, "AWS::ApiGateway::RestApi"):
+        size = _number(properties(api).get("MinimumCompressionSize"))
+        if size is None:
+            problems.append(f"{logical_id} compresses no answer (no MinimumCompressionSize)")
+        elif not 0 <= size <= _MAX_COMPRESSION_SIZE:
+            problems.append(
+                f"{logical_id}'s MinimumCompressionSize {size:.0f} is outside 0..{_MAX_COMPRESSION_SIZE}"
+            )
+        elif size > _LARGEST_SENSIBLE_THRESHOLD:
+            problems.append(
+                f"{logical_id} compresses only answers over {size:.0f} bytes: "
+                "the page's JSON goes uncompressed"
+            )
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     no_reserved_concurrency,
     queue_consumers_are_capped_and_patient,
@@ -474,6 +499,7 @@ RULES: tuple[Rule, ...] = (
     account_settings_are_opt_in,
     metrics_are_per_stage_and_on_request,
     functions_run_what_their_layers_support,
+    answers_are_compressed,
 )
 
 

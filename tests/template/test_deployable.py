@@ -309,6 +309,14 @@ def always_pay_for_detailed_metrics(document: Template) -> None:
     props(document, "Api")["MethodSettings"][0]["MetricsEnabled"] = True
 
 
+def stop_compressing_answers(document: Template) -> None:
+    del props(document, "Api")["MinimumCompressionSize"]
+
+
+def compress_only_huge_answers(document: Template) -> None:
+    props(document, "Api")["MinimumCompressionSize"] = 1_000_000
+
+
 def move_the_functions_but_not_the_layer_to_a_new_runtime(document: Template) -> None:
     document["Globals"]["Function"]["Runtime"] = "python3.13"
 
@@ -352,6 +360,8 @@ MUTATIONS: list[tuple[Callable[[Template], None], str]] = [
     (share_metrics_between_stages, "metrics namespace 'Farewatch' does not include the stage"),
     (always_pay_for_detailed_metrics, "always pays for detailed (per-method) metrics"),
     (move_the_functions_but_not_the_layer_to_a_new_runtime, "PriceFunction runs python3.13, which layer"),
+    (stop_compressing_answers, "Api compresses no answer (no MinimumCompressionSize)"),
+    (compress_only_huge_answers, "Api compresses only answers over 1000000 bytes"),
 ]
 
 

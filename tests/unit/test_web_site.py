@@ -76,7 +76,18 @@ def test_no_page_path_shadows_a_route_of_the_api():
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/sign-in", "/sign-up", "/trackers", "/trackers/trk_0123abcd", "/inbox"]
+    "path",
+    [
+        "/",
+        "/sign-in",
+        "/sign-up",
+        "/trackers",
+        "/trackers/trk_0123abcd",
+        "/inbox",
+        "/verify-email",
+        "/reset-password",
+        "/settings",
+    ],
 )
 def test_each_page_path_answers_the_page_uncached_with_the_security_headers(site, path):
     response = get(path, resource=path if "trk_" not in path else "/trackers/{tracker_id}")

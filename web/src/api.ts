@@ -44,6 +44,7 @@ export interface CallOptions {
   body?: unknown;
   token?: string | null;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 export function queryString(query: Record<string, QueryValue> = {}): string {
@@ -62,7 +63,7 @@ export async function call<T, M = Record<string, unknown>>(
   path: string,
   options: CallOptions = {},
 ): Promise<Envelope<T, M>> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let response: Response;
@@ -130,8 +131,9 @@ export interface Location {
 /** Issue 15's price insight; absent until the API sends it. */
 export interface PriceInsight {
   level: string;
-  typical_low: string;
-  typical_high: string;
+  /** null while the level is "unknown" (too few comparable observations). */
+  typical_low: string | null;
+  typical_high: string | null;
   observations: number;
   explanation: string;
 }
@@ -142,6 +144,11 @@ export interface FareMeta {
   fetched_at: string;
   expires_at: string;
   source: string;
+}
+
+/** GET /flights/price's meta: the fare's freshness and how its price compares (issue 15). */
+export interface PriceMeta extends FareMeta {
+  insight?: PriceInsight;
 }
 
 export interface CheapestPrice {
@@ -176,7 +183,8 @@ export interface SearchMeta extends FareMeta {
 
 export interface TokenPair {
   access_token: string;
-  refresh_token: string;
+  /** null for the web app: its refresh token is an HttpOnly cookie no script can read. */
+  refresh_token: string | null;
   token_type: string;
   expires_in: number;
 }
@@ -185,6 +193,9 @@ export interface User {
   id: string;
   email: string;
   role: string;
+  email_verified?: boolean;
+  email_alerts?: boolean;
+  email_suppressed?: string | null;
 }
 
 /** What POST /auth/register answers: the user today (201); `{status}` once verification lands (202). */
@@ -203,6 +214,11 @@ export interface Tracker {
   departure_date: string;
   adults: number;
   currency: string;
+  return_date?: string | null;
+  cabin?: string;
+  max_stops?: number | null;
+  /** Days each side of departure_date also watched (issue 15's flexible dates). */
+  flex_days?: number;
   target_price: string | null;
   notify_on_any_drop: boolean;
   current_price: string | null;
@@ -222,6 +238,10 @@ export interface NewTracker {
   departure_date: string;
   adults: number;
   currency?: string;
+  return_date?: string;
+  cabin?: string;
+  max_stops?: number;
+  flex_days?: number;
   target_price?: string;
   notify_on_any_drop: boolean;
 }

@@ -2,7 +2,10 @@
 import { LocationProvider, Route, Router, useLocation } from "preact-iso/router";
 import { RequireSignIn } from "./account/RequireSignIn";
 import { SignInPage } from "./account/SignInPage";
+import { ResetPasswordPage } from "./account/ResetPasswordPage";
+import { SettingsPage } from "./account/SettingsPage";
 import { SignUpPage } from "./account/SignUpPage";
+import { VerifyEmailPage } from "./account/VerifyEmailPage";
 import { InboxPage } from "./alerts/InboxPage";
 import { useUnreadCount } from "./alerts/unread";
 import { PageHeading } from "./components";
@@ -27,7 +30,9 @@ export function App() {
           <Route path={routePattern("/trackers")} component={OwnTrackers} />
           <Route path={routePattern("/trackers/:id")} component={OwnTracker} />
           <Route path={routePattern("/inbox")} component={OwnInbox} />
-          {/* Round two: /verify-email, /reset-password (issue 14), /settings (notification settings). */}
+          <Route path={routePattern("/verify-email")} component={VerifyEmailPage} />
+          <Route path={routePattern("/reset-password")} component={ResetPasswordPage} />
+          <Route path={routePattern("/settings")} component={OwnSettings} />
           <Route default component={NotFoundPage} />
         </Router>
       </main>
@@ -53,6 +58,12 @@ const OwnTracker = () => (
 const OwnInbox = () => (
   <RequireSignIn title="Alerts">
     <InboxPage />
+  </RequireSignIn>
+);
+
+const OwnSettings = () => (
+  <RequireSignIn title="Notification settings">
+    <SettingsPage />
   </RequireSignIn>
 );
 
@@ -89,11 +100,14 @@ function Header() {
         {signedIn ? (
           <>
             <span class="who">{email}</span>
+            <a href={appUrl("/settings")} aria-current={here("/settings")}>
+              Settings
+            </a>
             <button
               type="button"
               class="button secondary small"
               onClick={() => {
-                session.signOut();
+                void session.signOut();
                 location.route(appUrl("/"));
               }}
             >

@@ -14,14 +14,14 @@ export const capabilities = {
   /** GET /flights/calendar (issue 15): the 14-day strip above the search results. */
   fareCalendar: false,
   /** /auth/verify-email and resend (issue 14): a /verify-email page (sign-up already handles a 202). */
-  emailVerification: false,
+  emailVerification: true,
   /** /auth/password-reset and /confirm (issue 14): "Forgot your password?" on the sign-in page. */
-  passwordReset: false,
+  passwordReset: true,
   /** PATCH /users/me {email_alerts} and webhooks (issue 14): a /settings page. */
-  notificationSettings: false,
-  /** The refresh token as an HttpOnly cookie on /auth/refresh (issue 16, round two): a reload keeps
-   *  you signed in. Until then tokens live in this tab's memory only, and a reload signs you out. */
-  cookieSession: false,
+  notificationSettings: true,
+  /** The refresh token as an HttpOnly cookie on the /auth routes (issue 16, round two): a reload keeps
+   *  you signed in (session.ts). */
+  cookieSession: true,
 } as const;
 
 // The price insight (issue 15) needs no switch: the search, the tracker page and the chart show it

@@ -25,7 +25,17 @@ export function routePattern(path: string, base: string = BASE): string {
 
 /** Page paths the router handles itself (template.yaml's WebFunction routes the same); any other
  *  link (the API's /docs, say) is a page load. */
-export const PAGE_PATHS = ["/", "/sign-in", "/sign-up", "/trackers", "/trackers/:id", "/inbox"] as const;
+export const PAGE_PATHS = [
+  "/",
+  "/sign-in",
+  "/sign-up",
+  "/trackers",
+  "/trackers/:id",
+  "/inbox",
+  "/verify-email",
+  "/reset-password",
+  "/settings",
+] as const;
 
 export function pageScope(base: string = BASE): RegExp {
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -62,19 +62,51 @@ export function CheckboxField({
   checked,
   onChecked,
   error,
+  disabled,
 }: {
   id: string;
   label: string;
   checked: boolean;
   onChecked: (checked: boolean) => void;
   error?: string | undefined;
+  disabled?: boolean;
 }) {
   return (
     <div class="field checkbox-field">
-      <input id={id} type="checkbox" checked={checked} onChange={(event) => onChecked(event.currentTarget.checked)} {...describedBy(id, error)} />
+      <input id={id} type="checkbox" checked={checked} disabled={disabled} onChange={(event) => onChecked(event.currentTarget.checked)} {...describedBy(id, error)} />
       <label for={id}>{label}</label>
       <FieldError id={id} message={error} />
     </div>
+  );
+}
+
+/** A password being chosen (sign-up, reset): its rule as a hint, and a "Show password" switch. */
+export function NewPasswordField({
+  label,
+  value,
+  onValue,
+  error,
+}: {
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  error: string | undefined;
+}) {
+  const [show, setShow] = useState(false);
+  return (
+    <>
+      <TextField
+        id="password"
+        label={label}
+        type={show ? "text" : "password"}
+        autoComplete="new-password"
+        value={value}
+        onValue={onValue}
+        error={error}
+        hint="At least 8 characters. A few unrelated words make a strong one."
+      />
+      <CheckboxField id="show-password" label="Show password" checked={show} onChecked={setShow} />
+    </>
   );
 }
 

@@ -1,26 +1,36 @@
 /**
  * The signed-in session. The access token lives in this module's memory only (never in storage a
- * script could read later); so does the refresh token until round two moves it into an HttpOnly
- * cookie (capabilities.cookieSession). Expired access tokens are refreshed once, by one call at a time:
- * the API revokes a whole login when a refresh token is presented twice.
+ * script could read later). The refresh token is an HttpOnly, Secure, SameSite=Strict cookie on the
+ * /auth path that no script can read: the API sets it when a call says `X-Farewatch-Session: cookie`,
+ * so a reload asks /auth/refresh for a new access token and stays signed in. Expired access tokens
+ * are refreshed once, by one call at a time, and one tab at a time (Web Locks): the API revokes a
+ * whole sign-in when a refresh token is presented twice.
  */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, type CallOptions, type Envelope, type TokenPair } from "./api";
+import { ApiError, call, type CallOptions, type Envelope, type TokenPair, type User } from "./api";
 
 interface SignedIn {
   email: string;
   accessToken: string;
-  refreshToken: string;
   /** epoch ms when the access token stops working */
   accessExpiresAt: number;
 }
 
 export type SessionEnd = "signed_out" | "expired";
 
+/** What asks the API for the cookie session (README "Sessions in the browser"). */
+export const COOKIE_SESSION = { "X-Farewatch-Session": "cookie" } as const;
+const REFRESH_LOCK = "farewatch-refresh";
 const REFRESH_AHEAD_MS = 30_000;
 const EXPIRED_TOKEN_CODES = new Set(["token_expired", "invalid_token"]);
 
 type Clock = () => number;
+
+/** Runs `task` holding the cross-tab refresh lock where the browser has Web Locks. */
+function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  return locks ? locks.request(REFRESH_LOCK, task) : task();
+}
 
 export class Session {
   private state: SignedIn | null = null;
@@ -44,21 +54,48 @@ export class Session {
     return () => this.listeners.delete(listener);
   }
 
-  /** Round two: ask /auth/refresh with the HttpOnly cookie, so a reload keeps the session. */
+  /** At page load: the cookie (if this browser has one) trades for an access token; then who it is. */
   async restore(): Promise<void> {
-    // Nothing survives a reload yet: the tokens were in the previous page's memory only.
+    try {
+      const { data } = await oneTabAtATime(() =>
+        call<TokenPair | undefined>("POST", "/auth/refresh", { body: {}, headers: COOKIE_SESSION }),
+      );
+      if (!data) return; // 204: this browser has no session cookie
+      const me = await call<User>("GET", "/users/me", { token: data.access_token });
+      this.adopt(me.data.email, data);
+      this.notify();
+    } catch {
+      // No cookie, an ended sign-in or no connection: the page starts signed out.
+      this.state = null;
+    }
   }
 
   async signIn(email: string, password: string): Promise<void> {
-    const { data } = await call<TokenPair>("POST", "/auth/login", { body: { email, password } });
+    const { data } = await call<TokenPair>("POST", "/auth/login", {
+      body: { email, password },
+      headers: COOKIE_SESSION,
+    });
     this.adopt(email.trim().toLowerCase(), data);
     this.ended = null;
     this.notify();
   }
 
-  signOut(reason: SessionEnd = "signed_out"): void {
-    // Round two revokes the login's token family server-side (the cookie route); today no route does,
-    // so the tokens are forgotten: the access token dies within its 15 minutes, unused.
+  /** Sign out: the API revokes this sign-in's refresh family and clears the cookie; the access token is
+   *  forgotten (it dies within its 15 minutes, unused). Signed out here even if the call fails. */
+  async signOut(): Promise<void> {
+    this.state = null;
+    this.refreshing = null;
+    this.ended = "signed_out";
+    this.notify();
+    try {
+      await call<null>("POST", "/auth/logout", { body: {}, headers: COOKIE_SESSION });
+    } catch {
+      // Offline: the cookie stays until it expires or the next sign-out reaches the API.
+    }
+  }
+
+  /** The API refused the session (a refused refresh): forget it, and say why. */
+  private end(reason: SessionEnd): void {
     this.state = null;
     this.refreshing = null;
     this.ended = reason;
@@ -94,13 +131,13 @@ export class Session {
       this.refreshing = (async () => {
         if (!current) return false;
         try {
-          const { data } = await call<TokenPair>("POST", "/auth/refresh", {
-            body: { refresh_token: current.refreshToken },
-          });
+          const { data } = await oneTabAtATime(() =>
+            call<TokenPair>("POST", "/auth/refresh", { body: {}, headers: COOKIE_SESSION }),
+          );
           if (this.state === current) this.adopt(current.email, data);
           return this.state !== null;
         } catch (error) {
-          if (error instanceof ApiError && error.status === 401 && this.state === current) this.signOut("expired");
+          if (error instanceof ApiError && error.status === 401 && this.state === current) this.end("expired");
           return false;
         } finally {
           this.refreshing = null;
@@ -114,7 +151,6 @@ export class Session {
     this.state = {
       email,
       accessToken: tokens.access_token,
-      refreshToken: tokens.refresh_token,
       accessExpiresAt: this.now() + tokens.expires_in * 1000,
     };
   }

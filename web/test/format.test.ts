@@ -85,3 +85,27 @@ describe("money", () => {
     assert.equal(normalizePrice("cheap"), null);
   });
 });
+
+import { insightSentence } from "../src/insight";
+
+describe("the price insight", () => {
+  it("says the level and the typical range in whole dollars", () => {
+    const insight = { level: "low", typical_low: "280.40", typical_high: "339.60", observations: 30, explanation: "" };
+
+    assert.equal(insightSentence(insight, "USD", "en-US"), "Low for this route: typical $280–$340.");
+  });
+
+  it("says plainly when there is too little history to judge", () => {
+    const insight = { level: "unknown", typical_low: null, typical_high: null, observations: 2, explanation: "" };
+
+    assert.equal(insightSentence(insight, "USD", "en-US"), "Not enough history to judge this price yet.");
+  });
+});
+
+describe("a typical price's insight", () => {
+  it("names the range without saying typical twice", () => {
+    const insight = { level: "typical", typical_low: "343", typical_high: "433", observations: 14, explanation: "" };
+
+    assert.equal(insightSentence(insight, "USD", "en-US"), "Typical for this route: $343–$433.");
+  });
+});

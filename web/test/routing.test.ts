@@ -37,10 +37,26 @@ describe("after signing in", () => {
 
 describe("a search as a URL", () => {
   it("reads back what it wrote", () => {
-    const search = { origin: "NYC", destination: "LAX", date: "2027-01-10", adults: 2, nonstop: true, sort: "duration" as const };
+    const search = {
+      origin: "NYC",
+      destination: "LAX",
+      date: "2027-01-10",
+      returnDate: "2027-01-17",
+      adults: 2,
+      cabin: "business" as const,
+      maxStops: 0,
+      sort: "duration" as const,
+    };
     const url = new URL(searchUrl(search), "http://localhost");
 
     assert.deepEqual(searchFromQuery(Object.fromEntries(url.searchParams)), search);
+  });
+
+  it("keeps the defaults (one way, economy, any stops) out of the URL", () => {
+    const search = { origin: "NYC", destination: "LAX", date: "2027-01-10", returnDate: null, adults: 1, cabin: "economy" as const, maxStops: null, sort: "price" as const };
+
+    assert.equal(searchUrl(search), "/?from=NYC&to=LAX&date=2027-01-10&adults=1");
+    assert.deepEqual(searchFromQuery({ from: "NYC", to: "LAX", date: "2027-01-10", nonstop: "1" })?.maxStops, 0);
   });
 
   it("is no search until it names both places and a date", () => {

@@ -19,7 +19,7 @@ function api(handler: Handler): string[] {
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-const tokens = (n: number) => ({ data: { access_token: `access-${n}`, refresh_token: `refresh-${n}`, token_type: "bearer", expires_in: 900 } });
+const tokens = (n: number) => ({ data: { access_token: `access-${n}`, refresh_token: null, token_type: "bearer", expires_in: 900 } });
 const bearer = (init: RequestInit) => (init.headers as Record<string, string>).Authorization;
 
 afterEach(() => {
@@ -33,7 +33,9 @@ describe("the session", () => {
       if (url.endsWith("/auth/login")) return json(200, tokens(1));
       if (url.endsWith("/auth/refresh")) {
         refreshes += 1;
-        assert.deepEqual(JSON.parse(String(init.body)), { refresh_token: "refresh-1" });
+        // The cookie carries the token; the page never sees it and asks for the cookie session.
+        assert.deepEqual(JSON.parse(String(init.body)), {});
+        assert.equal((init.headers as Record<string, string>)["X-Farewatch-Session"], "cookie");
         return json(200, tokens(2));
       }
       if (bearer(init) === "Bearer access-1") return json(401, { error: { code: "token_expired", message: "Expired.", details: [] } });
@@ -93,5 +95,47 @@ describe("the session", () => {
     await assert.rejects(new Session().signIn("alice@example.com", "pw"), (error) =>
       error instanceof ApiError && error.status === 0 && error.retryable,
     );
+  });
+
+  it("keeps a reload signed in: the cookie trades for an access token, then the profile says who", async () => {
+    const calls = api(async (url, init) => {
+      if (url.endsWith("/auth/refresh")) return json(200, tokens(7));
+      if (url.endsWith("/users/me") && bearer(init) === "Bearer access-7") return json(200, { data: { id: "u1", email: "alice@example.com", role: "user" } });
+      return json(500, {});
+    });
+    const session = new Session();
+
+    await session.restore();
+
+    assert.deepEqual(calls, ["POST /auth/refresh", "GET /users/me"]);
+    assert.equal(session.signedIn, true);
+    assert.equal(session.email, "alice@example.com");
+  });
+
+  it("starts signed out when the browser has no session cookie (204)", async () => {
+    const calls = api(async () => new Response(null, { status: 204 }));
+    const session = new Session();
+
+    await session.restore();
+
+    assert.deepEqual(calls, ["POST /auth/refresh"]);
+    assert.equal(session.signedIn, false);
+  });
+
+  it("signs out at once and asks the API to revoke the sign-in and clear its cookie", async () => {
+    const calls = api(async (url, init) => {
+      if (url.endsWith("/auth/login")) return json(200, tokens(1));
+      assert.equal((init.headers as Record<string, string>)["X-Farewatch-Session"], "cookie");
+      return new Response(null, { status: 204 });
+    });
+    const session = new Session();
+    await session.signIn("alice@example.com", "pw");
+
+    const done = session.signOut();
+    assert.equal(session.signedIn, false);
+    await done;
+
+    assert.deepEqual(calls, ["POST /auth/login", "POST /auth/logout"]);
+    assert.equal(session.ended, "signed_out");
   });
 });

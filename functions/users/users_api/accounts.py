@@ -17,9 +17,10 @@ from farewatch.accounts.service import TokenPair
 from farewatch.accounts.values import User
 from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
 from farewatch.api.params import Cursor, PageLimit, ResourceId
-from farewatch.api.resolver import JSON, NO_STORE, error_responses, render_json
+from farewatch.api.resolver import JSON, NO_STORE, error_response, error_responses, render_json
 from farewatch.clock import iso_utc
-from farewatch.errors import NotFound
+from farewatch.errors import InvalidRequest, NotFound, Unauthorized
+from users_api import session_cookie
 
 router = Router()
 
@@ -34,7 +35,12 @@ class Credentials(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(max_length=512)
+    refresh_token: str | None = Field(
+        None,
+        max_length=512,
+        description="Required, unless the request says `X-Farewatch-Session: cookie` and the "
+        "browser's session cookie carries the token.",
+    )
 
 
 class TokenBody(BaseModel):
@@ -109,7 +115,9 @@ class UserPage(BaseModel):
 
 class Tokens(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="null when `X-Farewatch-Session: cookie` asked for it as an HttpOnly cookie instead."
+    )
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
 
@@ -141,10 +149,34 @@ def _accepted(status: Literal["verification_sent", "reset_requested"]) -> Respon
     return Response(202, JSON, render_json({"data": {"status": status}}))
 
 
-def _tokens(pair: TokenPair) -> Response[str]:
-    """Tokens, never kept by a cache on the way (RFC 6749 section 5.1)."""
-    return Response(
-        200, JSON, render_json(TokensEnvelope(data=Tokens.of(pair)).model_dump()), headers=NO_STORE
+def _tokens(pair: TokenPair, request: Request) -> Response[str]:
+    """Tokens, never kept by a cache on the way (RFC 6749 section 5.1). For the web app (the session
+    header) the refresh token goes in the HttpOnly cookie only, never in a body a script reads."""
+    event = request.resolved_event
+    tokens = Tokens.of(pair)
+    if not session_cookie.wants_cookie(event):
+        return Response(200, JSON, render_json(TokensEnvelope(data=tokens).model_dump()), headers=NO_STORE)
+    cookie = session_cookie.session_cookie(event, pair.refresh_token, pair.refresh_expires_in)
+    tokens.refresh_token = None
+    body = render_json(TokensEnvelope(data=tokens).model_dump())
+    return Response(200, JSON, body, headers=NO_STORE, cookies=[cookie])
+
+
+def _presented_refresh_token(body: RefreshRequest | None, request: Request) -> str:
+    """The body's token, or (cookie session, same origin only) the cookie's."""
+    event = request.resolved_event
+    if body is not None and body.refresh_token is not None:
+        return body.refresh_token
+    if session_cookie.wants_cookie(event):
+        session_cookie.check_same_origin(event)
+        token = session_cookie.presented_token(event)
+        if token is None:
+            raise Unauthorized("You are not signed in on this browser.", code="missing_refresh_token")
+        return token
+    raise InvalidRequest(
+        "The body has invalid fields.",
+        code="invalid_body",
+        details=[{"field": "refresh_token", "issue": "is required"}],
     )
 
 
@@ -213,16 +245,64 @@ def login(credentials: Annotated[Credentials, Body()], request: Request) -> Resp
     pair = composition.account_service().login(
         credentials.email, credentials.password, source_ip=_source_ip(request)
     )
-    return _tokens(pair)
+    return _tokens(pair, request)
+
+
+SESSION_HEADER_NOTE = (
+    " With `X-Farewatch-Session: cookie` (the web app) the refresh token travels as an HttpOnly, Secure,"
+    " SameSite=Strict cookie on the /auth path instead of in the body."
+)
 
 
 @router.post(
     "/auth/refresh",
     summary="Rotate a refresh token",
-    responses={**error_responses(*BODY_ERRORS, 401, success=None), **TOKENS},
+    description="The body's refresh_token, or the session cookie."
+    + SESSION_HEADER_NOTE
+    + " 204: the session header came without a cookie (nobody is signed in on this browser).",
+    responses={
+        **error_responses(*BODY_ERRORS, 401, 403, success=None),
+        **TOKENS,
+        204: {"description": "No session cookie: not signed in"},
+    },
 )
-def refresh(body: Annotated[RefreshRequest, Body()]) -> Response[str]:
-    return _tokens(composition.account_service().refresh(body.refresh_token))
+def refresh(body: Annotated[RefreshRequest, Body()], request: Request) -> Response[str]:
+    try:
+        token = _presented_refresh_token(body, request)
+    except Unauthorized:
+        # The page asks at every load; a browser with no cookie is simply not signed in (no error).
+        return Response(204, None, "", headers=NO_STORE)
+    try:
+        pair = composition.account_service().refresh(token)
+    except Unauthorized as refused:
+        if not session_cookie.wants_cookie(request.resolved_event):
+            raise
+        # The cookie is no good any more: say so, and make the browser forget it.
+        status, code, message = refused.status, refused.code, refused.message
+        answer = error_response(status, code, message, refused.details, refused.headers)
+        answer.cookies.append(session_cookie.cleared_cookie(request.resolved_event))
+        return answer
+    return _tokens(pair, request)
+
+
+@router.post(
+    "/auth/logout",
+    summary="Sign out: the sign-in's refresh tokens (its whole family) stop working",
+    description="The body's refresh_token, or the session cookie, which the answer clears."
+    " Always 204: an unknown or already revoked token is signed out already." + SESSION_HEADER_NOTE,
+    responses=error_responses(*BODY_ERRORS, 403, success=204),
+)
+def logout(body: Annotated[RefreshRequest, Body()], request: Request) -> Response[str]:
+    event = request.resolved_event
+    cookie_session = session_cookie.wants_cookie(event)
+    try:
+        token: str | None = _presented_refresh_token(body, request)
+    except Unauthorized:
+        token = None  # no cookie: this browser is signed out already
+    if token is not None:
+        composition.account_service().logout(token)
+    cookies = [session_cookie.cleared_cookie(event)] if cookie_session else []
+    return Response(204, None, "", headers=NO_STORE, cookies=cookies)
 
 
 @router.get("/users/me", summary="Your profile", security=SIGNED_IN, responses=error_responses(401))

@@ -24,7 +24,17 @@ app = APIGatewayRestResolver()
 site = SiteFiles()
 
 # The paths of the page, as template.yaml routes them to this function (a unit test holds the two equal).
-PAGE_PATHS = ("/", "/sign-in", "/sign-up", "/trackers", "/trackers/<tracker_id>", "/inbox")
+PAGE_PATHS = (
+    "/",
+    "/sign-in",
+    "/sign-up",
+    "/trackers",
+    "/trackers/<tracker_id>",
+    "/inbox",
+    "/verify-email",
+    "/reset-password",
+    "/settings",
+)
 ASSET_PATH = "/assets/<name>"
 READ_METHODS = ["GET", "HEAD"]
 # What a path parameter of a page may be (tracker ids are `trk_<hex>`): anything else is no page.

@@ -7,7 +7,7 @@ import { useLocation } from "preact-iso/router";
 import { useState } from "preact/hooks";
 import { call, type Registration } from "../api";
 import { PageHeading, ProblemBanner } from "../components";
-import { CheckboxField, TextField, useSubmit } from "../forms";
+import { NewPasswordField, TextField, useSubmit } from "../forms";
 import { appUrl } from "../config";
 import type { ProblemMap } from "../problems";
 import { session } from "../session";
@@ -22,7 +22,6 @@ export function SignUpPage() {
   const location = useLocation();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [showPassword, setShowPassword] = useState(false);
   const { problems, busy, submit } = useSubmit(SIGN_UP_PROBLEMS);
   const [verificationSent, setVerificationSent] = useState(false);
 
@@ -59,17 +58,7 @@ export function SignUpPage() {
       <form class="account-form card" onSubmit={signUp} noValidate aria-label="Create an account">
         <p>Track fares and get told when they drop. Farewatch only uses your email to send you price alerts.</p>
         <TextField id="email" label="Email" type="email" autoComplete="email" value={email} onValue={setEmail} error={problems.fields.email} />
-        <TextField
-          id="password"
-          label="Password"
-          type={showPassword ? "text" : "password"}
-          autoComplete="new-password"
-          value={password}
-          onValue={setPassword}
-          error={problems.fields.password}
-          hint="At least 8 characters. A few unrelated words make a strong one."
-        />
-        <CheckboxField id="show-password" label="Show password" checked={showPassword} onChecked={setShowPassword} />
+        <NewPasswordField label="Password" value={password} onValue={setPassword} error={problems.fields.password} />
         <ProblemBanner message={problems.general} />
         <div class="actions">
           <button type="submit" class="button primary" disabled={busy}>

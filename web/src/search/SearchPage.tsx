@@ -4,9 +4,9 @@
  */
 import { useLocation } from "preact-iso/router";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, call, type CheapestPrice, type FareMeta, type Offer, type SearchMeta } from "../api";
+import { ApiError, call, type CheapestPrice, type Offer, type PriceMeta, type SearchMeta } from "../api";
 import { describedBy, FieldError, Freshness, Loading, PageHeading, ProblemBanner } from "../components";
-import { CheckboxField, TextField } from "../forms";
+import { TextField } from "../forms";
 import {
   addDays,
   dayOffset,
@@ -23,7 +23,8 @@ import {
 import { InsightNote } from "../insight";
 import { NO_PROBLEMS, problemsOf, type FormProblems, type ProblemMap } from "../problems";
 import { AirportField, airportCode, EMPTY_AIRPORT, lookUpCode, locationLabel, type AirportPreset, type AirportValue } from "./AirportField";
-import { searchFromQuery, searchUrl, type FareSearch } from "./query";
+import { FareCalendarStrip } from "./FareCalendar";
+import { CABINS, cabinLabel, MAX_STOPS, searchFromQuery, searchUrl, stopsChoiceLabel, tripQuery, type Cabin, type FareSearch } from "./query";
 import { TrackPanel } from "./TrackPanel";
 
 /** Where each API field's problems are shown on this page's form. */
@@ -33,13 +34,15 @@ const SEARCH_PROBLEMS: ProblemMap = {
     destination: ["to", "To"],
     date: ["date", "Date"],
     adults: ["adults", "Travellers"],
-    nonstop: ["nonstop", "Nonstop only"],
+    return_date: ["returnDate", "Return"],
+    cabin: ["cabin", "Cabin"],
+    max_stops: ["stops", "Stops"],
   },
 };
 
 interface Results {
   search: FareSearch;
-  cheapest: { price: CheapestPrice; meta: FareMeta } | null;
+  cheapest: { price: CheapestPrice; meta: PriceMeta } | null;
   offers: Offer[];
   offersMeta: SearchMeta | undefined;
 }
@@ -97,20 +100,20 @@ export function SearchPage() {
 }
 
 async function runSearch(search: FareSearch): Promise<Results> {
-  const query = { origin: search.origin, destination: search.destination, date: search.date, adults: search.adults };
+  const query = tripQuery(search);
   // Both answers come from one cache entry: at most one upstream search between them.
   const [cheapest, offers] = await Promise.all([
-    call<CheapestPrice, FareMeta>("GET", "/flights/price", { query }).catch((error) => {
+    call<CheapestPrice, PriceMeta>("GET", "/flights/price", { query }).catch((error) => {
       if (error instanceof ApiError && error.code === "no_offers") return null;
       throw error;
     }),
     call<Offer[], SearchMeta>("GET", "/flights/search", {
-      query: { ...query, nonstop: search.nonstop ? "true" : undefined, sort: search.sort, limit: 20 },
+      query: { ...query, sort: search.sort, limit: 20 },
     }),
   ]);
   return {
     search,
-    cheapest: cheapest ? { price: cheapest.data, meta: cheapest.meta as FareMeta } : null,
+    cheapest: cheapest ? { price: cheapest.data, meta: cheapest.meta as PriceMeta } : null,
     offers: offers.data,
     offersMeta: offers.meta,
   };
@@ -132,7 +135,10 @@ function SearchForm({
   const [destinationPreset, setDestinationPreset] = useState<AirportPreset>({ value: EMPTY_AIRPORT, revision: 0 });
   const [date, setDate] = useState(search?.date ?? addDays(today, 30));
   const [adults, setAdults] = useState(search?.adults ?? 1);
-  const [nonstop, setNonstop] = useState(search?.nonstop ?? false);
+  const [roundTrip, setRoundTrip] = useState(Boolean(search?.returnDate));
+  const [returnDate, setReturnDate] = useState(search?.returnDate ?? addDays(search?.date ?? addDays(today, 30), 7));
+  const [cabin, setCabin] = useState<Cabin>(search?.cabin ?? "economy");
+  const [maxStops, setMaxStops] = useState<number | null>(search?.maxStops ?? null);
   const [checks, setChecks] = useState<Record<string, string>>({});
 
   // A search opened from a link names codes only: show them, then their names once looked up.
@@ -140,7 +146,10 @@ function SearchForm({
     if (!search) return;
     setDate(search.date);
     setAdults(search.adults);
-    setNonstop(search.nonstop);
+    setRoundTrip(Boolean(search.returnDate));
+    if (search.returnDate) setReturnDate(search.returnDate);
+    setCabin(search.cabin);
+    setMaxStops(search.maxStops);
     for (const [code, field, preset] of [
       [search.origin, origin, setOriginPreset],
       [search.destination, destination, setDestinationPreset],
@@ -153,7 +162,7 @@ function SearchForm({
         }
       });
     }
-  }, [search?.origin, search?.destination, search?.date, search?.adults, search?.nonstop]);
+  }, [search?.origin, search?.destination, search?.date, search?.returnDate, search?.adults, search?.cabin, search?.maxStops]);
 
   const errors = { ...problems.fields, ...checks };
 
@@ -166,20 +175,44 @@ function SearchForm({
     if (!from) found.from = pick;
     if (!to) found.to = pick;
     if (!date) found.date = "Choose the day you fly out.";
+    if (roundTrip && !returnDate) found.returnDate = "Choose the day you fly back.";
+    else if (roundTrip && date && returnDate < date) found.returnDate = "The return can't be before the departure.";
     setChecks(found);
     if (Object.keys(found).length || !from || !to) {
       document.getElementById(Object.keys(found)[0] ?? "from")?.focus();
       return;
     }
-    onSearch({ origin: from, destination: to, date, adults, nonstop, sort: search?.sort ?? "price" });
+    onSearch({
+      origin: from,
+      destination: to,
+      date,
+      returnDate: roundTrip ? returnDate : null,
+      adults,
+      cabin,
+      maxStops,
+      sort: search?.sort ?? "price",
+    });
   }
 
   return (
     <form class="search-form" onSubmit={submit} noValidate aria-label="Search fares">
-      {/* Round two (issue 15, capabilities.roundTrip and .cabin): one way / round trip, return date, cabin. */}
+      <fieldset class="trip-type">
+        <legend>Trip</legend>
+        <div class="radio-field">
+          <input id="one-way" type="radio" name="trip" checked={!roundTrip} onChange={() => setRoundTrip(false)} />
+          <label for="one-way">One way</label>
+        </div>
+        <div class="radio-field">
+          <input id="round-trip" type="radio" name="trip" checked={roundTrip} onChange={() => setRoundTrip(true)} />
+          <label for="round-trip">Round trip</label>
+        </div>
+      </fieldset>
       <AirportField id="from" label="From" preset={originPreset} current={origin} onEdit={() => setChecks({})} error={errors.from} />
       <AirportField id="to" label="To" preset={destinationPreset} current={destination} onEdit={() => setChecks({})} error={errors.to} />
       <TextField id="date" label="Date" type="date" value={date} min={today} max={addDays(today, 365)} onValue={setDate} error={errors.date} />
+      {roundTrip && (
+        <TextField id="returnDate" label="Return" type="date" value={returnDate} min={date || today} max={addDays(today, 365)} onValue={setReturnDate} error={errors.returnDate} />
+      )}
       <div class="field">
         <label for="adults">Travellers</label>
         <select id="adults" value={String(adults)} onChange={(event) => setAdults(Number(event.currentTarget.value))} {...describedBy("adults", errors.adults)}>
@@ -191,7 +224,33 @@ function SearchForm({
         </select>
         <FieldError id="adults" message={errors.adults} />
       </div>
-      <CheckboxField id="nonstop" label="Nonstop only" checked={nonstop} onChecked={setNonstop} error={errors.nonstop} />
+      <div class="field">
+        <label for="cabin">Cabin</label>
+        <select id="cabin" value={cabin} onChange={(event) => setCabin(event.currentTarget.value as Cabin)} {...describedBy("cabin", errors.cabin)}>
+          {CABINS.map((one) => (
+            <option key={one} value={one}>
+              {cabinLabel(one)}
+            </option>
+          ))}
+        </select>
+        <FieldError id="cabin" message={errors.cabin} />
+      </div>
+      <div class="field">
+        <label for="stops">Stops</label>
+        <select
+          id="stops"
+          value={maxStops === null ? "any" : String(maxStops)}
+          onChange={(event) => setMaxStops(event.currentTarget.value === "any" ? null : Number(event.currentTarget.value))}
+          {...describedBy("stops", errors.stops)}
+        >
+          {[null, ...Array.from({ length: MAX_STOPS + 1 }, (_, n) => n)].map((stops) => (
+            <option key={String(stops)} value={stops === null ? "any" : String(stops)}>
+              {stopsChoiceLabel(stops)}
+            </option>
+          ))}
+        </select>
+        <FieldError id="stops" message={errors.stops} />
+      </div>
       <div class="actions">
         <button type="submit" class="button primary">
           Search
@@ -203,17 +262,18 @@ function SearchForm({
 
 function SearchResults({ results, onSort }: { results: Results; onSort: (sort: FareSearch["sort"]) => void }) {
   const { search, cheapest, offers } = results;
-  const trip = `${routeLabel(search.origin, search.destination)} · ${formatDate(search.date)} · ${travellersLabel(search.adults)}`;
+  const dates = search.returnDate ? `${formatDate(search.date)} – ${formatDate(search.returnDate)}, round trip` : `${formatDate(search.date)}, one way`;
+  const trip = [routeLabel(search.origin, search.destination), dates, travellersLabel(search.adults), cabinLabel(search.cabin), ...(search.maxStops !== null ? [stopsChoiceLabel(search.maxStops)] : [])].join(" · ");
   return (
     <div class="results">
-      {/* Round two (issue 15, capabilities.fareCalendar): the 14-day fare calendar strip goes here. */}
+      <FareCalendarStrip search={search} />
       <section class="cheapest card" aria-labelledby="cheapest-heading">
         <h2 id="cheapest-heading">Cheapest fare</h2>
         {cheapest ? (
           <>
             <p class="big-price">{formatMoney(parseMoney(cheapest.price.price).amount, parseMoney(cheapest.price.price).currency)}</p>
             <p class="trip">{trip}</p>
-            <InsightNote insight={cheapest.price.insight} currency={parseMoney(cheapest.price.price).currency} />
+            <InsightNote insight={cheapest.meta.insight ?? cheapest.price.insight} currency={parseMoney(cheapest.price.price).currency} />
             <Freshness meta={cheapest.meta} />
             <TrackPanel search={search} />
           </>
@@ -226,7 +286,7 @@ function SearchResults({ results, onSort }: { results: Results; onSort: (sort: F
           <div class="section-head">
             <h2 id="offers-heading">
               {offers.length === 1 ? "1 offer" : `${offers.length} offers`}
-              {search.nonstop ? ", nonstop" : ""}
+              {search.maxStops === 0 ? ", nonstop" : ""}
             </h2>
             <div class="field inline-field">
               <label for="sort">Sort by</label>
@@ -245,8 +305,8 @@ function SearchResults({ results, onSort }: { results: Results; onSort: (sort: F
           <p class="note">Times are local at each airport.</p>
         </section>
       )}
-      {offers.length === 0 && cheapest && search.nonstop && (
-        <p role="status">No nonstop flights on this day; clear “Nonstop only” to see the others.</p>
+      {offers.length === 0 && cheapest && search.maxStops !== null && (
+        <p role="status">No flights with {stopsChoiceLabel(search.maxStops).toLowerCase()} on this day; choose “Any number of stops” to see the others.</p>
       )}
     </div>
   );

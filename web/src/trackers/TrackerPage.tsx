@@ -6,7 +6,7 @@ import type { Alert, Tracker } from "../api";
 import { Loading, PageHeading, ProblemBanner } from "../components";
 import { appUrl } from "../config";
 import { formatMoment, formatMoney, needsSeconds, travellersLabel } from "../format";
-import { InsightNote } from "../insight";
+import { InsightNote, typicalRange } from "../insight";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
 import { alertSentence, epochSeconds, trackerTitle } from "./describe";
@@ -98,7 +98,10 @@ export function TrackerPage() {
   const chartAlerts = alerts.map((alert) => ({ at: epochSeconds(alert.observed_at), price: Number(alert.price) }));
   const target = tracker.target_price ? Number(tracker.target_price) : null;
   const insight = tracker.insight;
-  const typicalRange = insight ? { low: Number(insight.typical_low), high: Number(insight.typical_high) } : null;
+  const typicalRange =
+    insight && insight.typical_low !== null && insight.typical_high !== null
+      ? { low: Number(insight.typical_low), high: Number(insight.typical_high) }
+      : null;
   const seconds = needsSeconds(observations.map((row) => row.observed_at));
 
   return (
@@ -193,6 +196,10 @@ function chartSummary(tracker: Tracker, observations: number, alerts: number): s
   if (tracker.lowest_price) parts.push(`lowest ${formatMoney(tracker.lowest_price, tracker.currency)}`);
   if (tracker.current_price) parts.push(`now ${formatMoney(tracker.current_price, tracker.currency)}`);
   if (tracker.target_price) parts.push(`target ${formatMoney(tracker.target_price, tracker.currency)}`);
+  const insight = tracker.insight;
+  if (insight && insight.typical_low !== null && insight.typical_high !== null) {
+    parts.push(`typical range ${typicalRange(insight, tracker.currency)} shaded`);
+  }
   parts.push(alerts === 1 ? "1 alert" : `${alerts} alerts`);
   return `${parts.join(", ")}. The table below lists every price.`;
 }

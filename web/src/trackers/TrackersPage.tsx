@@ -6,7 +6,7 @@ import { appUrl } from "../config";
 import { formatAge, formatMoney, travellersLabel } from "../format";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
-import { statusLabel, targetLabel, trackerTitle } from "./describe";
+import { statusLabel, targetLabel, trackerTitle, tripShapeLabel } from "./describe";
 import { TrackerActions } from "./TrackerSettings";
 
 export function TrackersPage() {
@@ -93,6 +93,10 @@ export function TrackerFacts({ tracker }: { tracker: Tracker }) {
           <dd>{travellersLabel(tracker.adults)}</dd>
         </div>
       )}
+      <div>
+        <dt>Trip</dt>
+        <dd>{tripShapeLabel(tracker)}</dd>
+      </div>
     </dl>
   );
 }

@@ -1,9 +1,19 @@
 /** How a tracker reads in words: its target, its status, its alerts. */
 import type { Alert, Tracker } from "../api";
 import { formatDate, formatMoney, routeLabel } from "../format";
+import { cabinLabel, stopsChoiceLabel } from "../search/query";
 
 export function trackerTitle(tracker: Pick<Tracker, "origin" | "destination" | "departure_date">): string {
   return `${routeLabel(tracker.origin, tracker.destination)}, ${formatDate(tracker.departure_date)}`;
+}
+
+/** "Round trip, back 17 Jan · Business · Nonstop only · 2 days either side": what a tracker watches. */
+export function tripShapeLabel(tracker: Pick<Tracker, "return_date" | "cabin" | "max_stops" | "flex_days">): string {
+  const parts = [tracker.return_date ? `Round trip, back ${formatDate(tracker.return_date)}` : "One way"];
+  parts.push(cabinLabel(tracker.cabin ?? "economy"));
+  if (tracker.max_stops !== undefined && tracker.max_stops !== null) parts.push(stopsChoiceLabel(tracker.max_stops));
+  if (tracker.flex_days) parts.push(tracker.flex_days === 1 ? "±1 day" : `±${tracker.flex_days} days`);
+  return parts.join(" · ");
 }
 
 export function targetLabel(tracker: Pick<Tracker, "target_price" | "notify_on_any_drop" | "currency">): string {

@@ -82,6 +82,16 @@ class RefreshTokens:
     def revoke_family(self, family_id: str) -> None:
         self._store.revoke_family(family_id)
 
+    def revoke(self, presented: str) -> str | None:
+        """Sign-out: revoke the family of a token of it (rotated or not); its id, or None if unknown."""
+        if not presented or len(presented) > _MAX_TOKEN_CHARS:
+            return None
+        stored = self._store.find_token(token_hash(presented))
+        if stored is None:
+            return None
+        self._store.revoke_family(stored.family_id)
+        return stored.family_id
+
     def _reused(self, family_id: str, user_id: str) -> RefreshTokenReused:
         self._store.revoke_family(family_id)
         logger.warning(

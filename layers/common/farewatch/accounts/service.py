@@ -58,6 +58,8 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth scheme name
+    # Seconds until the sign-in's refresh family ends (rotation does not extend it): a cookie's Max-Age.
+    refresh_expires_in: int = 0
 
 
 class AccountService:
@@ -221,7 +223,7 @@ class AccountService:
         self._throttle.record_success(throttled_as, source_ip)
         grant = self._refresh_tokens.start_family(account.user.id)
         logger.info("Signed in", extra={"user_id": account.user.id})
-        return self._pair(account.user, grant.refresh_token)
+        return self._pair(account.user, grant.refresh_token, grant.expires_at)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         try:
@@ -234,7 +236,14 @@ class AccountService:
         if user is None:  # deleted while the token was out
             self._refresh_tokens.revoke_family(grant.family_id)
             raise invalid_refresh_token()
-        return self._pair(user, grant.refresh_token)
+        return self._pair(user, grant.refresh_token, grant.expires_at)
+
+    def logout(self, refresh_token: str) -> None:
+        """Sign out: the sign-in this refresh token belongs to (its whole family) stops working. Any
+        token of the family will do, a rotated one too; an unknown one changes nothing."""
+        family_id = self._refresh_tokens.revoke(refresh_token)
+        if family_id is not None:
+            logger.info("Signed out", extra={"family_id": family_id})
 
     def authenticate(self, authorization_header: str | None) -> Principal:
         """The caller of a request from its `Authorization: Bearer <access token>` header."""
@@ -276,10 +285,13 @@ class AccountService:
         """For the operator command only: no route reaches this."""
         return change_role(self._users, email, role, now=self._clock.now())
 
-    def _pair(self, user: User, refresh_token: str) -> TokenPair:
+    def _pair(self, user: User, refresh_token: str, refresh_expires_at: float) -> TokenPair:
         access_token = self._signer.issue(user_id=user.id, role=user.role, generation=user.token_generation)
         return TokenPair(
-            access_token=access_token, refresh_token=refresh_token, expires_in=self._signer.ttl_seconds
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_in=self._signer.ttl_seconds,
+            refresh_expires_in=max(0, int(refresh_expires_at - self._clock.now())),
         )
 
 
