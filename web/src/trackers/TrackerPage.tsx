@@ -11,6 +11,7 @@ import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
 import { alertSentence, epochSeconds, trackerTitle } from "./describe";
 import type { ChartProps } from "./PriceChart";
+import { CheapestInWindow, FlexWindowTable } from "./FlexWindow";
 import { TrackerActions } from "./TrackerSettings";
 import { TrackerFacts } from "./TrackersPage";
 
@@ -112,7 +113,9 @@ export function TrackerPage() {
       <PageHeading title={title}>{title}</PageHeading>
       <p class="muted">{travellersLabel(tracker.adults)} · prices in {tracker.currency}</p>
       <TrackerFacts tracker={tracker} />
+      <CheapestInWindow tracker={tracker} />
       <InsightNote insight={insight} currency={tracker.currency} />
+      <FlexWindowTable tracker={tracker} />
 
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">Price history</h2>
