@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Alert, Tracker } from "../api";
 import { Loading, PageHeading, ProblemBanner } from "../components";
 import { appUrl } from "../config";
-import { formatMoment, formatMoney, needsSeconds, travellersLabel } from "../format";
+import { formatDay, formatMoment, formatMoney, needsSeconds, travellersLabel } from "../format";
 import { InsightNote, typicalRange } from "../insight";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
@@ -119,6 +119,12 @@ export function TrackerPage() {
 
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">Price history</h2>
+        {tracker.flex_days ? (
+          <p class="muted">
+            The chart and the observations follow your date, {formatDay(tracker.departure_date)}; the alerts follow the cheapest
+            date of your window.
+          </p>
+        ) : null}
         {chartObservations.length === 0 && <p>No prices recorded yet: the first check is on its way.</p>}
         {chartObservations.length > 0 && chart.Chart && (
           <chart.Chart
