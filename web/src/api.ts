@@ -219,6 +219,13 @@ export interface Tracker {
   max_stops?: number | null;
   /** Days each side of departure_date also watched (issue 15's flexible dates). */
   flex_days?: number;
+  /** The departure date whose price is current_price: the cheapest of a flexible window. */
+  best_date?: string | null;
+  best_return_date?: string | null;
+  /** The price on best_date (current_price). */
+  best_price?: string | null;
+  /** A flexible tracker's dates still to come, each with its latest price (empty for one date). */
+  window?: WindowDay[];
   target_price: string | null;
   notify_on_any_drop: boolean;
   current_price: string | null;
@@ -230,6 +237,15 @@ export interface Tracker {
   updated_at: string;
   history: TrackerObservation[] | null;
   insight?: PriceInsight;
+}
+
+/** One departure date of a flexible tracker's window. */
+export interface WindowDay {
+  departure_date: string;
+  return_date: string | null;
+  /** The latest price seen on this date; null: the poller has not priced it yet. */
+  price: string | null;
+  checked_at: string | null;
 }
 
 export interface NewTracker {
@@ -258,6 +274,11 @@ export interface Alert {
   /** "JFK#LAX#2026-12-31#1#USD" */
   route: string;
   kind: "target_reached" | "price_drop" | string;
+  /** The trip that raised the alert: for a flexible tracker, the window's cheapest date. */
+  departure_date?: string;
+  return_date?: string | null;
+  /** A flexible tracker's alert: the day of its window whose price raised it (null for one date). */
+  best_date?: string | null;
   price: string;
   previous_price: string | null;
   target_price: string | null;

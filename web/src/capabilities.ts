@@ -9,8 +9,8 @@ export const capabilities = {
   cabin: false,
   /** max_stops on trackers (issue 15); the search's own nonstop filter works today. */
   trackerStops: false,
-  /** flex_days on trackers (issue 15): a field of TrackPanel. */
-  flexibleDays: false,
+  /** flex_days on trackers (issue 15, item 2): a field of TrackPanel; the tracker page's window table. */
+  flexibleDays: true,
   /** GET /flights/calendar (issue 15): the 14-day strip above the search results. */
   fareCalendar: false,
   /** /auth/verify-email and resend (issue 14): a /verify-email page (sign-up already handles a 202). */

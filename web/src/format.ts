@@ -63,6 +63,15 @@ export function formatDate(isoDate: string, locale?: string): string {
   }).format(new Date(Date.UTC(year, month - 1, day)));
 }
 
+/** "2027-01-16" → "Sat 16 Jan": a day of a short window, where the year goes without saying. */
+export function formatDay(isoDate: string, locale?: string): string {
+  const [year, month, day] = isoDate.split("-").map(Number);
+  if (!year || !month || !day) return isoDate;
+  return new Intl.DateTimeFormat(locale ?? "en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).format(
+    new Date(Date.UTC(year, month - 1, day)),
+  );
+}
+
 /** A moment ("2026-12-01T08:43:10Z") in the reader's own time zone: "1 Dec, 08:43" (":10" with seconds). */
 export function formatMoment(iso: string, options: { seconds?: boolean; locale?: string; timeZone?: string } = {}): string {
   const moment = new Date(iso);

@@ -136,7 +136,7 @@ function AlertItem({ alert, onAcknowledged }: { alert: Alert; onAcknowledged: (a
   return (
     <li class={alert.acked ? "alert card read" : "alert card unread"} aria-labelledby={headingId}>
       <h3 id={headingId}>
-        {routeLabel(route.origin, route.destination)}, {formatDate(route.date)}
+        {routeLabel(route.origin, route.destination)}, {formatDate(alert.departure_date ?? route.date)}
       </h3>
       <p class="alert-text">{alertSentence(alert)}</p>
       <InsightNote insight={alert.insight} currency={alert.currency} />

@@ -54,11 +54,7 @@ export function TrackPanel({ search }: { search: FareSearch }) {
     );
   }
 
-  // An API that predates flexible dates refuses the field as unknown: say what to do instead.
-  const flexProblem =
-    problems.fields.flexDays && /extra inputs|not permitted/i.test(problems.fields.flexDays)
-      ? "This Farewatch can't watch flexible dates yet: choose “Only this date”."
-      : problems.fields.flexDays;
+  const flexProblem = problems.fields.flexDays;
 
   function track(event: Event) {
     event.preventDefault();

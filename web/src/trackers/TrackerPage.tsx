@@ -5,12 +5,13 @@ import { useEffect, useState } from "preact/hooks";
 import type { Alert, Tracker } from "../api";
 import { Loading, PageHeading, ProblemBanner } from "../components";
 import { appUrl } from "../config";
-import { formatMoment, formatMoney, needsSeconds, travellersLabel } from "../format";
+import { formatDay, formatMoment, formatMoney, needsSeconds, travellersLabel } from "../format";
 import { InsightNote, typicalRange } from "../insight";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
 import { alertSentence, epochSeconds, trackerTitle } from "./describe";
 import type { ChartProps } from "./PriceChart";
+import { CheapestInWindow, FlexWindowTable } from "./FlexWindow";
 import { TrackerActions } from "./TrackerSettings";
 import { TrackerFacts } from "./TrackersPage";
 
@@ -112,10 +113,18 @@ export function TrackerPage() {
       <PageHeading title={title}>{title}</PageHeading>
       <p class="muted">{travellersLabel(tracker.adults)} · prices in {tracker.currency}</p>
       <TrackerFacts tracker={tracker} />
+      <CheapestInWindow tracker={tracker} />
       <InsightNote insight={insight} currency={tracker.currency} />
+      <FlexWindowTable tracker={tracker} />
 
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">Price history</h2>
+        {tracker.flex_days ? (
+          <p class="muted">
+            The chart and the observations follow your date, {formatDay(tracker.departure_date)}; the alerts follow the cheapest
+            date of your window.
+          </p>
+        ) : null}
         {chartObservations.length === 0 && <p>No prices recorded yet: the first check is on its way.</p>}
         {chartObservations.length > 0 && chart.Chart && (
           <chart.Chart

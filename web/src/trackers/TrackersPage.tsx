@@ -7,6 +7,7 @@ import { formatAge, formatMoney, travellersLabel } from "../format";
 import { problemsOf, type FormProblems } from "../problems";
 import { session } from "../session";
 import { statusLabel, targetLabel, trackerTitle, tripShapeLabel } from "./describe";
+import { CheapestInWindow } from "./FlexWindow";
 import { TrackerActions } from "./TrackerSettings";
 
 export function TrackersPage() {
@@ -59,6 +60,7 @@ function TrackerItem({ tracker, onChanged, onDeleted }: { tracker: Tracker; onCh
         <a href={appUrl(`/trackers/${encodeURIComponent(tracker.id)}`)}>{title}</a>
       </h2>
       <TrackerFacts tracker={tracker} />
+      <CheapestInWindow tracker={tracker} />
       <TrackerActions tracker={tracker} onChanged={onChanged} onDeleted={onDeleted} />
     </li>
   );

@@ -1,6 +1,6 @@
 /** How a tracker reads in words: its target, its status, its alerts. */
 import type { Alert, Tracker } from "../api";
-import { formatDate, formatMoney, routeLabel } from "../format";
+import { formatDate, formatDay, formatMoney, routeLabel } from "../format";
 import { cabinLabel, stopsChoiceLabel } from "../search/query";
 
 export function trackerTitle(tracker: Pick<Tracker, "origin" | "destination" | "departure_date">): string {
@@ -37,11 +37,25 @@ export function alertRoute(alert: Pick<Alert, "route">): { origin: string; desti
 
 export function alertSentence(alert: Alert): string {
   const price = formatMoney(alert.price, alert.currency);
+  let sentence = `Down to ${price}.`;
   if (alert.kind === "target_reached" && alert.target_price) {
-    return `Down to ${price}: at or below your target of ${formatMoney(alert.target_price, alert.currency)}.`;
+    sentence = `Down to ${price}: at or below your target of ${formatMoney(alert.target_price, alert.currency)}.`;
+  } else if (alert.previous_price) {
+    sentence = `Down to ${price}, from ${formatMoney(alert.previous_price, alert.currency)}.`;
   }
-  if (alert.previous_price) return `Down to ${price}, from ${formatMoney(alert.previous_price, alert.currency)}.`;
-  return `Down to ${price}.`;
+  return alert.best_date ? `${sentence} ${flexibleDaySentence(alert.best_date)}` : sentence;
+}
+
+/** A flexible alert names the day that won: "The cheapest day of your flexible dates: Sat 16 Jan." */
+export function flexibleDaySentence(bestDate: string): string {
+  return `The cheapest day of your flexible dates: ${formatDay(bestDate)}.`;
+}
+
+/** "Cheapest in your window: Sat 16 Jan, $240.00"; null for a tracker of one date. */
+export function cheapestInWindow(tracker: Pick<Tracker, "flex_days" | "best_date" | "best_price" | "currency">): string | null {
+  if (!tracker.flex_days) return null;
+  if (!tracker.best_date || !tracker.best_price) return "Cheapest in your window: not known until a date of it is priced.";
+  return `Cheapest in your window: ${formatDay(tracker.best_date)}, ${formatMoney(tracker.best_price, tracker.currency)}`;
 }
 
 export const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
