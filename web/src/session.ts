@@ -35,6 +35,9 @@ function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
 export class Session {
   private state: SignedIn | null = null;
   private refreshing: Promise<boolean> | null = null;
+  /** A sign-out still on its way to the API: its answer clears the cookie, so a sign-in waits for it
+   *  (otherwise a slow sign-out's answer could clear the new sign-in's cookie). */
+  private leaving: Promise<void> | null = null;
   private readonly listeners = new Set<() => void>();
   /** Why the last session ended, so the sign-in page can say it. */
   ended: SessionEnd | null = null;
@@ -71,6 +74,7 @@ export class Session {
   }
 
   async signIn(email: string, password: string): Promise<void> {
+    if (this.leaving) await this.leaving;
     const { data } = await call<TokenPair>("POST", "/auth/login", {
       body: { email, password },
       headers: COOKIE_SESSION,
@@ -87,11 +91,16 @@ export class Session {
     this.refreshing = null;
     this.ended = "signed_out";
     this.notify();
-    try {
-      await call<null>("POST", "/auth/logout", { body: {}, headers: COOKIE_SESSION });
-    } catch {
-      // Offline: the cookie stays until it expires or the next sign-out reaches the API.
-    }
+    const leaving = (async () => {
+      try {
+        await call<null>("POST", "/auth/logout", { body: {}, headers: COOKIE_SESSION });
+      } catch {
+        // Offline: the cookie stays until it expires or the next sign-out reaches the API.
+      }
+    })();
+    this.leaving = leaving;
+    await leaving;
+    if (this.leaving === leaving) this.leaving = null;
   }
 
   /** The API refused the session (a refused refresh): forget it, and say why. */

@@ -138,4 +138,30 @@ describe("the session", () => {
     assert.deepEqual(calls, ["POST /auth/login", "POST /auth/logout"]);
     assert.equal(session.ended, "signed_out");
   });
+
+  it("signs in again only after a slow sign-out has answered, so its cleared cookie cannot undo the new one", async () => {
+    let answerLogout: () => void = () => {};
+    const answered: string[] = [];
+    api(async (url) => {
+      if (url.endsWith("/auth/logout")) {
+        await new Promise<void>((resolve) => (answerLogout = resolve));
+        answered.push("logout");
+        return new Response(null, { status: 204 });
+      }
+      answered.push("login");
+      return json(200, tokens(answered.length));
+    });
+    const session = new Session();
+    await session.signIn("alice@example.com", "pw");
+    answered.length = 0;
+
+    const out = session.signOut();
+    const back = session.signIn("alice@example.com", "pw");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    answerLogout();
+    await Promise.all([out, back]);
+
+    assert.deepEqual(answered, ["logout", "login"]);
+    assert.equal(session.signedIn, true);
+  });
 });
