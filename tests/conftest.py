@@ -45,13 +45,18 @@ import pytest  # noqa: E402  # after the environment above, on purpose
 
 @pytest.fixture(autouse=True)
 def _forget_shutdown_flushes() -> object:
-    """Fare services built in-process by a test keep their search counts for a batch, written at
-    interpreter exit; by then the test's moto is gone (the write would go to AWS itself). What a test
-    left unwritten belongs to its own moto: forget it. Shutdown flushing is tested across real
-    processes (tests/integration/test_fleet_across_processes.py)."""
+    """Fare services built in-process by a test keep their search counts for a batch (written by a
+    background timer, by a later count, or at interpreter exit); by then the test's moto is gone, so
+    the write would land in a later test's tables or in AWS itself. What a test left unwritten belongs
+    to its own moto: every counter (cached services outlive a test) forgets it and stops its timer
+    after each test, so nothing is left for the exit to write either. Shutdown flushing is tested
+    across real processes (tests/integration/test_fleet_across_processes.py)."""
     yield
     import sys
 
     composition = sys.modules.get("farewatch.composition")
     if composition is not None:
-        composition._SHUTDOWN_FLUSHES.clear()
+        for flush in composition._SHUTDOWN_FLUSHES:
+            discard = getattr(getattr(flush, "__self__", None), "discard", None)
+            if callable(discard):
+                discard()

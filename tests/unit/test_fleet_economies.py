@@ -121,6 +121,21 @@ def test_a_zero_flush_interval_writes_every_count():
     assert stats.writes == [("JFK-LAX", 1, None)] * 3
 
 
+def test_discarded_counts_are_never_written_and_the_background_timer_is_stopped():
+    clock, stats = ManualClock(), RecordingStats()
+    counter = BatchedSearchCounter(stats, clock, flush_seconds=10, flush_in_background=True)  # type: ignore[arg-type]
+    counter.count_search("JFK-LAX", at=clock.now())  # written at once
+    counter.count_search("JFK-LAX", at=clock.now())  # pending, with the timer started
+    timer = counter._timer
+    assert timer is not None and counter.pending == 1
+
+    counter.discard()
+    counter.flush()
+
+    assert counter.pending == 0 and stats.writes == [("JFK-LAX", 1, None)]
+    assert timer.finished.is_set()  # cancelled: it will not fire
+
+
 # -- pacing --------------------------------------------------------------------------------------
 
 

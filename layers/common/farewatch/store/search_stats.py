@@ -125,6 +125,15 @@ class BatchedSearchCounter:
         with self._lock:
             return sum(self._pending.values())
 
+    def discard(self) -> None:
+        """Forget the unwritten counts and stop the timer, for a container whose table goes away
+        before it does (an in-process test's moto): nothing is written anywhere later."""
+        with self._lock:
+            self._pending, self._last = Counter(), {}
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
     def _flush_from_timer(self) -> None:
         with self._lock:
             self._timer = None
