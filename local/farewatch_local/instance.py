@@ -47,6 +47,7 @@ def main() -> None:
     # Ctrl-C reaches the whole process group: the stack stops its instances itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(int(sys.argv[1]))
+    stack = os.getppid()
     started = time.perf_counter()
     try:
         module, function = os.environ["_HANDLER"].rsplit(".", 1)
@@ -74,6 +75,8 @@ def main() -> None:
         try:
             reply = {"result": handler(request["event"], context)}
         except Exception as error:
+            if os.getppid() != stack:
+                return  # the stack was killed mid-invocation (its AWS with it): the environment ends
             traceback.print_exc()
             reply = {"error": _error(error)}
         try:

@@ -78,6 +78,9 @@ def test_an_unknown_page_is_said_in_the_page(tab: WatchedPage) -> None:
 def test_a_search_can_be_made_with_the_keyboard_alone(tab: WatchedPage) -> None:
     page = tab.page
     tab.open("/")
+    # The page is drawn (and its session restored) before the first key, as a person sees it first.
+    expect(page.get_by_role("heading", level=1, name="Find the cheapest fare")).to_be_visible()
+    expect(page.get_by_role("combobox", name="From", exact=True)).to_be_enabled()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
