@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 RUNTIME_DIR = Path(__file__).resolve().parents[1]  # what /var/runtime is to Lambda: where `instance` lives
 INIT_TIMEOUT_SECONDS = 30.0  # Lambda gives init 10 s; a laptop's first import of a cold cache is slower
+STOP_WAIT_SECONDS = 10.0  # how long a stop waits for invocations in flight to finish
 
 
 class FunctionError(Exception):
@@ -155,7 +157,7 @@ class FunctionPool:
                     instance.close()
             else:
                 self._idle.append(instance)
-            self._available.notify()
+            self._available.notify_all()  # a taker, or a stop waiting for the last busy instance
 
     def invoke(self, event: Any, *, within: float | None = None) -> Any:
         """Run one event like a synchronous invoke; the handler's failures raise FunctionError.
@@ -205,6 +207,9 @@ class FunctionPool:
         return self._running
 
     def stop(self) -> None:
+        """Close the idle instances, then wait (at most STOP_WAIT_SECONDS) for the busy ones to finish
+        their invocation: the stack stops its AWS after its functions, and an invocation cut off from
+        it would fail on the way out."""
         with self._available:
             self._stopped = True
             idle, self._idle = self._idle, []
@@ -212,6 +217,10 @@ class FunctionPool:
             self._available.notify_all()
         for instance in idle:
             instance.close()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        with self._available:
+            while self._running > 0 and (left := deadline - time.monotonic()) > 0:
+                self._available.wait(left)
 
 
 class FunctionPools(Mapping[str, FunctionPool]):

@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -187,16 +188,20 @@ def poll(request: Request) -> Response:
     return Response(json.dumps({"data": {"routes_polled": 0}}), content_type="application/json")
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
-    root = tmp_path_factory.mktemp("gateway")
+def probe_project(root: Path) -> Path:
+    """The probe function's package and template under `root`; the template's path."""
     package = root / "probe" / "gateway_probe_api"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(textwrap.dedent(PROBE_HANDLER))
     (root / "template.yaml").write_text(PROBE_TEMPLATE)
+    return root / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     request_log: list[str] = []
-    template = load_template(root / "template.yaml")
+    template = load_template(probe_project(tmp_path_factory.mktemp("gateway")))
     functions = FunctionPools(template, api_instances=2, announce=request_log.append)
     gateway = LocalGateway(
         template, functions, local_routes={("POST", "/__local/poll"): poll}, request_log=request_log.append
@@ -497,3 +502,25 @@ def test_an_over_long_url_is_a_414_in_the_error_envelope(served):
 def test_a_url_of_the_longest_allowed_length_is_served(served):
     path = "/echo?q="
     assert requests.get(f"{served}{path}{'x' * (8192 - len(path))}", timeout=10).status_code == 200
+
+
+def test_a_stop_lets_the_invocation_in_flight_finish_before_it_returns(tmp_path: Path) -> None:
+    template = load_template(probe_project(tmp_path))
+    functions = FunctionPools(template, api_instances=1, announce=lambda line: None)
+    gateway = LocalGateway(template, functions, local_routes={}, request_log=lambda line: None)
+    client = Client(gateway)
+    client.get("/echo")  # warm: the instance exists and is idle
+
+    def slow() -> tuple[int, float]:
+        response = client.get("/slow", query_string="seconds=1")
+        return response.status_code, time.monotonic()
+
+    def stop() -> float:
+        time.sleep(0.3)  # the slow request has the instance by now
+        functions.stop()
+        return time.monotonic()
+
+    (status, answered_at), stopped_at = side_by_side(slow, stop)
+
+    assert status == 200  # not cut off by the stop
+    assert stopped_at >= answered_at  # the stop returned only once the invocation had
