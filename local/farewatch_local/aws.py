@@ -15,7 +15,7 @@ import os
 import pickle  # nosec B403  # the stack's own snapshots, in the developer's own data folder
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ def provision(template: Template, endpoint_url: str | None) -> None:
         if secret.description:
             request["Description"] = secret.description
         if secret.generate is not None:
-            request["SecretString"] = generated_secret(secretsmanager, secret.generate)
+            request["SecretString"] = secretsmanager.get_random_password(**secret.generate)["RandomPassword"]
         elif secret.secret_string is not None:
             request["SecretString"] = secret.secret_string
         _unless_exists(lambda request=request: secretsmanager.create_secret(**request))
@@ -191,19 +191,6 @@ def provision(template: Template, endpoint_url: str | None) -> None:
         _unless_exists(lambda name=name: sesv2.create_configuration_set(ConfigurationSetName=name))
     for identity in template.mail_identities:  # the embedded SES takes an identity as verified
         _unless_exists(lambda identity=identity: sesv2.create_email_identity(EmailIdentity=identity))
-
-
-def generated_secret(secretsmanager: Any, options: Mapping[str, Any]) -> str:
-    """What GenerateSecretString makes: Secrets Manager's random password, in SecretStringTemplate if any."""
-    rules = {
-        key: value
-        for key, value in options.items()
-        if key not in ("SecretStringTemplate", "GenerateStringKey")
-    }
-    password = str(secretsmanager.get_random_password(**rules)["RandomPassword"])
-    if "SecretStringTemplate" not in options:
-        return password
-    return json.dumps({**json.loads(options["SecretStringTemplate"]), options["GenerateStringKey"]: password})
 
 
 def create_table(dynamodb: Any, table: TableSpec) -> None:

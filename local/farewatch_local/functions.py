@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,7 @@ class FunctionPool:
                 self._available.wait(left)
 
 
-class FunctionPools(Mapping[str, FunctionPool]):
+class FunctionPools(dict[str, FunctionPool]):
     """Every function of the template, by logical id."""
 
     def __init__(
@@ -234,52 +235,37 @@ class FunctionPools(Mapping[str, FunctionPool]):
         api_instances: int = 2,
         announce: Callable[[str], None] = print,
     ) -> None:
-        self._pools = {
-            function.logical_id: FunctionPool(
-                function,
-                (environments or {}).get(function.logical_id, function.environment),
-                pool_size(function, api_instances),
-                announce,
+        super().__init__(
+            (
+                function.logical_id,
+                FunctionPool(
+                    function,
+                    (environments or {}).get(function.logical_id, function.environment),
+                    pool_size(function, api_instances),
+                    announce,
+                ),
             )
             for function in template.functions
-        }
-
-    def __getitem__(self, logical_id: str) -> FunctionPool:
-        return self._pools[logical_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._pools)
-
-    def __len__(self) -> int:
-        return len(self._pools)
+        )
 
     def invoke(self, logical_id: str, event: Any, *, within: float | None = None) -> Any:
-        return self._pools[logical_id].invoke(event, within=within)
+        return self[logical_id].invoke(event, within=within)
 
     def warm_up(self) -> list[str]:
         """One instance of every function, started side by side; returns those whose init failed."""
-        results: dict[str, bool] = {}
-        threads = [
-            threading.Thread(target=lambda name=name, pool=pool: results.__setitem__(name, pool.warm_up()))
-            for name, pool in self._pools.items()
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return [name for name, ok in results.items() if not ok]
+        with ThreadPoolExecutor(max_workers=max(1, len(self))) as threads:
+            started = dict(zip(self, threads.map(FunctionPool.warm_up, self.values()), strict=True))
+        return [name for name, ok in started.items() if not ok]
 
     def stop(self) -> None:
-        for pool in self._pools.values():
+        for pool in self.values():
             pool.stop()
 
 
 def pool_size(function: FunctionSpec, api_instances: int) -> int:
-    """API functions: `api_instances`. SQS consumers: their MaximumConcurrency (or reserved concurrency).
-    Scheduled functions: one, since a schedule fires one event at a time."""
+    """API functions: `api_instances`. SQS consumers: their MaximumConcurrency (else 2). Scheduled
+    functions: one, since a schedule fires one event at a time."""
     if function.api_events:
         return api_instances
     caps = [event.maximum_concurrency for event in function.sqs_events if event.maximum_concurrency]
-    if function.reserved_concurrency:
-        caps.append(function.reserved_concurrency)
     return min(caps) if caps else (2 if function.sqs_events else 1)

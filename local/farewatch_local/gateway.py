@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import gzip
 import json
 import logging
@@ -41,6 +40,14 @@ MAX_URL_LENGTH = 8192  # API Gateway's limit on the URL of a REST API request
 RAW_HEADERS_ENVIRON_KEY = "farewatch_local.raw_headers"  # header names as received (WSGI upper-cases them)
 _PROXY_RESULT_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}
+_IDENTITY_NONE = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId")
+_IDENTITY_NONE += (
+    "accessKey",
+    "cognitoAuthenticationType",
+    "cognitoAuthenticationProvider",
+    "userArn",
+    "user",
+)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # API Gateway's own answers: (default status, default body, the DEFAULT_* type they fall back to).
 _GATEWAY_RESPONSES = {
@@ -88,7 +95,7 @@ def build_proxy_event(
     query = parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
     domain = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     user_agent = next((value for name, value in reversed(headers) if name.lower() == "user-agent"), None)
-    body, is_base64 = _event_body(request, api.binary_media_types)
+    body, is_base64 = _event_body(request)
     return {
         "resource": resource,
         "path": request.path,
@@ -113,20 +120,7 @@ def build_proxy_event(
             "requestTimeEpoch": int(moment.timestamp() * 1000),
             "requestId": request_id,
             "identity": {
-                **dict.fromkeys(
-                    ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId"),
-                    None,
-                ),
-                **dict.fromkeys(
-                    (
-                        "accessKey",
-                        "cognitoAuthenticationType",
-                        "cognitoAuthenticationProvider",
-                        "userArn",
-                        "user",
-                    ),
-                    None,
-                ),
+                **dict.fromkeys(_IDENTITY_NONE),
                 "sourceIp": source_ip,
                 "userAgent": user_agent,
             },
@@ -146,17 +140,15 @@ def _multi(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _event_body(request: Request, binary_media_types: Iterable[str]) -> tuple[str | None, bool]:
+def _event_body(request: Request) -> tuple[str | None, bool]:
+    """The body as text, or base64 when it is not UTF-8 (the template declares no BinaryMediaTypes)."""
     data = request.get_data(cache=True)
     if not data:
         return None, False
-    mimetype = (request.mimetype or "").lower()
-    if not any(fnmatch.fnmatch(mimetype, pattern.lower()) for pattern in binary_media_types):
-        try:
-            return data.decode("utf-8"), False
-        except UnicodeDecodeError:
-            pass
-    return base64.b64encode(data).decode("ascii"), True
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), True
 
 
 class MalformedProxyResult(Exception):
@@ -204,13 +196,8 @@ def compress(request: Request, response: Response, minimum_size: int | None) -> 
     for a client whose Accept-Encoding takes gzip, unless the function encoded it itself."""
     if minimum_size is None or "Content-Encoding" in response.headers:
         return response
-    accepted = {
-        part.split(";", 1)[0].strip().lower()
-        for part in request.headers.get("Accept-Encoding", "").split(",")
-        if not part.strip().lower().endswith(";q=0")
-    }
     payload = response.get_data()
-    if not accepted & {"gzip", "*"} or len(payload) < minimum_size:
+    if request.accept_encodings.quality("gzip") <= 0 or len(payload) < minimum_size:
         return response
     response.set_data(gzip.compress(payload, mtime=0))
     response.headers["Content-Encoding"] = "gzip"
@@ -268,17 +255,14 @@ class LocalGateway:
         for (method, path), handler in (local_routes or {}).items():
             self._targets.setdefault(path, {})[method.upper()] = handler
             self._local.add(path)
-        self._parameters: dict[str, dict[str, str]] = {}  # resource -> {converter name: template name}
-        rules = []
-        for resource in self._targets:
-            names: dict[str, str] = {}
-
-            def converter(match: re.Match[str], names: dict[str, str] = names) -> str:
-                names[f"p{len(names)}"] = match.group(1)
-                return f"<{'path:' if match.group(2) else ''}p{len(names) - 1}>"
-
-            rules.append(Rule(re.sub(r"\{([^}+]+)(\+?)\}", converter, resource), endpoint=resource))
-            self._parameters[resource] = names
+        # {name} is werkzeug's <name>, {name+} its <path:name>: its router ranks them as API Gateway does.
+        rules = [
+            Rule(
+                re.sub(r"\{(\w+)(\+?)\}", lambda m: f"<{'path:' if m[2] else ''}{m[1]}>", resource),
+                endpoint=resource,
+            )
+            for resource in self._targets
+        ]
         self._map = Map(rules, merge_slashes=False, strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -311,10 +295,7 @@ class LocalGateway:
             return self._own("MISSING_AUTHENTICATION_TOKEN"), ""
         if not isinstance(target, FunctionSpec):
             return target(request), ""
-        names = self._parameters[resource]
-        return self._invoke(
-            target, request, resource, {names[key]: value for key, value in arguments.items()}
-        )
+        return self._invoke(target, request, resource, arguments)
 
     def _invoke(
         self, function: FunctionSpec, request: Request, resource: str, path_parameters: Mapping[str, str]

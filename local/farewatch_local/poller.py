@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from farewatch_local.aws import client
 from farewatch_local.functions import FunctionError, FunctionPools
+from farewatch_local.gateway import error_envelope
 from farewatch_local.template import (
     ACCOUNT_ID,
     REGION,
@@ -72,10 +73,8 @@ class PriceDropObserver:
 
 
 def scheduled_event(function: FunctionSpec, schedule: ScheduleEvent, *, poll_now: bool) -> Any:
-    """What EventBridge sends: the rule's Input, else the Scheduled Event envelope. `poll_now` marks
-    the local cycles, which pull every watched route forward instead of only those due this second."""
-    if schedule.input is not None:
-        return json.loads(schedule.input)
+    """What EventBridge sends: the Scheduled Event envelope. `poll_now` marks the local cycles, which
+    pull every watched route forward instead of only those due this second."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -188,12 +187,11 @@ class Poller:
     ) -> None:
         self.interval, self.visibility = interval, visibility
         self._functions, self._upstream_calls, self._announce = functions, upstream_calls, announce
-        self.schedules = [(function, event) for function, event in template.schedules if event.enabled]
+        self.schedules = template.schedules
         self._price_drops = PriceDropObserver(aws_url)
         self.deliveries = [
             SqsDelivery(functions, function, event, template.queue(event.queue), aws_url)
             for function, event in template.queue_subscriptions
-            if event.enabled
         ]
         # Queues that EventBridge rules fill (the notifier's) carry notifications, not routes to poll.
         self._notification_queues = {queue for rule in template.rules for queue in rule.queues}
@@ -308,12 +306,5 @@ class Poller:
             totals = self.cycle("POST /__local/poll")
         except Exception:
             logger.exception("POST /__local/poll failed")
-            body = {
-                "error": {
-                    "code": "poll_failed",
-                    "message": "The poll cycle failed; see the log.",
-                    "details": [],
-                }
-            }
-            return Response(json.dumps(body), status=500, content_type="application/json")
+            return error_envelope(500, "poll_failed", "The poll cycle failed; see the log.")
         return Response(json.dumps({"data": totals}), content_type="application/json")

@@ -1,16 +1,17 @@
 """template.yaml as the local stack reads it: the one description of the system, in a typed model.
 
-cfn-lint's decoder reads the YAML (short-form tags, duplicate keys, line numbers). Only what the local
-stack uses is resolved, the way a deployment named `farewatch-local` in us-east-1 would resolve it:
-Ref, Fn::GetAtt, Fn::Sub, Fn::If and the condition functions, SAM Globals and parameters with their
-defaults. Any other intrinsic, resource type or event type is a TemplateError that names it.
+cfn-lint's decoder reads the YAML (short-form tags, duplicate keys, line numbers). Only what template.yaml
+contains is resolved, the way a deployment named `farewatch-local` in us-east-1 would resolve it: Ref,
+Fn::GetAtt (a queue's Arn or QueueName), Fn::Sub (its string form), Fn::If, Fn::Equals and Fn::Not, the
+resources' Condition, the Function Globals, and parameters with their defaults and constraints. Any other
+intrinsic, resource type, event type, event property or parameter constraint is a TemplateError naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,29 +19,36 @@ from typing import Any
 from cfnlint.decode import decode_str
 
 REGION, ACCOUNT_ID, STACK_NAME = "us-east-1", "123456789012", "farewatch-local"
-IMPLICIT_API = "ServerlessRestApi"  # what SAM creates for Api events without a RestApiId
-PSEUDO_PARAMETERS = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": STACK_NAME}
-PSEUDO_PARAMETERS.update({"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
-# What exists in AWS only: nothing of it to run or provision locally.
-NOT_EMULATED = {
-    "AWS::IAM::Role",
-    "AWS::Logs::LogGroup",
-    "AWS::ApiGateway::Account",
-    "AWS::Lambda::Permission",
-}
-NOT_EMULATED |= {"AWS::CloudWatch::Alarm"}
-# Who may send to a queue (EventBridge always may, locally), and SES's feedback: no mail bounces here.
+PSEUDO_PARAMETERS = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
+PSEUDO_PARAMETERS |= {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+# What exists in AWS only: nothing of it to run or provision locally. Who may send to a queue
+# (EventBridge always may, locally), and SES's feedback: no mail bounces here.
+NOT_EMULATED = {"AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::ApiGateway::Account", "AWS::CloudWatch::Alarm"}
 NOT_EMULATED |= {"AWS::SQS::QueuePolicy", "AWS::SES::ConfigurationSetEventDestination"}
+_FUNCTION, _LAYER, _API = "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"
+_TABLE, _QUEUE, _SECRET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
 _RULE, _MAIL_SET, _MAIL_IDENTITY = (
     "AWS::Events::Rule",
     "AWS::SES::ConfigurationSet",
     "AWS::SES::EmailIdentity",
 )
-_FUNCTION, _LAYER, _API = "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"
-_TABLE, _QUEUE, _SECRET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
-_NAME_PROPERTY = {_FUNCTION: "FunctionName", _TABLE: "TableName", _QUEUE: "QueueName", _SECRET: "Name"}
-_NAME_PROPERTY |= {_RULE: "Name", _MAIL_SET: "Name", _MAIL_IDENTITY: "EmailIdentity"}
-_NO_VALUE = object()  # AWS::NoValue: the property disappears
+_RUNS = {_FUNCTION, _LAYER, _API, _TABLE, _QUEUE, _SECRET, _RULE, _MAIL_SET, _MAIL_IDENTITY}
+# Every resource is named by its logical id locally (template.yaml names none itself).
+_NAME_PROPERTIES = {"FunctionName", "TableName", "QueueName", "Name"}
+_EVENT_PROPERTIES = {
+    "Api": {"RestApiId", "Path", "Method"},
+    "Schedule": {"Schedule", "Description"},
+    "SQS": {"Queue", "BatchSize", "FunctionResponseTypes", "ScalingConfig"},
+}
+_PARAMETER_KEYS = {
+    "Type",
+    "Default",
+    "Description",
+    "AllowedValues",
+    "AllowedPattern",
+    "MinValue",
+    "MaxValue",
+}
 
 
 class TemplateError(Exception):
@@ -68,8 +76,6 @@ class ApiEvent:
 class ScheduleEvent:
     name: str
     expression: str  # rate(...) or cron(...)
-    enabled: bool
-    input: str | None  # JSON the function gets instead of the Scheduled Event envelope
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,6 @@ class SqsEvent:
     batch_size: int = 10
     function_response_types: tuple[str, ...] = ()
     maximum_concurrency: int | None = None
-    enabled: bool = True
 
     @property
     def reports_batch_item_failures(self) -> bool:
@@ -97,7 +102,6 @@ class FunctionSpec:
     memory: int = 128
     layers: tuple[Path, ...] = ()  # folders importable like /opt/python
     events: tuple[ApiEvent | ScheduleEvent | SqsEvent, ...] = ()
-    reserved_concurrency: int | None = None
     parameter_variables: frozenset[str] = frozenset()  # set from a parameter: a person may export them
 
     @property
@@ -196,7 +200,6 @@ class RuleSpec:
 class ApiSpec:
     logical_id: str
     stage_name: str
-    binary_media_types: tuple[str, ...] = ()
     # GatewayResponses: response type -> (status code or None, application/json body or None)
     gateway_responses: Mapping[str, tuple[int | None, str | None]] = field(default_factory=dict)
     # MinimumCompressionSize: answers of at least this many bytes are compressed; None: none are.
@@ -258,12 +261,11 @@ class Template:
 
 
 class _Resolver:
-    """Evaluates what the local stack supports of the intrinsic functions; `where` names the place."""
+    """Evaluates the intrinsic functions template.yaml uses; `where` names the place in errors."""
 
     def __init__(self, document: Mapping[str, Any], parameters: Mapping[str, str | None]) -> None:
         self.resources: Mapping[str, Any] = document.get("Resources") or {}
-        self._condition_definitions: Mapping[str, Any] = document.get("Conditions") or {}
-        self._conditions: dict[str, bool | None] = {}
+        self.conditions: Mapping[str, Any] = document.get("Conditions") or {}
         self.parameters = parameters
 
     def __call__(self, value: Any, where: str) -> Any:
@@ -278,11 +280,9 @@ class _Resolver:
                     supported = ", ".join(self._FUNCTIONS)
                     raise TemplateError(f"{where}: {key} is not supported locally (only {supported})")
                 return self._FUNCTIONS[key](self, value[key], f"{where}.{key}")
-            resolved = {key: self(item, f"{where}.{key}") for key, item in value.items()}
-            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+            return {key: self(item, f"{where}.{key}") for key, item in value.items()}
         if isinstance(value, list):
-            items = (self(item, f"{where}[{index}]") for index, item in enumerate(value))
-            return [item for item in items if item is not _NO_VALUE]
+            return [self(item, f"{where}[{index}]") for index, item in enumerate(value)]
         return value
 
     def text(self, value: Any, where: str) -> str:
@@ -299,100 +299,56 @@ class _Resolver:
         except ValueError:
             raise TemplateError(f"{where} must be a number") from None
 
-    def flag(self, value: Any, where: str, default: bool) -> bool:
-        return default if value is None else self.text(value, where).lower() == "true"
-
     def condition(self, name: str, where: str) -> bool:
-        if name not in self._condition_definitions:
+        if name not in self.conditions:
             raise TemplateError(f"{where}: no condition named {name!r}")
-        if name not in self._conditions:
-            self._conditions[name] = None  # being evaluated: a condition that reaches itself is a cycle
-            value = self(self._condition_definitions[name], f"Conditions.{name}")
-            if not isinstance(value, bool):
-                raise TemplateError(f"Conditions.{name} does not evaluate to true or false")
-            self._conditions[name] = value
-        if (value := self._conditions[name]) is None:
-            raise TemplateError(f"Conditions.{name} depends on itself")
+        if not isinstance(value := self(self.conditions[name], f"Conditions.{name}"), bool):
+            raise TemplateError(f"Conditions.{name} does not evaluate to true or false")
         return value
 
     def type_of(self, logical_id: str, where: str) -> str:
-        if logical_id == IMPLICIT_API:
-            return _API
         if not isinstance(resource := self.resources.get(logical_id), dict):
             raise TemplateError(f"{where}: no parameter or resource named {logical_id!r}")
         return str(resource.get("Type"))
 
-    def name_of(self, logical_id: str, where: str) -> str:
-        """The physical name: the resource's name property if it sets one, else its logical id."""
-        name_property = _NAME_PROPERTY.get(self.type_of(logical_id, where), "")
-        raw = (self.resources.get(logical_id, {}).get("Properties") or {}).get(name_property)
-        return (
-            logical_id
-            if raw is None
-            else self.text(raw, f"Resources.{logical_id}.Properties.{name_property}")
-        )
-
     def _ref(self, name: str, where: str) -> Any:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
         if name in self.parameters:
             if (value := self.parameters[name]) is None:
                 raise TemplateError(f"{where}: parameter {name} has no Default; pass it as an override")
             return value
-        kind, physical = self.type_of(name, where), self.name_of(name, where)
+        kind = self.type_of(name, where)
         if kind == _QUEUE:
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
         # Tables, functions, secrets (whose ARN suffix moto makes up): the name, taken wherever an ARN is.
-        return {_API: api_id(name), _LAYER: arn("lambda", f"layer:{name}:1")}.get(kind, physical)
+        return {_API: api_id(name), _LAYER: arn("lambda", f"layer:{name}:1")}.get(kind, name)
 
     def _get_att(self, argument: Any, where: str) -> str:
         logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
-        kind, name = self.type_of(logical_id, where), self.name_of(logical_id, where)
-        attributes = {
-            _QUEUE: {"Arn": arn("sqs", name), "QueueName": name},
-            _TABLE: {"Arn": arn("dynamodb", f"table/{name}")},
-            _FUNCTION: {"Arn": arn("lambda", f"function:{name}")},
-            _RULE: {"Arn": arn("events", f"rule/{name}")},
-        }.get(kind, {})
-        if attribute not in attributes:
+        if (kind := self.type_of(logical_id, where)) != _QUEUE or attribute not in ("Arn", "QueueName"):
             raise TemplateError(f"{where}: {logical_id}.{attribute} ({kind}) is not supported locally")
-        return attributes[attribute]
+        return arn("sqs", logical_id) if attribute == "Arn" else logical_id
 
     def _sub(self, argument: Any, where: str) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        if not isinstance(argument, str):
+            raise TemplateError(f"{where}: only the string form of Fn::Sub is supported locally")
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1).strip()
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                return self.text(variables[name], f"{where}.{name}")
-            if "." in name and name not in PSEUDO_PARAMETERS:
-                return self._get_att(name, where)
-            return self.text({"Ref": name}, where)
+            return self.text({"Fn::GetAtt": name} if "." in name else {"Ref": name}, where)
 
-        return re.sub(r"\$\{([^}]*)\}", substitute, str(text))
+        return re.sub(r"\$\{([^}]*)\}", substitute, argument)
 
-    def _booleans(self, argument: Any, where: str) -> list[bool]:
-        values = [self(item, where) for item in argument]
-        if not all(isinstance(value, bool) for value in values):
-            raise TemplateError(f"{where}: every operand must be a condition")
-        return values
-
-    _FUNCTIONS: dict[str, Callable[[_Resolver, Any, str], Any]] = {
-        "Ref": _ref,
+    _FUNCTIONS = {
+        "Ref": lambda self, name, where: self._ref(str(name), where),
         "Fn::GetAtt": _get_att,
         "Fn::Sub": _sub,
         "Fn::If": lambda self, arg, where: self(
             arg[1] if self.condition(str(arg[0]), where) else arg[2], where
         ),
         "Fn::Equals": lambda self, arg, where: self.text(arg[0], where) == self.text(arg[1], where),
-        "Fn::Not": lambda self, arg, where: not self._booleans(arg, where)[0],
-        "Fn::And": lambda self, arg, where: all(self._booleans(arg, where)),
-        "Fn::Or": lambda self, arg, where: any(self._booleans(arg, where)),
-        "Condition": lambda self, arg, where: self.condition(str(arg), where),
+        "Fn::Not": lambda self, arg, where: not self(arg[0], where),
     }
 
 
@@ -401,10 +357,15 @@ def _parameters(
 ) -> dict[str, str | None]:
     """Every declared parameter's value (None: no Default), the overrides checked as CloudFormation would."""
     declared: Mapping[str, Any] = document.get("Parameters") or {}
+    for name, spec in declared.items():
+        if unknown := sorted(set(spec) - _PARAMETER_KEYS) or sorted(
+            {spec.get("Type")} - {"String", "Number"}
+        ):
+            raise TemplateError(f"Parameters.{name}: {', '.join(map(str, unknown))} is not supported locally")
     if unknown := sorted(set(overrides) - set(declared)):
         raise TemplateError(f"the template declares no parameters named {', '.join(unknown)}")
     given = {**{name: value for name, value in defaults.items() if name in declared}, **overrides}
-    values: dict[str, str | None] = {
+    values = {
         name: None if "Default" not in spec else str(spec["Default"]) for name, spec in declared.items()
     }
     for name, value in given.items():
@@ -413,8 +374,7 @@ def _parameters(
         if (
             ("AllowedValues" in spec and value not in [str(choice) for choice in spec["AllowedValues"]])
             or ("AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value))
-            or not int(spec.get("MinLength", 0)) <= len(value) <= int(spec.get("MaxLength", len(value)))
-            or (spec.get("Type") == "Number" and number is None)
+            or (spec["Type"] == "Number" and number is None)
             or (
                 number is not None
                 and not float(spec.get("MinValue", number)) <= number <= float(spec.get("MaxValue", number))
@@ -428,14 +388,8 @@ def _parameters(
 
 def _merge_globals(global_value: Any, local_value: Any) -> Any:
     """SAM's rule: maps merge key by key, lists add up (globals first), anything else is overridden."""
-    intrinsic = isinstance(local_value, dict) and any(
-        key == "Ref" or key.startswith("Fn::") for key in local_value
-    )
-    if isinstance(global_value, dict) and isinstance(local_value, dict) and not intrinsic:
-        merged = dict(global_value)
-        for key, value in local_value.items():
-            merged[key] = _merge_globals(global_value[key], value) if key in global_value else value
-        return merged
+    if isinstance(global_value, dict) and isinstance(local_value, dict):
+        return {**global_value, **{k: _merge_globals(global_value.get(k), v) for k, v in local_value.items()}}
     if isinstance(global_value, list) and isinstance(local_value, list):
         return [*global_value, *local_value]
     return local_value
@@ -447,7 +401,7 @@ def load_template(
     *,
     defaults: Mapping[str, str] | None = None,
 ) -> Template:
-    """Read template.yaml (or any SAM template of its kind) into the model the local stack runs.
+    """Read template.yaml into the model the local stack runs.
     `parameter_overrides` must name declared parameters; `defaults` apply to the declared ones only."""
     path = Path(path).resolve()
     try:
@@ -459,28 +413,32 @@ def load_template(
         raise TemplateError(f"{path} cannot be read: {reasons}")
     parameters = _parameters(document, parameter_overrides or {}, defaults or {})
     resolve, root = _Resolver(document, parameters), path.parent
+    if other := sorted(set(document.get("Globals") or {}) - {"Function"}):
+        raise TemplateError(f"Globals.{other[0]} is not supported locally (only Globals.Function)")
     by_type: dict[str, list[tuple[str, dict[str, Any], str]]] = {}
     for logical_id, resource in document["Resources"].items():
-        kind = str(resource.get("Type"))
-        if kind not in {*_NAME_PROPERTY, _API, _LAYER, *NOT_EMULATED}:  # rules, mail sets, identities too
+        kind, where = str(resource.get("Type")), f"Resources.{logical_id}"
+        if kind not in _RUNS | NOT_EMULATED:
             line = getattr(resource, "start_mark", None)
             at = f" (line {line.line + 1})" if line else ""
-            raise TemplateError(f"Resources.{logical_id}{at}: the local stack cannot run {kind}")
+            raise TemplateError(f"{where}{at}: the local stack cannot run {kind}")
         condition = resource.get("Condition")
-        if condition is None or resolve.condition(str(condition), f"Resources.{logical_id}.Condition"):
-            section = {_FUNCTION: "Function", _API: "Api"}.get(kind, "")
-            properties = _merge_globals(
-                (document.get("Globals") or {}).get(section) or {}, resource.get("Properties") or {}
+        if kind in NOT_EMULATED or not (condition is None or resolve.condition(str(condition), where)):
+            continue
+        properties = resource.get("Properties") or {}
+        if kind == _FUNCTION:
+            properties = _merge_globals((document.get("Globals") or {}).get("Function") or {}, properties)
+        if named := sorted(_NAME_PROPERTIES & set(properties)):
+            raise TemplateError(
+                f"{where}.Properties.{named[0]}: locally every resource is named by its logical id"
             )
-            by_type.setdefault(kind, []).append(
-                (logical_id, properties, f"Resources.{logical_id}.Properties")
-            )
+        by_type.setdefault(kind, []).append((logical_id, properties, f"{where}.Properties"))
     layers = {}
     for logical_id, properties, where in by_type.get(_LAYER, []):
         folder = (root / resolve.text(properties.get("ContentUri"), f"{where}.ContentUri")).resolve()
         layers[logical_id] = folder / "python" if (folder / "python").is_dir() else folder
     queues = [_queue(resolve, *item) for item in by_type.get(_QUEUE, [])]
-    functions = [_function(resolve, root, layers, queues, *item) for item in by_type.get(_FUNCTION, [])]
+    functions = [_function(resolve, root, layers, *item) for item in by_type.get(_FUNCTION, [])]
     apis = {}
     for logical_id, properties, where in by_type.get(_API, []):
         responses = {
@@ -490,68 +448,62 @@ def load_template(
             )
             for kind, spec in (properties.get("GatewayResponses") or {}).items()
         }
-        binary = tuple(resolve(properties.get("BinaryMediaTypes") or [], where))
         compression = properties.get("MinimumCompressionSize")
-        apis[logical_id] = ApiSpec(
-            logical_id,
-            resolve.text(properties.get("StageName"), where),
-            binary,
-            responses,
-            None if compression is None else int(resolve.text(compression, where)),
-        )
-    for function in functions:
-        for event in function.api_events:
-            if event.rest_api_id == IMPLICIT_API:
-                apis.setdefault(IMPLICIT_API, ApiSpec(IMPLICIT_API, "Prod"))
-            if event.rest_api_id not in apis:
-                raise TemplateError(
-                    f"{function.logical_id}.{event.name}: RestApiId {event.rest_api_id} is no API"
-                )
+        stage = resolve.text(properties.get("StageName"), where)
+        size = None if compression is None else resolve.number(compression, where, 0)
+        apis[logical_id] = ApiSpec(logical_id, stage, responses, size)
+    for function, event in ((f, e) for f in functions for e in f.api_events):
+        if event.rest_api_id not in apis:
+            raise TemplateError(
+                f"{function.logical_id}.{event.name}: RestApiId {event.rest_api_id} is no API"
+            )
     secrets = [
         SecretSpec(
             logical_id,
-            resolve.name_of(logical_id, where),
+            logical_id,
             *(
-                resolve(properties[key], where) if key in properties else None
+                resolve(properties.get(key), where)
                 for key in ("SecretString", "GenerateSecretString", "Description")
             ),
         )
         for logical_id, properties, where in by_type.get(_SECRET, [])
     ]
     tables = [_table(resolve, *item) for item in by_type.get(_TABLE, [])]
-    rules = [_rule(resolve, queues, *item) for item in by_type.get(_RULE, [])]
-    mail_sets = [resolve.name_of(logical_id, where) for logical_id, _, where in by_type.get(_MAIL_SET, [])]
+    rules = [_rule(resolve, *item) for item in by_type.get(_RULE, [])]
+    mail_sets = [logical_id for logical_id, _, _ in by_type.get(_MAIL_SET, [])]
     identities = [
-        resolve.name_of(logical_id, where) for logical_id, _, where in by_type.get(_MAIL_IDENTITY, [])
+        resolve.text(properties.get("EmailIdentity"), f"{where}.EmailIdentity")
+        for _, properties, where in by_type.get(_MAIL_IDENTITY, [])
     ]
     defined = {name: value for name, value in parameters.items() if value is not None}
     return Template(path, defined, functions, tables, secrets, queues, apis, rules, mail_sets, identities)
 
 
-def _rule(
-    resolve: _Resolver, queues: list[QueueSpec], logical_id: str, properties: dict[str, Any], where: str
-) -> RuleSpec:
+def _queue_of(resolve: _Resolver, queue_arn: Any, where: str) -> str:
+    """The logical id of the template's queue with this Arn."""
+    queue_arn = resolve.text(queue_arn, where)
+    queues = [lid for lid, resource in resolve.resources.items() if resource.get("Type") == _QUEUE]
+    if (queue := next((lid for lid in queues if arn("sqs", lid) == queue_arn), None)) is None:
+        raise TemplateError(f"{where} must be the Arn of a queue of this template")
+    return queue
+
+
+def _rule(resolve: _Resolver, logical_id: str, properties: dict[str, Any], where: str) -> RuleSpec:
     bus = resolve.text(properties.get("EventBusName", "default"), f"{where}.EventBusName")
     if bus != "default":
         raise TemplateError(f"{where}.EventBusName: only the default bus runs locally, not {bus!r}")
-    targets = []
-    for number, target in enumerate(properties.get("Targets") or []):
-        target_arn = resolve.text(target.get("Arn"), f"{where}.Targets[{number}].Arn")
-        queue = next((queue for queue in queues if queue.arn == target_arn), None)
-        if queue is None:
-            raise TemplateError(
-                f"{where}.Targets[{number}]: only queues of this template are targets locally"
-            )
-        targets.append(queue.logical_id)
+    targets = [
+        _queue_of(resolve, target.get("Arn"), f"{where}.Targets[{number}].Arn")
+        for number, target in enumerate(properties.get("Targets") or [])
+    ]
     pattern = resolve(properties.get("EventPattern") or {}, f"{where}.EventPattern")
-    return RuleSpec(logical_id, resolve.name_of(logical_id, where), pattern, tuple(targets))
+    return RuleSpec(logical_id, logical_id, pattern, tuple(targets))
 
 
 def _function(
     resolve: _Resolver,
     root: Path,
     layers: Mapping[str, Path],
-    queues: list[QueueSpec],
     logical_id: str,
     properties: dict[str, Any],
     where: str,
@@ -560,51 +512,39 @@ def _function(
         raise TemplateError(f"{where}.CodeUri must be a local folder to run {logical_id} locally")
     raw_environment = (properties.get("Environment") or {}).get("Variables") or {}
     at = f"{where}.Environment.Variables"
-    environment = {
-        name: resolve.text(value, f"{at}.{name}") for name, value in resolve(raw_environment, at).items()
-    }
+    environment = {name: resolve.text(value, f"{at}.{name}") for name, value in raw_environment.items()}
     layer_arns = [resolve.text(layer, f"{where}.Layers") for layer in properties.get("Layers") or []]
     events: list[ApiEvent | ScheduleEvent | SqsEvent] = []
     for name, event in (properties.get("Events") or {}).items():
         kind, spec, at = event.get("Type"), event.get("Properties") or {}, f"{where}.Events.{name}"
+        if kind not in _EVENT_PROPERTIES:
+            raise TemplateError(f"{at}: the local stack cannot deliver {kind} events")
+        if unknown := sorted(set(spec) - _EVENT_PROPERTIES[kind]):
+            raise TemplateError(f"{at}.Properties.{unknown[0]} is not supported locally for {kind} events")
         if kind == "Api":
-            rest_api = spec.get("RestApiId", {"Ref": IMPLICIT_API})
-            if not isinstance(rest_api, dict) or "Ref" not in rest_api:
+            if not isinstance(rest_api := spec.get("RestApiId"), dict) or "Ref" not in rest_api:
                 raise TemplateError(f"{at}.RestApiId must be !Ref to an API of this template")
             method = resolve.text(spec.get("Method"), f"{at}.Method").upper()
             events.append(
                 ApiEvent(name, resolve.text(spec.get("Path"), f"{at}.Path"), method, str(rest_api["Ref"]))
             )
-        elif kind in ("Schedule", "ScheduleV2"):
-            expression = resolve.text(
-                spec.get("Schedule" if kind == "Schedule" else "ScheduleExpression"), at
-            )
-            enabled = resolve.text(spec.get("State", "ENABLED"), at).upper() == "ENABLED"
-            enabled = enabled and resolve.flag(spec.get("Enabled"), f"{at}.Enabled", True)
-            event_input = None if spec.get("Input") is None else resolve.text(spec["Input"], f"{at}.Input")
-            events.append(ScheduleEvent(name, expression, enabled, event_input))
-        elif kind == "SQS":
-            queue_arn = resolve.text(spec.get("Queue"), f"{at}.Queue")
-            if (queue := next((queue for queue in queues if queue.arn == queue_arn), None)) is None:
-                raise TemplateError(f"{at}.Queue must be the Arn of a queue of this template")
+        elif kind == "Schedule":
+            events.append(ScheduleEvent(name, resolve.text(spec.get("Schedule"), f"{at}.Schedule")))
+        else:
             concurrency = (spec.get("ScalingConfig") or {}).get("MaximumConcurrency")
             events.append(
                 SqsEvent(
                     name,
-                    queue.logical_id,
+                    _queue_of(resolve, spec.get("Queue"), f"{at}.Queue"),
                     resolve.number(spec.get("BatchSize"), f"{at}.BatchSize", 10),
                     tuple(resolve(spec.get("FunctionResponseTypes") or [], at)),
                     None if concurrency is None else resolve.number(concurrency, at, 0),
-                    resolve.flag(spec.get("Enabled"), f"{at}.Enabled", True),
                 )
             )
-        else:
-            raise TemplateError(f"{at}: the local stack cannot deliver {kind} events")
-    reserved = properties.get("ReservedConcurrentExecutions")
     from_parameters = (name for name, value in raw_environment.items() if isinstance(value, dict))
     return FunctionSpec(
         logical_id,
-        resolve.name_of(logical_id, where),
+        logical_id,
         (root / code_uri).resolve(),
         resolve.text(properties.get("Handler"), f"{where}.Handler"),
         environment,
@@ -612,7 +552,6 @@ def _function(
         resolve.number(properties.get("MemorySize"), f"{where}.MemorySize", 128),
         tuple(folder for layer, folder in layers.items() if arn("lambda", f"layer:{layer}:1") in layer_arns),
         tuple(events),
-        None if reserved is None else resolve.number(reserved, where, 0),
         frozenset(name for name in from_parameters if raw_environment[name].get("Ref") in resolve.parameters),
     )
 
@@ -627,11 +566,7 @@ def _table(resolve: _Resolver, logical_id: str, properties: dict[str, Any], wher
         return tuple(KeyElement(str(key["AttributeName"]), str(key["KeyType"])) for key in raw or [])
 
     def indexes(raw: Any) -> tuple[IndexSpec, ...]:
-        default = {"ProjectionType": "ALL"}
-        return tuple(
-            IndexSpec(str(i["IndexName"]), keys(i["KeySchema"]), i.get("Projection") or default)
-            for i in raw or []
-        )
+        return tuple(IndexSpec(str(i["IndexName"]), keys(i["KeySchema"]), i["Projection"]) for i in raw or [])
 
     attributes = [
         (str(a["AttributeName"]), str(a["AttributeType"])) for a in spec.get("AttributeDefinitions") or []
@@ -639,7 +574,7 @@ def _table(resolve: _Resolver, logical_id: str, properties: dict[str, Any], wher
     ttl = spec.get("TimeToLiveSpecification") or {}
     return TableSpec(
         logical_id,
-        resolve.name_of(logical_id, where),
+        logical_id,
         tuple(AttributeDefinition(*attribute) for attribute in attributes),
         keys(spec.get("KeySchema")),
         indexes(spec.get("GlobalSecondaryIndexes")),
@@ -649,20 +584,16 @@ def _table(resolve: _Resolver, logical_id: str, properties: dict[str, Any], wher
 
 
 def _queue(resolve: _Resolver, logical_id: str, properties: dict[str, Any], where: str) -> QueueSpec:
-    names = ["MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "FifoQueue"]
-    names.append("ContentBasedDeduplication")
-    attributes = {key: resolve.text(properties[key], f"{where}.{key}") for key in names if key in properties}
+    attributes = {}
+    if "MessageRetentionPeriod" in properties:
+        attributes["MessageRetentionPeriod"] = resolve.text(properties["MessageRetentionPeriod"], where)
     redrive = resolve(properties.get("RedrivePolicy") or {}, f"{where}.RedrivePolicy")
-    queues = [lid for lid, resource in resolve.resources.items() if resource.get("Type") == _QUEUE]
-    target_arn = redrive.get("deadLetterTargetArn")
-    target = next((lid for lid in queues if arn("sqs", resolve.name_of(lid, where)) == target_arn), None)
-    if redrive and target is None:
-        raise TemplateError(f"{where}.RedrivePolicy.deadLetterTargetArn is not a queue of this template")
+    at = f"{where}.RedrivePolicy.deadLetterTargetArn"
     return QueueSpec(
         logical_id,
-        resolve.name_of(logical_id, where),
+        logical_id,
         resolve.number(properties.get("VisibilityTimeout"), f"{where}.VisibilityTimeout", 30),
         attributes,
-        target,
+        _queue_of(resolve, redrive["deadLetterTargetArn"], at) if redrive else None,
         resolve.number(redrive.get("maxReceiveCount"), where, 10) if redrive else None,
     )

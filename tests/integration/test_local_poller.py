@@ -18,18 +18,21 @@ from fare_sim.server import start
 from farewatch_local.stack import LocalStack, StackConfig
 
 JOBS_HANDLER = '''
-"""A dispatcher that enqueues the bodies of its schedule Input, and a worker failing on "bad"."""
+"""A dispatcher that enqueues five jobs on each Scheduled Event, and a worker failing on "bad"."""
 import json
 import os
 
 import boto3
 
+BODIES = ["r1", "r2", "r3", "r4", "bad"]
+
 
 def dispatch(event, context):
+    assert event["detail-type"] == "Scheduled Event"
     sqs = boto3.client("sqs")
-    for body in event["bodies"]:
+    for body in BODIES:
         sqs.send_message(QueueUrl=os.environ["JOBS_QUEUE"], MessageBody=body)
-    return {"sent": len(event["bodies"])}
+    return {"sent": len(BODIES)}
 
 
 def work(event, context):
@@ -64,7 +67,6 @@ Resources:
           Type: Schedule
           Properties:
             Schedule: rate(30 minutes)
-            Input: '{{"bodies": ["r1", "r2", "r3", "r4", "bad"]}}'
   WorkFunction:
     Type: AWS::Serverless::Function
     Properties:

@@ -10,7 +10,6 @@ import pytest
 
 from farewatch_local.stack import compose_environment
 from farewatch_local.template import (
-    ApiEvent,
     ScheduleEvent,
     SqsEvent,
     TemplateError,
@@ -127,46 +126,62 @@ def test_overrides_the_template_would_reject_are_refused(overrides):
 # -- intrinsic functions -------------------------------------------------------------------------
 
 
-def test_sub_resolves_parameters_attributes_and_pseudo_parameters(tmp_path):
+def test_sub_resolves_parameters_resources_attributes_and_pseudo_parameters(tmp_path):
     path = write_template(
         tmp_path,
         """
         Parameters:
           Stage: {Type: String, Default: dev}
         Resources:
-          Cache:
-            Type: AWS::DynamoDB::Table
-            Properties:
-              TableName: !Sub "farewatch-${Stage}-cache"
-              AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
-              KeySchema: [{AttributeName: pk, KeyType: HASH}]
+          Api:
+            Type: AWS::Serverless::Api
+            Properties: {StageName: !Ref Stage}
+          Jobs:
+            Type: AWS::SQS::Queue
         """,
         function_resources(
             environment="""\
             Environment:
               Variables:
-                TABLE: !Ref Cache
-                TABLE_ARN: !GetAtt Cache.Arn
-                TABLE_ARN_LONG: {"Fn::GetAtt": [Cache, Arn]}
-                WHERE: !Sub "${AWS::Partition}:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}"
-                SUFFIX: !Sub "${AWS::URLSuffix}"
-                ATTRIBUTE: !Sub "${Cache.Arn}/index"
-                LITERAL: !Sub "${!NotAVariable}"
-                MAPPED: !Sub ["${Greeting}, ${Stage}", {Greeting: !Ref AWS::Region}]
+                NAMESPACE: !Sub Farewatch/${Stage}
+                URL: !Sub "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+                WHERE: !Sub "${AWS::Partition}:${AWS::AccountId}"
+                QUEUE_ARN: !GetAtt Jobs.Arn
+                QUEUE_NAME: !GetAtt Jobs.QueueName
+                QUEUE_ARN_IN_SUB: !Sub "${Jobs.Arn}/x"
             """
         ),
     )
 
     environment = load_template(path).function("Worker").environment
 
-    table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/farewatch-dev-cache"
-    assert environment["TABLE"] == "farewatch-dev-cache"
-    assert environment["TABLE_ARN"] == environment["TABLE_ARN_LONG"] == table_arn
-    assert environment["WHERE"] == "aws:us-east-1:123456789012:farewatch-local"
-    assert environment["SUFFIX"] == "amazonaws.com"
-    assert environment["ATTRIBUTE"] == f"{table_arn}/index"
-    assert environment["LITERAL"] == "${NotAVariable}"
-    assert environment["MAPPED"] == "us-east-1, dev"
+    assert environment["NAMESPACE"] == "Farewatch/dev"
+    assert environment["URL"] == "https://api0000000.execute-api.us-east-1.amazonaws.com/dev"
+    assert environment["WHERE"] == "aws:123456789012"
+    assert environment["QUEUE_ARN"] == "arn:aws:sqs:us-east-1:123456789012:Jobs"
+    assert environment["QUEUE_NAME"] == "Jobs"
+    assert environment["QUEUE_ARN_IN_SUB"] == "arn:aws:sqs:us-east-1:123456789012:Jobs/x"
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ('!Sub ["${X}", {X: a}]', r"X\.Fn::Sub: only the string form of Fn::Sub is supported locally"),
+        ("!GetAtt Worker.Arn", r"X\.Fn::GetAtt: Worker\.Arn \(AWS::Serverless::Function\) is not supported"),
+        ("!Sub '${AWS::StackName}'", r"no parameter or resource named 'AWS::StackName'"),
+        ("!Ref AWS::NoValue", r"no parameter or resource named 'AWS::NoValue'"),
+        ("!Join [-, [a, b]]", r"X: Fn::Join is not supported locally"),
+    ],
+)
+def test_forms_of_the_intrinsics_template_yaml_does_not_use_are_refused_by_name(tmp_path, variable, message):
+    path = write_template(
+        tmp_path,
+        "Resources:\n",
+        function_resources(environment=f"Environment: {{Variables: {{X: {variable}}}}}\n"),
+    )
+
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)
 
 
 def test_conditions_select_values_and_drop_resources(tmp_path):
@@ -175,11 +190,10 @@ def test_conditions_select_values_and_drop_resources(tmp_path):
         """
         Parameters:
           Stage: {Type: String, Default: dev}
-          CreateAccount: {Type: String, Default: "false", AllowedValues: ["true", "false"]}
+          Sender: {Type: String, Default: ""}
         Conditions:
           IsProd: !Equals [!Ref Stage, prod]
-          IsDev: !Not [!Condition IsProd]
-          WithAccount: !And [!Equals [!Ref CreateAccount, "true"], !Or [!Condition IsProd, !Condition IsDev]]
+          HasSender: !Not [!Equals [!Ref Sender, ""]]
         Resources:
           ProdOnlyTable:
             Type: AWS::DynamoDB::Table
@@ -188,9 +202,13 @@ def test_conditions_select_values_and_drop_resources(tmp_path):
             Properties:
               AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
               KeySchema: [{AttributeName: pk, KeyType: HASH}]
+          SenderIdentity:
+            Type: AWS::SES::EmailIdentity
+            Condition: HasSender
+            Properties: {EmailIdentity: !Ref Sender}
           ApiGatewayAccount:
             Type: AWS::ApiGateway::Account
-            Condition: WithAccount
+            Condition: IsProd
             Properties: {CloudWatchRoleArn: !Join [":", [not, resolved, locally]]}
           WorkerLogs:
             Type: AWS::Logs::LogGroup
@@ -201,33 +219,34 @@ def test_conditions_select_values_and_drop_resources(tmp_path):
             Environment:
               Variables:
                 MODE: !If [IsProd, production, !Sub "local-${Stage}"]
-                DEV: !If [IsDev, "true", "false"]
-                ACCOUNT: !If [WithAccount, "yes", "no"]
-                DROPPED: !If [IsProd, "x", !Ref AWS::NoValue]
+                SENDING: !If [HasSender, "yes", "no"]
             """
         ),
     )
 
     template = load_template(path)
 
-    assert template.tables == []
-    assert template.function("Worker").environment == {"MODE": "local-dev", "DEV": "true", "ACCOUNT": "no"}
-    assert load_template(path, {"CreateAccount": "true"}).function("Worker").environment["ACCOUNT"] == "yes"
+    assert template.tables == [] and template.mail_identities == []
+    assert template.function("Worker").environment == {"MODE": "local-dev", "SENDING": "no"}
+    with_sender = load_template(path, {"Sender": "a@example.com", "Stage": "prod"})
+    assert with_sender.function("Worker").environment == {"MODE": "production", "SENDING": "yes"}
+    assert with_sender.mail_identities == ["a@example.com"] and len(with_sender.tables) == 1
 
 
-def test_a_condition_that_reaches_itself_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize(
+    "condition", ["!And [!Equals [a, a], !Equals [b, b]]", "!Or [!Equals [a, a]]", "!Condition Other"]
+)
+def test_condition_functions_template_yaml_does_not_use_are_refused_by_name(tmp_path, condition):
     path = write_template(
         tmp_path,
-        """
-        Conditions:
-          Egg: !Not [!Condition Chicken]
-          Chicken: !Not [!Condition Egg]
-        Resources:
-        """,
-        function_resources(environment="Environment: {Variables: {X: !If [Egg, a, b]}}\n"),
+        f"Conditions:\n  Other: !Equals [a, a]\n  Combined: {condition}\nResources:\n",
+        function_resources(environment="Environment: {Variables: {X: !If [Combined, a, b]}}\n"),
     )
+    construct = condition.split()[0].removeprefix("!")
 
-    with pytest.raises(TemplateError, match="depends on itself"):
+    with pytest.raises(
+        TemplateError, match=rf"Conditions\.Combined: (Fn::)?{construct} is not supported locally"
+    ):
         load_template(path)
 
 
@@ -327,7 +346,7 @@ def test_globals_merge_into_each_function(tmp_path):
 # -- event sources and resources the next issues add ---------------------------------------------
 
 
-def test_schedule_events_are_read_with_their_rate_and_input(tmp_path):
+def test_schedule_events_are_read_with_their_rate(tmp_path):
     path = write_template(
         tmp_path,
         """
@@ -342,23 +361,46 @@ def test_schedule_events_are_read_with_their_rate_and_input(tmp_path):
                 Type: Schedule
                 Properties:
                   Schedule: !Sub "rate(${PollMinutes} minutes)"
-                  Input: '{"source": "schedule"}'
-              Nightly:
-                Type: ScheduleV2
-                Properties:
-                  ScheduleExpression: cron(0 3 * * ? *)
-                  ScheduleExpressionTimezone: Europe/Paris
-                  State: DISABLED
+                  Description: Poll the due routes.
             """
         ),
     )
 
     events = load_template(path).function("Worker").schedule_events
 
-    assert events == [
-        ScheduleEvent("Poll", "rate(30 minutes)", True, '{"source": "schedule"}'),
-        ScheduleEvent("Nightly", "cron(0 3 * * ? *)", False, None),
-    ]
+    assert events == [ScheduleEvent("Poll", "rate(30 minutes)")]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            "{Type: Schedule, Properties: {Schedule: rate(1 hour), Input: '{}'}}",
+            r"Events\.Poll\.Properties\.Input is not supported locally for Schedule events",
+        ),
+        (
+            "{Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 hour)}}",
+            r"Events\.Poll: the local stack cannot deliver ScheduleV2 events",
+        ),
+        (
+            "{Type: Api, Properties: {Path: /x, Method: get}}",
+            r"Events\.Poll\.RestApiId must be !Ref to an API of this template",
+        ),
+        (
+            "{Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, Enabled: false}}",
+            r"Events\.Poll\.Properties\.Enabled is not supported locally for SQS events",
+        ),
+    ],
+)
+def test_event_forms_template_yaml_does_not_use_are_refused_by_name(tmp_path, event, message):
+    path = write_template(
+        tmp_path,
+        "Resources:\n  Jobs: {Type: AWS::SQS::Queue}\n",
+        function_resources(events=f"Events:\n  Poll: {event}\n"),
+    )
+
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)
 
 
 def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
@@ -372,7 +414,6 @@ def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
           RefreshQueue:
             Type: AWS::SQS::Queue
             Properties:
-              QueueName: !Sub "${AWS::StackName}-refresh"
               VisibilityTimeout: 180
               RedrivePolicy:
                 deadLetterTargetArn: !GetAtt RefreshDeadLetters.Arn
@@ -396,17 +437,17 @@ def test_sqs_events_and_queues_keep_their_batch_and_redrive_settings(tmp_path):
     template = load_template(path)
 
     queue = template.queue("RefreshQueue")
-    assert queue.name == "farewatch-local-refresh"
+    assert queue.name == "RefreshQueue"
     assert (queue.visibility_timeout, queue.dead_letter_queue, queue.max_receive_count) == (
         180,
         "RefreshDeadLetters",
         3,
     )
     assert template.queue("RefreshDeadLetters").attributes == {"MessageRetentionPeriod": "1209600"}
-    queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/farewatch-local-refresh"
+    queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/RefreshQueue"
     assert template.function("Worker").environment["QUEUE"] == queue_url  # Ref of a queue is its URL
     (event,) = template.function("Worker").sqs_events
-    assert event == SqsEvent("Refresh", "RefreshQueue", 10, ("ReportBatchItemFailures",), 2, True)
+    assert event == SqsEvent("Refresh", "RefreshQueue", 10, ("ReportBatchItemFailures",), 2)
     assert event.reports_batch_item_failures
     assert template.queue_subscriptions == [(template.function("Worker"), event)]
 
@@ -419,33 +460,40 @@ def test_a_generated_secret_keeps_its_rules_for_secrets_manager_to_apply(tmp_pat
           JwtSigningKey:
             Type: AWS::SecretsManager::Secret
             Properties:
-              Name: farewatch/jwt
               GenerateSecretString: {PasswordLength: 48, ExcludePunctuation: true}
         """,
     )
 
     secret = load_template(path).secret("JwtSigningKey")
 
-    assert secret.name == "farewatch/jwt"
+    assert secret.name == "JwtSigningKey"
     assert secret.generate == {"PasswordLength": 48, "ExcludePunctuation": True}
     assert secret.secret_string is None
 
 
-def test_an_api_event_without_rest_api_uses_the_implicit_api(tmp_path):
-    path = write_template(
-        tmp_path,
-        "Resources:\n",
-        function_resources(
-            events="Events:\n  Any:\n    Type: Api\n    Properties: {Path: '/{proxy+}', Method: any}\n"
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        (
+            "Resources:\n  Jobs: {Type: AWS::SQS::Queue, Properties: {QueueName: jobs}}\n",
+            r"Resources\.Jobs\.Properties\.QueueName: locally every resource is named by its logical id",
         ),
-    )
+        ("Globals:\n  Api: {OpenApiVersion: 3.0.1}\nResources:\n", r"Globals\.Api is not supported locally"),
+        (
+            "Parameters:\n  Code: {Type: String, MinLength: 2}\nResources:\n",
+            r"Parameters\.Code: MinLength is not supported locally",
+        ),
+        (
+            "Parameters:\n  Ids: {Type: CommaDelimitedList}\nResources:\n",
+            r"Parameters\.Ids: CommaDelimitedList is not supported locally",
+        ),
+    ],
+)
+def test_template_features_template_yaml_does_not_use_are_refused_by_name(tmp_path, part, message):
+    path = write_template(tmp_path, part, function_resources())
 
-    template = load_template(path)
-
-    assert template.function("Worker").api_events == [
-        ApiEvent("Any", "/{proxy+}", "ANY", "ServerlessRestApi")
-    ]
-    assert template.api.stage_name == "Prod"
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)
 
 
 # -- each function's environment ----------------------------------------------------------------
