@@ -40,14 +40,14 @@ MAX_URL_LENGTH = 8192  # API Gateway's limit on the URL of a REST API request
 RAW_HEADERS_ENVIRON_KEY = "farewatch_local.raw_headers"  # header names as received (WSGI upper-cases them)
 _PROXY_RESULT_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}
-_IDENTITY_NONE = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId")
+_IDENTITY_NONE: tuple[str, ...] = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller")
 _IDENTITY_NONE += (
+    "principalOrgId",
     "accessKey",
     "cognitoAuthenticationType",
     "cognitoAuthenticationProvider",
-    "userArn",
-    "user",
 )
+_IDENTITY_NONE += ("userArn", "user")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # API Gateway's own answers: (default status, default body, the DEFAULT_* type they fall back to).
 _GATEWAY_RESPONSES = {

@@ -10,6 +10,7 @@ in-process (tests start it on port 0 everywhere, with no data folder) as under `
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 import requests
 
 from fare_sim.server import start
-from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, provision
+from farewatch_local.aws import LOCAL_KEY, SNAPSHOT_SECONDS, EmbeddedAws, client, provision
 from farewatch_local.functions import FunctionPools
 from farewatch_local.gateway import GatewayRequestHandler, LocalGateway, print_line
 from farewatch_local.mail import LocalMailbox
@@ -39,13 +40,8 @@ DEFAULT_CLIENT_ID = "farewatch-local"
 DEFAULT_CLIENT_SECRET = "farewatch-local-secret"  # noqa: S105 - the simulator's well-known local credential
 DEFAULT_DUFFEL_TOKEN = "duffel_test_farewatch-local"  # noqa: S105 - the Duffel simulator's local token
 DEFAULT_IGNAV_KEY = "ignav-farewatch-local"  # the Ignav simulator's local key, not a real one
-FARE_SOURCES = ("amadeus", "duffel", "ignav")
-USER_PREFIXES = (
-    "AMADEUS_",
-    "DUFFEL_",
-    "IGNAV_",
-    "FAREWATCH_",
-)  # what the user exports under these beats the template
+# What the user exports under these prefixes beats the template.
+USER_PREFIXES = ("AMADEUS_", "DUFFEL_", "IGNAV_", "FAREWATCH_")
 # Local values that beat the template but not the user: no CloudWatch here, and the metrics lines
 # Powertools would print for every request would drown the request log.
 LOCAL_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
@@ -80,33 +76,40 @@ class RunningServer(Protocol):
     def stop(self) -> None: ...
 
 
-SimulatorStarter = Callable[[str, int, str, str], RunningServer]  # (host, port, client id, secret)
-DuffelSimulatorStarter = Callable[[str, int, str], RunningServer]  # (host, port, access token)
-IgnavSimulatorStarter = Callable[[str, int, str, bool], RunningServer]  # (host, port, key, per traveller)
+@dataclass(frozen=True)
+class FareApi:
+    """What differs between the fare sources: the prefix of their variables (AMADEUS_BASE_URL,
+    AMADEUS_CLIENT_ID...), the template's base-URL parameter, the credentials secret an operator fills,
+    and the credentials' names (the secret's keys, the simulator's arguments) with their local defaults."""
+
+    title: str
+    prefix: str
+    url_parameter: str
+    secret: str
+    credentials: Mapping[str, str] = field(repr=False)
 
 
-def start_amadeus_simulator(host: str, port: int, client_id: str, client_secret: str) -> RunningServer:
-    from amadeus_sim.app import Simulator
+FARE_APIS = {
+    "amadeus": FareApi(
+        "Amadeus",
+        "AMADEUS",
+        "AmadeusBaseUrl",
+        "AmadeusCredentials",
+        {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET},
+    ),
+    "duffel": FareApi(
+        "Duffel", "DUFFEL", "DuffelBaseUrl", "DuffelCredentials", {"access_token": DEFAULT_DUFFEL_TOKEN}
+    ),
+    "ignav": FareApi("Ignav", "IGNAV", "IgnavBaseUrl", "IgnavCredentials", {"api_key": DEFAULT_IGNAV_KEY}),
+}
+FARE_SOURCES = tuple(FARE_APIS)
+# (source, host, port, the simulator's arguments: the credentials, and Ignav's price_per_traveller)
+SimulatorStarter = Callable[[str, str, int, Mapping[str, Any]], RunningServer]
 
-    return start(
-        Simulator(client_id=client_id, client_secret=client_secret),
-        host,
-        port,
-        service="the Amadeus simulator",
-    )
 
-
-def start_duffel_simulator(host: str, port: int, access_token: str) -> RunningServer:
-    from duffel_sim.app import Simulator
-
-    return start(Simulator(access_token=access_token), host, port, service="the Duffel simulator")
-
-
-def start_ignav_simulator(host: str, port: int, api_key: str, price_per_traveller: bool) -> RunningServer:
-    from ignav_sim.app import Simulator
-
-    simulator = Simulator(api_key=api_key, price_per_traveller=price_per_traveller)
-    return start(simulator, host, port, service="the Ignav simulator")
+def start_simulator(source: str, host: str, port: int, arguments: Mapping[str, Any]) -> RunningServer:
+    simulator = importlib.import_module(f"{source}_sim.app").Simulator(**arguments)
+    return start(simulator, host, port, service=f"the {FARE_APIS[source].title} simulator")
 
 
 @dataclass(frozen=True)
@@ -116,14 +119,9 @@ class StackConfig:
     simulator_port: int = 8081
     aws_port: int = 4566
     template_path: Path = REPO_ROOT / "template.yaml"
-    amadeus_base_url: str | None = None  # an Amadeus-compatible host instead of the simulator
-    amadeus_client_id: str = DEFAULT_CLIENT_ID
-    amadeus_client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
     fare_source: str = "amadeus"
-    duffel_base_url: str | None = None  # a Duffel-compatible host instead of the Duffel simulator
-    duffel_access_token: str = field(default=DEFAULT_DUFFEL_TOKEN, repr=False)
-    ignav_base_url: str | None = None  # Ignav itself (https://ignav.com) instead of the Ignav simulator
-    ignav_api_key: str = field(default=DEFAULT_IGNAV_KEY, repr=False)
+    fare_api_url: str | None = None  # an external API of that source instead of its simulator
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)  # over the local defaults
     ignav_price_per_traveller: bool = False  # the simulator answers as the functions read (one setting)
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)  # as sam deploy takes them
     exported: Mapping[str, str] = field(default_factory=dict, repr=False)  # the user's environment
@@ -134,29 +132,19 @@ class StackConfig:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None, *, reset: bool = False) -> StackConfig:
         environ = os.environ if environ is None else environ
-        base_url, client_id = environ.get("AMADEUS_BASE_URL"), environ.get("AMADEUS_CLIENT_ID")
-        client_secret = environ.get("AMADEUS_CLIENT_SECRET")
-        if base_url and not (client_id and client_secret):
-            raise StackError(
-                "AMADEUS_BASE_URL points at an external fare API: set AMADEUS_CLIENT_ID and "
-                "AMADEUS_CLIENT_SECRET too (or unset it to use the simulator)"
-            )
         fare_source = (environ.get("FAREWATCH_FARE_SOURCE") or "amadeus").strip().lower()
-        if fare_source not in FARE_SOURCES:
+        if fare_source not in FARE_APIS:
             raise StackError(
                 f"FAREWATCH_FARE_SOURCE must be one of {', '.join(FARE_SOURCES)}, got {fare_source!r}"
             )
-        duffel_url, duffel_token = environ.get("DUFFEL_BASE_URL"), environ.get("DUFFEL_ACCESS_TOKEN")
-        if fare_source == "duffel" and duffel_url and not duffel_token:
+        prefix = FARE_APIS[fare_source].prefix
+        names = {key: f"{prefix}_{key.upper()}" for key in FARE_APIS[fare_source].credentials}
+        credentials = {key: environ[name] for key, name in names.items() if environ.get(name)}
+        base_url = environ.get(f"{prefix}_BASE_URL")
+        if base_url and len(credentials) < len(names):
             raise StackError(
-                "DUFFEL_BASE_URL points at an external fare API: set DUFFEL_ACCESS_TOKEN too "
-                "(or unset it to use the simulator)"
-            )
-        ignav_url, ignav_key = environ.get("IGNAV_BASE_URL"), environ.get("IGNAV_API_KEY")
-        if fare_source == "ignav" and ignav_url and not ignav_key:
-            raise StackError(
-                "IGNAV_BASE_URL points at an external fare API: set IGNAV_API_KEY too "
-                "(or unset it to use the simulator)"
+                f"{prefix}_BASE_URL points at an external fare API: set {' and '.join(names.values())} "
+                "too (or unset it to use the simulator)"
             )
         per_traveller = (environ.get("IGNAV_PRICE_PER_TRAVELLER") or "false").strip().lower()
         if per_traveller not in ("true", "false"):
@@ -173,20 +161,24 @@ class StackConfig:
             simulator_port=_port(environ, "FAREWATCH_SIM_PORT", 8081),
             aws_port=_port(environ, "FAREWATCH_AWS_PORT", 4566),
             template_path=Path(environ.get("FAREWATCH_TEMPLATE") or REPO_ROOT / "template.yaml").resolve(),
-            amadeus_base_url=base_url.rstrip("/") if base_url else None,
-            amadeus_client_id=client_id or DEFAULT_CLIENT_ID,
-            amadeus_client_secret=client_secret or DEFAULT_CLIENT_SECRET,
             fare_source=fare_source,
-            duffel_base_url=duffel_url.rstrip("/") if duffel_url else None,
-            duffel_access_token=duffel_token or DEFAULT_DUFFEL_TOKEN,
-            ignav_base_url=ignav_url.rstrip("/") if ignav_url else None,
-            ignav_api_key=ignav_key or DEFAULT_IGNAV_KEY,
+            fare_api_url=base_url.rstrip("/") if base_url else None,
+            credentials=credentials,
             ignav_price_per_traveller=per_traveller == "true",
             parameter_overrides=overrides,
             exported=dict(environ),
             data_dir=Path(environ.get("FAREWATCH_DATA_DIR") or REPO_ROOT / ".farewatch").resolve(),
             reset=reset,
         )
+
+    @property
+    def fare_api(self) -> FareApi:
+        return FARE_APIS[self.fare_source]
+
+    @property
+    def fare_api_credentials(self) -> dict[str, str]:
+        """The fare API's credentials: the given ones over the simulator's local defaults."""
+        return {**self.fare_api.credentials, **self.credentials}
 
     def setting(self, name: str, default: int | None) -> int | None:
         """A whole-number local setting the user exported (FAREWATCH_POLL_INTERVAL_SECONDS, ...)."""
@@ -221,35 +213,17 @@ def compose_environment(
     return {**environment, **stack_owned}
 
 
-@dataclass(frozen=True)
-class _FareApi:
-    name: str
-    url_variable: str  # the functions' variable for its base URL
-    url_parameter: str  # the template's parameter for it
-    external_url: str | None  # an external API instead of the simulator
-    variables: Mapping[str, str]  # the credentials (and settings) the functions get
-    parameters: Mapping[str, str]  # template parameters besides the URL
-    secret: tuple[str, Mapping[str, str]]  # the credentials secret's logical id, and what goes in it
-    start_simulator: Callable[[], RunningServer]
-
-
 class LocalStack:
     """template.yaml on this machine: start() brings every service up in order, stop() takes them down."""
 
     def __init__(
-        self,
-        config: StackConfig | None = None,
-        *,
-        start_simulator: SimulatorStarter = start_amadeus_simulator,
-        start_duffel: DuffelSimulatorStarter = start_duffel_simulator,
-        start_ignav: IgnavSimulatorStarter = start_ignav_simulator,
+        self, config: StackConfig | None = None, *, start_simulator: SimulatorStarter = start_simulator
     ) -> None:
         self.config = config if config is not None else StackConfig.from_environ()
         self.services: list[Any] = []  # what started, in start order; each has stop()
         self.template: Template | None = None
         self.functions: FunctionPools | None = None
-        self._start_simulator, self._start_duffel = start_simulator, start_duffel
-        self._start_ignav = start_ignav
+        self._start_simulator = start_simulator
         self._fare_api_server: RunningServer | None = None
         self._aws: EmbeddedAws | None = None
         self._poller: Poller | None = None
@@ -287,18 +261,23 @@ class LocalStack:
         return service
 
     def _start(self) -> None:
-        config = self.config
+        config, fare_api = self.config, self.config.fare_api
         state_file = None
         if config.data_dir is not None:
             self._run(_DataFolder(config.data_dir, reset=config.reset))
             state_file = config.data_dir / STATE_FILE
-        fare_api = self._fare_api()
-        if fare_api.external_url is None:
+        credentials = config.fare_api_credentials
+        if config.fare_api_url is None:
+            arguments: dict[str, Any] = dict(credentials)
+            if config.fare_source == "ignav":
+                arguments["price_per_traveller"] = config.ignav_price_per_traveller
             try:
-                self._fare_api_server = self._run(fare_api.start_simulator())
+                self._fare_api_server = self._run(
+                    self._start_simulator(config.fare_source, config.host, config.simulator_port, arguments)
+                )
             except ImportError as error:
                 raise StackError(
-                    f"the {fare_api.name} simulator cannot be imported ({error}); "
+                    f"the {fare_api.title} simulator cannot be imported ({error}); "
                     "or point the fare API variables elsewhere"
                 ) from None
         self.template = template = load_template(
@@ -307,6 +286,13 @@ class LocalStack:
         self._aws = aws = self._run(EmbeddedAws(config.host, config.aws_port, state_file))
         aws.start()
         provision(template, aws.url)
+        # Do what an operator does after a deploy: put the fare API's credentials into its secret, which
+        # the template creates with a placeholder. The stack's own function processes take them from the
+        # environment; `sam local` containers read the secret, as in AWS.
+        if any(secret.logical_id == fare_api.secret for secret in template.secrets):
+            client("secretsmanager", aws.url).put_secret_value(
+                SecretId=template.secret(fare_api.secret).name, SecretString=json.dumps(credentials)
+            )
         if config.data_dir is not None:
             mail_folder = config.data_dir / MAIL_FOLDER
         else:
@@ -315,7 +301,6 @@ class LocalStack:
         self.mailbox.start()
         # The API's port is chosen now, so that the links the notifier mails point at it.
         api_port = config.api_port or _free_port(config.host)
-        self._set_fare_api_secret(template, aws.url)
         stack_owned = {
             "AWS_ENDPOINT_URL": aws.url,
             "FAREWATCH_AWS_ENDPOINT": aws.url,
@@ -327,9 +312,11 @@ class LocalStack:
             "FAREWATCH_PUBLIC_URL": f"http://{_url_host(config.host)}:{api_port}",
             # Most routes record no metric; Powertools would warn so once in every new instance.
             "PYTHONWARNINGS": "ignore:No application metrics to publish:UserWarning",
-            fare_api.url_variable: self.fare_api_url,
-            **fare_api.variables,
+            f"{fare_api.prefix}_BASE_URL": self.fare_api_url,
+            **{f"{fare_api.prefix}_{key.upper()}": value for key, value in credentials.items()},
         }
+        if config.fare_source == "ignav":
+            stack_owned["IGNAV_PRICE_PER_TRAVELLER"] = str(config.ignav_price_per_traveller).lower()
         self.functions = functions = self._run(
             FunctionPools(
                 template,
@@ -371,35 +358,6 @@ class LocalStack:
             endpoints = {"pid": os.getpid(), **self.urls, "started_at": time.time()}
             (config.data_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
 
-    def _fare_api(self) -> _FareApi:
-        """What differs between the fare sources: how the simulator starts, the functions' variables, the
-        template's parameters and the credentials secret an operator fills."""
-        config = self.config
-        host, port = config.host, config.simulator_port
-        if config.fare_source == "duffel":
-            token = config.duffel_access_token
-            return _FareApi(
-                "Duffel", "DUFFEL_BASE_URL", "DuffelBaseUrl", config.duffel_base_url,
-                {"DUFFEL_ACCESS_TOKEN": token}, {}, ("DuffelCredentials", {"access_token": token}),
-                lambda: self._start_duffel(host, port, token),
-            )  # fmt: skip
-        if config.fare_source == "ignav":
-            key, per_traveller = config.ignav_api_key, config.ignav_price_per_traveller
-            flag = str(per_traveller).lower()
-            return _FareApi(
-                "Ignav", "IGNAV_BASE_URL", "IgnavBaseUrl", config.ignav_base_url,
-                {"IGNAV_API_KEY": key, "IGNAV_PRICE_PER_TRAVELLER": flag}, {"IgnavPricePerTraveller": flag},
-                ("IgnavCredentials", {"api_key": key}),
-                lambda: self._start_ignav(host, port, key, per_traveller),
-            )  # fmt: skip
-        client_id, secret = config.amadeus_client_id, config.amadeus_client_secret
-        return _FareApi(
-            "Amadeus", "AMADEUS_BASE_URL", "AmadeusBaseUrl", config.amadeus_base_url,
-            {"AMADEUS_CLIENT_ID": client_id, "AMADEUS_CLIENT_SECRET": secret}, {},
-            ("AmadeusCredentials", {"client_id": client_id, "client_secret": secret}),
-            lambda: self._start_simulator(host, port, client_id, secret),
-        )  # fmt: skip
-
     def _local_parameters(self) -> dict[str, str]:
         """Parameters of a local deployment (the user's FAREWATCH_PARAMETER_OVERRIDES beat them)."""
         config = self.config
@@ -409,29 +367,11 @@ class LocalStack:
             "ForceRefreshMinSeconds": LOCAL_FORCE_REFRESH_MIN_SECONDS,
             "AnonymousRefreshesPerIpPerMinute": LOCAL_ANONYMOUS_REFRESHES_PER_MINUTE,
             "MailSender": LOCAL_MAIL_SENDER,
+            config.fare_api.url_parameter: self.fare_api_url,
         }
-        fare_api = self._fare_api()
-        return {**local, fare_api.url_parameter: self.fare_api_url, **fare_api.parameters}
-
-    def _set_fare_api_secret(self, template: Template, aws_url: str) -> None:
-        """Do what an operator does after a deploy: put the fare API's credentials into its secret, which
-        the template creates with a placeholder. The stack's own function processes take them from the
-        environment; `sam local` containers read the secret, as in AWS."""
-        import boto3
-
-        logical_id, value = self._fare_api().secret
-        if not any(secret.logical_id == logical_id for secret in template.secrets):
-            return
-        secretsmanager = boto3.client(
-            "secretsmanager",
-            endpoint_url=aws_url,
-            region_name=REGION,
-            aws_access_key_id=LOCAL_KEY,
-            aws_secret_access_key=LOCAL_KEY,
-        )
-        secretsmanager.put_secret_value(
-            SecretId=template.secret(logical_id).name, SecretString=json.dumps(value)
-        )
+        if config.fare_source == "ignav":
+            local["IgnavPricePerTraveller"] = str(config.ignav_price_per_traveller).lower()
+        return local
 
     def _upstream_calls(self) -> int | None:
         """Searches the simulator served so far (for the poll cycle's line); None with an external API."""
@@ -452,9 +392,7 @@ class LocalStack:
     @property
     def fare_api_url(self) -> str:
         """The fare API the functions call, whichever source it is (simulator or external)."""
-        return self._fare_api().external_url or _running(self._fare_api_server, "the fare API").url.rstrip(
-            "/"
-        )
+        return self.config.fare_api_url or _running(self._fare_api_server, "the fare API").url.rstrip("/")
 
     amadeus_url = fare_api_url  # named for the first source; kept for its callers
 
@@ -473,7 +411,7 @@ class LocalStack:
         def line(label: str, text: str) -> str:
             return f"  {label:<13}{text}"
 
-        simulated, fare_api = self._fare_api_server is not None, self._fare_api().name
+        simulated, fare_api = self._fare_api_server is not None, config.fare_api.title
         lines = [
             f"Farewatch local stack: {_display(template.path)} (stage {template.api.stage_name})",
             line("API", self.api_url),

@@ -104,7 +104,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def stub_simulator(host: str, port: int, client_id: str, client_secret: str) -> Any:
+def stub_simulator(source: str, host: str, port: int, arguments: Any) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         return Response(json.dumps({"path": Request(environ).path}))(environ, start_response)
 

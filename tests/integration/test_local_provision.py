@@ -213,9 +213,9 @@ def stack_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def stub_simulator(host: str, port: int, client_id: str, client_secret: str):
+def stub_simulator(source: str, host: str, port: int, arguments):
     def app(environ, start_response):
-        body = {"client_id": client_id, "path": Request(environ).path}
+        body = {"source": source, "client_id": arguments["client_id"], "path": Request(environ).path}
         return Response(json.dumps(body), content_type="application/json")(environ, start_response)
 
     return start(app, host, port, service="the stub simulator")
@@ -240,7 +240,7 @@ def test_the_stack_serves_the_template_on_free_ports_and_stops_cleanly(stack_pro
 
     assert "StatsTable" in answer["tables"]
     assert (answer["stage"], answer["fares"]) == ("local", urls["amadeus"])
-    assert simulator["client_id"] == "farewatch-local"
+    assert (simulator["source"], simulator["client_id"]) == ("amadeus", "farewatch-local")
     assert dict(os.environ) == before
     for url in urls.values():
         with pytest.raises(requests.ConnectionError):

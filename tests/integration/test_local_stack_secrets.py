@@ -18,7 +18,7 @@ from fare_sim.server import start as serve
 from farewatch_local.stack import LocalStack, StackConfig
 
 
-def stub_fare_api(host: str, port: int, *credentials: str) -> Any:
+def stub_fare_api(source: str, host: str, port: int, arguments: Any) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         return Response(json.dumps({"path": Request(environ).path}))(environ, start_response)
 
@@ -45,7 +45,6 @@ def started() -> Iterator[Any]:
                 LocalStack(
                     StackConfig(api_port=0, simulator_port=0, aws_port=0, warm_up=False, **config),
                     start_simulator=stub_fare_api,
-                    start_duffel=stub_fare_api,
                 )
             )
             # The embedded AWS is one per process: leave no resource behind for the next stack.
@@ -57,8 +56,7 @@ def started() -> Iterator[Any]:
 
 def test_the_amadeus_secret_holds_the_local_credentials(started):
     stack = started(
-        amadeus_client_id="local-id",
-        amadeus_client_secret="local-secret",
+        credentials={"client_id": "local-id", "client_secret": "local-secret"},
         exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "0"},
     )
 
@@ -72,7 +70,7 @@ def test_the_amadeus_secret_holds_the_local_credentials(started):
 def test_the_duffel_secret_holds_the_local_token_when_duffel_answers(started):
     stack = started(
         fare_source="duffel",
-        duffel_access_token="duffel_test_local",
+        credentials={"access_token": "duffel_test_local"},
         exported={"FAREWATCH_POLL_INTERVAL_SECONDS": "0"},
     )
 

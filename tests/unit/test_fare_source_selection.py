@@ -70,13 +70,14 @@ def test_each_source_has_its_own_cache_entries() -> None:
 def test_the_local_stack_uses_amadeus_unless_told_otherwise() -> None:
     config = StackConfig.from_environ({})
 
-    assert (config.fare_source, config.duffel_base_url) == ("amadeus", None)
+    assert (config.fare_source, config.fare_api_url) == ("amadeus", None)
 
 
 def test_the_local_stack_reads_the_duffel_choice_and_defaults_the_simulator_token() -> None:
     config = StackConfig.from_environ({"FAREWATCH_FARE_SOURCE": "Duffel"})
 
-    assert (config.fare_source, config.duffel_access_token) == ("duffel", DEFAULT_DUFFEL_TOKEN)
+    assert config.fare_source == "duffel"
+    assert config.fare_api_credentials == {"access_token": DEFAULT_DUFFEL_TOKEN}
     assert "duffel_test" not in repr(config)
 
 
@@ -96,9 +97,9 @@ def test_an_external_duffel_with_a_token_replaces_the_simulator() -> None:
         }
     )
 
-    assert (config.duffel_base_url, config.duffel_access_token) == (
+    assert (config.fare_api_url, config.fare_api_credentials) == (
         "https://api.duffel.com",
-        "duffel_test_mine",
+        {"access_token": "duffel_test_mine"},
     )
 
 
