@@ -15,7 +15,7 @@ import os
 import pickle  # nosec B403  # the stack's own snapshots, in the developer's own data folder
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,9 +176,9 @@ def provision(template: Template, endpoint_url: str | None) -> None:
             request["SecretString"] = secret.secret_string
         _unless_exists(lambda request=request: secretsmanager.create_secret(**request))
     sqs = client("sqs", endpoint_url)
-    created: set[str] = set()
-    for queue in template.queues:
-        create_queue(sqs, queue, template.queues, created)
+    for queue in sorted(template.queues, key=lambda queue: queue.dead_letter_queue is not None):
+        target = queue.dead_letter_queue  # dead-letter queues first (they have none themselves)
+        create_queue(sqs, queue, template.queue(target) if target else None)
     events = client("events", endpoint_url)
     for rule in template.rules:  # put_rule and put_targets replace what a restored state had
         events.put_rule(Name=rule.name, EventPattern=json.dumps(rule.pattern), State="ENABLED")
@@ -194,11 +194,13 @@ def provision(template: Template, endpoint_url: str | None) -> None:
 
 
 def create_table(dynamodb: Any, table: TableSpec) -> None:
-    """One table, always on demand locally (capacity means nothing to moto), then its TTL."""
+    """One table, always on demand locally (capacity means nothing to moto), then its TTL; a restored
+    table must have the keys and indexes the template declares."""
 
     def keys(schema: Iterable[Any]) -> list[dict[str, str]]:
         return [{"AttributeName": key.name, "KeyType": key.key_type} for key in schema]
 
+    indexes = {"Global": table.global_secondary_indexes, "Local": table.local_secondary_indexes}
     request: dict[str, Any] = {
         "TableName": table.name,
         "AttributeDefinitions": [
@@ -207,18 +209,15 @@ def create_table(dynamodb: Any, table: TableSpec) -> None:
         "KeySchema": keys(table.key_schema),
         "BillingMode": "PAY_PER_REQUEST",
     }
-    for kind, indexes in (
-        ("Global", table.global_secondary_indexes),
-        ("Local", table.local_secondary_indexes),
-    ):
-        if indexes:
+    for kind, specs in indexes.items():
+        if specs:
             request[f"{kind}SecondaryIndexes"] = [
                 {
                     "IndexName": index.name,
                     "KeySchema": keys(index.key_schema),
                     "Projection": dict(index.projection),
                 }
-                for index in indexes
+                for index in specs
             ]
     if _unless_exists(lambda: dynamodb.create_table(**request)):
         if table.ttl_attribute:
@@ -227,36 +226,23 @@ def create_table(dynamodb: Any, table: TableSpec) -> None:
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
         return
-    existing = dynamodb.describe_table(TableName=table.name)["Table"]
-    declared = (
-        request["KeySchema"],
-        sorted(i.name for i in table.global_secondary_indexes + table.local_secondary_indexes),
-    )
-    found = (
-        existing["KeySchema"],
-        sorted(
-            i["IndexName"]
-            for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
-            for i in existing.get(key, [])
-        ),
-    )
-    if declared != found:
+
+    def shape(description: Mapping[str, Any]) -> tuple[Any, list[str]]:
+        names = (i["IndexName"] for kind in indexes for i in description.get(f"{kind}SecondaryIndexes", []))
+        return description["KeySchema"], sorted(names)
+
+    if shape(dynamodb.describe_table(TableName=table.name)["Table"]) != shape(request):
         raise AwsStateError(
             f"the saved table {table.name} has other keys or indexes than template.yaml declares now; "
             "`make dev-reset` starts empty"
         )
 
 
-def create_queue(sqs: Any, queue: QueueSpec, queues: list[QueueSpec], created: set[str]) -> None:
-    """One queue with its attributes and redrive policy, dead-letter queue first."""
-    if queue.logical_id in created:
-        return
-    created.add(queue.logical_id)
+def create_queue(sqs: Any, queue: QueueSpec, dead_letter_queue: QueueSpec | None) -> None:
+    """One queue with its attributes and redrive policy (its dead-letter queue exists already)."""
     attributes = {"VisibilityTimeout": str(queue.visibility_timeout), **queue.attributes}
-    if queue.dead_letter_queue:
-        target = next(q for q in queues if q.logical_id == queue.dead_letter_queue)
-        create_queue(sqs, target, queues, created)
-        redrive = {"deadLetterTargetArn": target.arn, "maxReceiveCount": queue.max_receive_count}
+    if dead_letter_queue is not None:
+        redrive = {"deadLetterTargetArn": dead_letter_queue.arn, "maxReceiveCount": queue.max_receive_count}
         attributes["RedrivePolicy"] = json.dumps(redrive)
     try:
         sqs.create_queue(QueueName=queue.name, Attributes=attributes)
@@ -267,19 +253,16 @@ def create_queue(sqs: Any, queue: QueueSpec, queues: list[QueueSpec], created: s
         sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
 
 
+_EXISTS = {"ResourceInUseException", "ResourceExistsException", "AlreadyExistsException", "AlreadyExists"}
+_EXISTS |= {"ConfigurationSetAlreadyExists", "ConfigurationSetAlreadyExistsException"}
+
+
 def _unless_exists(create: Any) -> bool:
     """Run a create call; False when the resource was already there."""
     try:
         create()
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in (
-            "ResourceInUseException",
-            "ResourceExistsException",
-            "AlreadyExistsException",
-            "AlreadyExists",
-            "ConfigurationSetAlreadyExists",
-            "ConfigurationSetAlreadyExistsException",
-        ):
+        if error.response.get("Error", {}).get("Code") in _EXISTS:
             return False
         raise
     return True

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,8 +129,8 @@ class SqsDelivery:
         self._sqs = client("sqs", aws_url)
         self.queue_url = self._sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
 
-    def deliver_once(self, retry_after: int | None) -> Counter[str] | None:
-        """One batch delivered; its totals, or None when no message was visible."""
+    def deliver_once(self, retry_after: int | None) -> int | None:
+        """One batch delivered; how many of its messages succeeded, or None when none was visible."""
         messages = self._sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(self.event.batch_size, 10),
@@ -141,7 +142,6 @@ class SqsDelivery:
             return None
         records = [sqs_record(message, self.queue) for message in messages]
         every = {record["messageId"] for record in records}
-        totals: Counter[str] = Counter()
         try:
             response = self._functions.invoke(self.function.logical_id, {"Records": records})
         except FunctionError as error:  # Lambda retries the whole batch
@@ -152,7 +152,6 @@ class SqsDelivery:
             if self.event.reports_batch_item_failures and isinstance(response, dict):
                 ids = {str(item.get("itemIdentifier")) for item in response.get("batchItemFailures") or []}
                 failed = ids if ids <= every else every  # an unknown identifier fails the whole batch
-        totals["delivered"] += len(every - failed)
         handles = {record["messageId"]: record["receiptHandle"] for record in records}
         if retry_after is not None and failed:
             self._sqs.change_message_visibility_batch(
@@ -168,7 +167,7 @@ class SqsDelivery:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(done)],
             )
-        return totals
+        return len(every - failed)
 
 
 class Poller:
@@ -210,23 +209,24 @@ class Poller:
         if self._thread is not None:
             self._thread.join(timeout=90)
 
-    def describe(self) -> list[str]:
-        lines = []
-        for function, schedule in self.schedules:
-            every = f"every {self.interval} s locally" if self.interval > 0 else "only on POST /__local/poll"
-            lines.append(
-                f"  {'Schedule':<13}{function.logical_id} {every}, every watched route "
-                f"({schedule.expression} deployed; FAREWATCH_POLL_INTERVAL_SECONDS)"
+    def describe(self) -> list[tuple[str, str]]:
+        """The banner's rows: each schedule, each queue subscription, and how to poll now."""
+        every = f"every {self.interval} s locally" if self.interval > 0 else "only on POST /__local/poll"
+        deployed = "deployed; FAREWATCH_POLL_INTERVAL_SECONDS"
+        rows = [
+            (
+                "Schedule",
+                f"{function.logical_id} {every}, every watched route ({schedule.expression} {deployed})",
             )
+            for function, schedule in self.schedules
+        ]
         for delivery in self.deliveries:
             name = delivery.function.logical_id
-            lines.append(
-                f"  {'SQS':<13}{delivery.queue.name} -> {name} "
-                f"(batches of {delivery.event.batch_size}, up to {self._functions[name].size} at a time)"
+            at_a_time = (
+                f"batches of {delivery.event.batch_size}, up to {self._functions[name].size} at a time"
             )
-        if self.schedules or self.deliveries:
-            lines.append(f"  {'Poll now':<13}POST /__local/poll")
-        return lines
+            rows.append(("SQS", f"{delivery.queue.name} -> {name} ({at_a_time})"))
+        return rows + ([("Poll now", "POST /__local/poll")] if rows else [])
 
     def _run(self) -> None:
         next_tick = time.monotonic() + self.interval
@@ -252,40 +252,34 @@ class Poller:
                 except FunctionError as error:
                     logger.warning("the scheduled invocation failed: %s", error)
             totals: Counter[str] = Counter()
-            lock = threading.Lock()
 
-            def drain(delivery: SqsDelivery, round_totals: Counter[str]) -> None:
+            def drain(delivery: SqsDelivery) -> tuple[str, int, int]:
+                """One consumer instance's batches until its queue shows none: (kind, batches, delivered)."""
                 kind = "notified" if delivery.queue.logical_id in self._notification_queues else "delivered"
+                batches = delivered = 0
                 while (
                     not self._stopping.is_set()
-                    and (batch := delivery.deliver_once(self.visibility)) is not None
+                    and (count := delivery.deliver_once(self.visibility)) is not None
                 ):
-                    with lock:
-                        round_totals[kind] += batch["delivered"]
+                    batches, delivered = batches + 1, delivered + count
+                return kind, batches, delivered
 
-            # Rounds until one delivers nothing: what a round's functions publish or enqueue (the
-            # notifier's events, after the worker's PutEvents) is delivered in the same cycle.
-            while not self._stopping.is_set():
-                round_totals: Counter[str] = Counter()
-                threads = [
-                    threading.Thread(target=drain, args=(delivery, round_totals))
-                    for delivery in self.deliveries
-                    for _ in range(self._functions[delivery.function.logical_id].size)
-                ]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                totals.update(round_totals)
-                if not round_totals:
+            # Rounds until one finds no batch: what a round's functions publish or enqueue (the notifier's
+            # events, after the worker's PutEvents) is delivered in the same cycle.
+            workers = [d for d in self.deliveries for _ in range(self._functions[d.function.logical_id].size)]
+            while workers and not self._stopping.is_set():
+                with ThreadPoolExecutor(max_workers=len(workers)) as threads:
+                    drained = list(threads.map(drain, workers))
+                for kind, _, delivered in drained:
+                    totals[kind] += delivered
+                if not any(batches for _, batches, _ in drained):
                     break
             upstream_after = self._upstream_calls()
+            # Searches the simulator served meanwhile; an external fare API cannot be counted.
+            counted = upstream_before is not None and upstream_after is not None
             summary = {
                 "routes_polled": totals["delivered"],
-                # Searches the simulator served meanwhile; an external fare API cannot be counted.
-                "upstream_calls": 0
-                if upstream_before is None or upstream_after is None
-                else upstream_after - upstream_before,
+                "upstream_calls": (upstream_after or 0) - (upstream_before or 0) if counted else 0,
                 "alerts_created": len(self._price_drops.drain()),
             }
         if dispatch or totals["delivered"] or totals["notified"]:

@@ -18,6 +18,7 @@ import shlex
 import socket
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -405,62 +406,41 @@ class LocalStack:
         return {"api": self.api_url, "amadeus": self.fare_api_url, "aws": self.aws_url}
 
     def banner(self) -> str:
-        template = _running(self.template, "the template")
-        config = self.config
-
-        def line(label: str, text: str) -> str:
-            return f"  {label:<13}{text}"
-
-        simulated, fare_api = self._fare_api_server is not None, config.fare_api.title
-        lines = [
-            f"Farewatch local stack: {_display(template.path)} (stage {template.api.stage_name})",
-            line("API", self.api_url),
-            line(fare_api, f"{self.fare_api_url}  ({'simulator' if simulated else 'external'})"),
-            line("AWS (moto)", self.aws_url),
+        """What `make dev` prints once started: where everything is, and what to try first."""
+        template, config, aws = _running(self.template, "the template"), self.config, self._aws
+        functions, poller, mailbox = self.functions, self._poller, self.mailbox
+        assert aws is not None and functions is not None and poller is not None and mailbox is not None
+        simulated = "simulator" if self._fare_api_server is not None else "external"
+        rows = [
+            ("API", self.api_url),
+            (config.fare_api.title, f"{self.fare_api_url}  ({simulated})"),
+            ("AWS (moto)", self.aws_url),
         ]
-        if config.data_dir is not None and self._aws is not None:
-            restored = self._aws.restored_from
-            kept = (
-                f"restored as saved at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(restored))}"
-                if restored
-                else "empty at start"
-            )
-            lines.append(
-                line(
-                    "Data",
-                    f"{_display(config.data_dir)} ({kept}; saved every {SNAPSHOT_SECONDS:.0f} s and at stop; "
-                    "make dev-reset starts empty)",
-                )
-            )
-        if self.functions is not None:
-            pools = ", ".join(f"{name} x{pool.size}" for name, pool in self.functions.items())
-            lines.append(line("Functions", f"{pools} (one process per instance)"))
-        ttl = template.parameters.get("FareCacheTtlSeconds")
-        if ttl:
-            lines.append(line("Fare cache", f"{ttl} s (FareCacheTtlSeconds; 600 s deployed by default)"))
-        if self._poller is not None:
-            lines += self._poller.describe()
-        if self.mailbox is not None:
-            lines.append(
-                line(
-                    "Mail",
-                    f"GET {self.api_url}/__local/mail, and .eml files in {_display(self.mailbox.folder)}",
-                )
-            )
-        lines.append(line("Tables", ", ".join(table.name for table in template.tables) or "-"))
-        lines.append(line("Secrets", ", ".join(secret.name for secret in template.secrets) or "-"))
-        lines.append(line("Queues", ", ".join(queue.name for queue in template.queues) or "-"))
-        routes: dict[str, int] = {}
-        for function, _ in template.routes:
-            routes[function.logical_id] = routes.get(function.logical_id, 0) + 1
-        lines.append(line("Routes", ", ".join(f"{count} to {name}" for name, count in routes.items()) or "-"))
-        sample = next(
-            (e.path for _, e in template.routes if e.method in ("GET", "ANY") and "{" not in e.path), None
+        if config.data_dir is not None:
+            saved_at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(aws.restored_from or 0))
+            kept = f"restored as saved at {saved_at}" if aws.restored_from else "empty at start"
+            every = f"saved every {SNAPSHOT_SECONDS:.0f} s and at stop; make dev-reset starts empty"
+            rows.append(("Data", f"{_display(config.data_dir)} ({kept}; {every})"))
+        pools = ", ".join(f"{name} x{pool.size}" for name, pool in functions.items())
+        rows.append(("Functions", f"{pools} (one process per instance)"))
+        if ttl := template.parameters.get("FareCacheTtlSeconds"):
+            rows.append(("Fare cache", f"{ttl} s (FareCacheTtlSeconds; 600 s deployed by default)"))
+        rows += poller.describe()
+        rows.append(
+            ("Mail", f"GET {self.api_url}/__local/mail, and .eml files in {_display(mailbox.folder)}")
         )
-        if sample is not None:
-            lines.append(line("Try", f"curl {self.api_url}{sample}"))
-        lines.append("Ctrl-C stops everything.")
-        return "\n".join(lines)
+        for label, specs in (("Tables", template.tables), ("Secrets", template.secrets)):
+            rows.append((label, ", ".join(spec.name for spec in specs) or "-"))
+        rows.append(("Queues", ", ".join(queue.name for queue in template.queues) or "-"))
+        routes = Counter(function.logical_id for function, _ in template.routes)
+        rows.append(("Routes", ", ".join(f"{count} to {name}" for name, count in routes.items()) or "-"))
+        plain = (e.path for _, e in template.routes if e.method in ("GET", "ANY") and "{" not in e.path)
+        if sample := next(plain, None):
+            rows.append(("Try", f"curl {self.api_url}{sample}"))
+        title = f"Farewatch local stack: {_display(template.path)} (stage {template.api.stage_name})"
+        return "\n".join(
+            [title, *(f"  {label:<13}{text}" for label, text in rows), "Ctrl-C stops everything."]
+        )
 
 
 class _TemporaryFolder(tempfile.TemporaryDirectory[str]):
