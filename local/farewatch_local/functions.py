@@ -203,10 +203,6 @@ class FunctionPool:
             return False
         return True
 
-    @property
-    def instances(self) -> int:
-        return self._running
-
     def stop(self) -> None:
         """Close the idle instances, then wait (at most STOP_WAIT_SECONDS) for the busy ones to finish
         their invocation: the stack stops its AWS after its functions, and an invocation cut off from
