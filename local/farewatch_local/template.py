@@ -33,8 +33,10 @@ _RULE, _MAIL_SET, _MAIL_IDENTITY = (
     "AWS::SES::EmailIdentity",
 )
 _RUNS = {_FUNCTION, _LAYER, _API, _TABLE, _QUEUE, _SECRET, _RULE, _MAIL_SET, _MAIL_IDENTITY}
-# Every resource is named by its logical id locally (template.yaml names none itself).
-_NAME_PROPERTIES = {"FunctionName", "TableName", "QueueName", "Name"}
+# Properties that would change what runs locally and template.yaml does not set: every resource is
+# named by its logical id, API bodies are text or base64, pools are sized by MaximumConcurrency.
+_REFUSED_PROPERTIES = {"FunctionName", "TableName", "QueueName", "Name", "BinaryMediaTypes"}
+_REFUSED_PROPERTIES |= {"ReservedConcurrentExecutions", "DelaySeconds", "FifoQueue"}
 _EVENT_PROPERTIES = {
     "Api": {"RestApiId", "Path", "Method"},
     "Schedule": {"Schedule", "Description"},
@@ -428,10 +430,8 @@ def load_template(
         properties = resource.get("Properties") or {}
         if kind == _FUNCTION:
             properties = _merge_globals((document.get("Globals") or {}).get("Function") or {}, properties)
-        if named := sorted(_NAME_PROPERTIES & set(properties)):
-            raise TemplateError(
-                f"{where}.Properties.{named[0]}: locally every resource is named by its logical id"
-            )
+        if refused := sorted(_REFUSED_PROPERTIES & set(properties)):
+            raise TemplateError(f"{where}.Properties.{refused[0]} is not supported locally")
         by_type.setdefault(kind, []).append((logical_id, properties, f"{where}.Properties"))
     layers = {}
     for logical_id, properties, where in by_type.get(_LAYER, []):

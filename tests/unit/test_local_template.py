@@ -476,9 +476,14 @@ def test_a_generated_secret_keeps_its_rules_for_secrets_manager_to_apply(tmp_pat
     [
         (
             "Resources:\n  Jobs: {Type: AWS::SQS::Queue, Properties: {QueueName: jobs}}\n",
-            r"Resources\.Jobs\.Properties\.QueueName: locally every resource is named by its logical id",
+            r"Resources\.Jobs\.Properties\.QueueName is not supported locally",
         ),
         ("Globals:\n  Api: {OpenApiVersion: 3.0.1}\nResources:\n", r"Globals\.Api is not supported locally"),
+        (
+            "Resources:\n  Api:\n    Type: AWS::Serverless::Api\n"
+            "    Properties: {StageName: x, BinaryMediaTypes: [image/png]}\n",
+            r"Resources\.Api\.Properties\.BinaryMediaTypes is not supported locally",
+        ),
         (
             "Parameters:\n  Code: {Type: String, MinLength: 2}\nResources:\n",
             r"Parameters\.Code: MinLength is not supported locally",
