@@ -12,12 +12,14 @@ or `{"offers": 0}`); a simulator may add its own `/__sim/...` rules, served by `
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -37,6 +39,7 @@ DAY_RULES = {
     "horizon": f"within {BOOKING_HORIZON_DAYS} days",
 }
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONTROL_ROUTES = (
     Rule("/__sim/stats", endpoint="show_stats", methods=["GET"]),
@@ -51,6 +54,7 @@ CONTROL_ROUTES = (
 
 
 def json_response(status: int, body: Any, content_type: str = "application/json", **headers: str) -> Response:
+    """`body` as JSON; `headers` are added as given."""
     # An explicit content_type is sent as is: werkzeug adds no charset to it.
     return Response(json.dumps(body), status=status, content_type=content_type, headers=headers)
 
@@ -62,6 +66,19 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token or any(char.isspace() for char in token):
         return None
     return token
+
+
+def same_secret(presented: str | None, expected: str) -> bool:
+    """Whether a presented key or token is the expected one (in constant time); never for a missing one."""
+    return bool(presented) and hmac.compare_digest(str(presented).encode(), expected.encode())
+
+
+def remember(store: OrderedDict[str, T], key: str, value: T, limit: int) -> None:
+    """Keep `value` as the newest entry of `store`, forgetting the oldest beyond `limit`."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > limit:
+        store.popitem(last=False)
 
 
 def day_problem(raw: Any, today: dt.date) -> tuple[dt.date | None, str | None]:

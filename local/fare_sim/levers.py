@@ -44,10 +44,14 @@ def read_fault(body: Any) -> tuple[FaultMode, int | None]:
         mode = FaultMode(fields.get("mode"))
     except ValueError:
         raise ControlInputError(f"mode must be one of {'|'.join(mode.value for mode in FaultMode)}") from None
-    count = fields.get("count")
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+    return mode, read_count(fields.get("count"))
+
+
+def read_count(count: Any) -> int | None:
+    """How many requests a fault lasts: a whole number of at least 1, or None (until cleared)."""
+    if count is not None and (type(count) is not int or count < 1):
         raise ControlInputError("count must be a whole number of at least 1")
-    return mode, count
+    return count
 
 
 def read_route_day(origin: str, destination: str, departure_date: str) -> RouteDay:
