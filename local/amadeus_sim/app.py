@@ -34,8 +34,7 @@ from werkzeug.wrappers import Request, Response
 from amadeus_sim import search as issues
 from amadeus_sim.offers import offers_body
 from amadeus_sim.search import FlightSearch, Issue, SearchRejected, search_from_body, search_from_query
-from fare_sim.core import FareSimulator, Timing, bearer_token, json_response
-from fare_sim.levers import FaultMode
+from fare_sim.core import FareSimulator, FaultMode, Timing, bearer_token, json_response
 
 TOKEN_PATH = "/v1/security/oauth2/token"  # noqa: S105 - a URL path, not a secret
 FLIGHT_OFFERS_PATH = "/v2/shopping/flight-offers"

@@ -39,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 from fare_sim.core import (  # fmt: skip
     DAY_RULES,
     FareSimulator,
+    FaultMode,
     Timing,
     bearer_token,
     day_problem,
@@ -46,7 +47,6 @@ from fare_sim.core import (  # fmt: skip
     remember,
     same_secret,
 )
-from fare_sim.levers import FaultMode
 from fare_sim.pricing import FlightSearch, NoOffersPin, PricedOffer, PricePin, RouteDay, iso_duration
 from fare_sim.world import (
     AIRCRAFT,

@@ -30,8 +30,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import DAY_RULES, FareSimulator, Timing, day_problem, json_response, remember, same_secret
-from fare_sim.levers import ControlInputError, FaultMode, control_json, read_count
+from fare_sim.core import (
+    DAY_RULES,
+    ControlInputError,
+    FareSimulator,
+    FaultMode,
+    Timing,
+    day_problem,
+    json_response,
+    read_count,
+    remember,
+    same_secret,
+)
 from fare_sim.pricing import FlightSearch, PricedOffer
 from fare_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
 
@@ -383,10 +393,10 @@ class Simulator(FareSimulator):
                 self._error = (status, code, left - 1) if left > 1 else None
             return status, code
 
-    def control_errors(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
+    def control_errors(self, body: Callable[[], Any] | None) -> dict[str, Any]:
         """`GET /__sim/errors`, or `POST {"status": 424, "code": "...", "count": 1}` (`{"status": null}`)."""
         if body is not None:
-            fields = control_json(body())
+            fields = body()
             if (
                 not isinstance(fields, dict)
                 or set(fields) - {"status", "code", "count"}
