@@ -37,19 +37,15 @@ TOKEN_PATH = "/v1/security/oauth2/token"  # noqa: S105 - a URL path, not a secre
 FLIGHT_OFFERS_PATH = "/v2/shopping/flight-offers"
 AMADEUS_JSON = "application/vnd.amadeus+json"
 # The token endpoint's own error body (a flat object, not `errors[]`): status, error, description.
+# fmt: off
 INVALID_CLIENT = (401, "invalid_client", "Client credentials are invalid")
 GRANT_TYPE_MISSING = (400, "invalid_request", "Mandatory grant_type form parameter missing")
-UNSUPPORTED_GRANT_TYPE = (
-    400,
-    "unsupported_grant_type",
-    "Only client_credentials value is allowed for the body parameter grant_type",
-)
-CREDENTIALS_MISSING = (
-    400,
-    "invalid_request",
-    "Mandatory client_id and client_secret form parameters missing",
-)
-UNKNOWN_TOKEN = (404, "invalid_token", "The access token is unknown")  # fmt: skip
+UNSUPPORTED_GRANT_TYPE = (400, "unsupported_grant_type",
+                          "Only client_credentials value is allowed for the body parameter grant_type")
+CREDENTIALS_MISSING = (400, "invalid_request",
+                       "Mandatory client_id and client_secret form parameters missing")
+UNKNOWN_TOKEN = (404, "invalid_token", "The access token is unknown")
+# fmt: on
 
 
 def amadeus_error(*found: Issue) -> Response:

@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import (  # fmt: skip
+from fare_sim.core import (
     DAY_RULES,
     FareSimulator,
     FaultMode,
@@ -75,56 +75,24 @@ LOCAL_TIME = "%Y-%m-%dT%H:%M:%S"
 
 # An error entry: status, type, code, title, message, source (a pointer or parameter), as Duffel sends it.
 Problem = tuple[int, str, str, str, str, dict[str, str] | None]
-MISSING_AUTHORIZATION: Problem = (
-    401,
-    "authentication_error",
-    "missing_authorization_header",
+# fmt: off
+MISSING_AUTHORIZATION: Problem = (401, "authentication_error", "missing_authorization_header",
     "Missing authorization header",
-    "The Authorization header is missing; send 'Authorization: Bearer <access token>'.",
-    None,
-)
-ACCESS_TOKEN_NOT_FOUND: Problem = (
-    401,
-    "authentication_error",
-    "access_token_not_found",
-    "Access token not found",
-    "The access token was not recognised; it may have been revoked.",
-    None,
-)
-UNSUPPORTED_VERSION: Problem = (
-    400,
-    "invalid_request_error",
-    "unsupported_version",
+    "The Authorization header is missing; send 'Authorization: Bearer <access token>'.", None)
+ACCESS_TOKEN_NOT_FOUND: Problem = (401, "authentication_error", "access_token_not_found",
+    "Access token not found", "The access token was not recognised; it may have been revoked.", None)
+UNSUPPORTED_VERSION: Problem = (400, "invalid_request_error", "unsupported_version",
     "Unsupported API version",
-    "The Duffel-Version header is missing or names a version this API does not support; send v2.",
-    None,
-)
-RATE_LIMIT_EXCEEDED: Problem = (
-    429,
-    "rate_limit_error",
-    "rate_limit_exceeded",
-    "Rate limit exceeded",
-    "Too many requests; wait until the time in the ratelimit-reset header.",
-    None,
-)
-INTERNAL_SERVER_ERROR: Problem = (
-    500,
-    "api_error",
-    "internal_server_error",
-    "Internal server error",
-    "Something went wrong on our side; contact support with the request_id. Do not retry.",
-    None,
-)
-NOT_FOUND: Problem = (
-    404,
-    "invalid_request_error",
-    "not_found",
-    "Not found",
-    "The resource does not exist.",
-    None,
-)
+    "The Duffel-Version header is missing or names a version this API does not support; send v2.", None)
+RATE_LIMIT_EXCEEDED: Problem = (429, "rate_limit_error", "rate_limit_exceeded", "Rate limit exceeded",
+    "Too many requests; wait until the time in the ratelimit-reset header.", None)
+INTERNAL_SERVER_ERROR: Problem = (500, "api_error", "internal_server_error", "Internal server error",
+    "Something went wrong on our side; contact support with the request_id. Do not retry.", None)
+NOT_FOUND: Problem = (404, "invalid_request_error", "not_found", "Not found",
+    "The resource does not exist.", None)
 MALFORMED_BODY: Problem = (400, "invalid_request_error", "malformed_json", "Malformed JSON",
-    "The request body is not valid JSON.", None)  # fmt: skip
+    "The request body is not valid JSON.", None)
+# fmt: on
 
 
 class RequestRejected(Exception):
