@@ -113,20 +113,12 @@ def _errors(*problems: Problem, **headers: str) -> Response:
     return json_response(problems[0][0], {"errors": entries, "meta": meta}, JSON_TYPE, **headers)
 
 
-def _invalid(pointer: str, message: str) -> Problem:
-    return (422, "validation_error", "invalid_data", "Invalid data", message, {"pointer": pointer})
+def _invalid(pointer: str, message: str, code: str = "invalid_data", title: str = "Invalid data") -> Problem:
+    return (422, "validation_error", code, title, message, {"pointer": pointer})
 
 
 def _required(pointer: str) -> Problem:
-    message = f"{pointer} is required"
-    return (
-        422,
-        "validation_error",
-        "validation_required",
-        "Field is required",
-        message,
-        {"pointer": pointer},
-    )
+    return _invalid(pointer, f"{pointer} is required", "validation_required", "Field is required")
 
 
 def _bad_parameter(parameter: str, message: str) -> Problem:
