@@ -86,6 +86,7 @@ IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     500: ("api_error", "internal_error", "Internal error."),
 }
 HTML = "text/html; charset=utf-8"
+GONE_PAGE = "<!doctype html><title>Not found</title><p>This itinerary is gone.</p>"
 
 
 class Rejected(Exception):
@@ -320,8 +321,14 @@ def _amount(value: Decimal, subject: str) -> float | int:
     )
 
 
+def _flight(itinerary: dict[str, Any]) -> tuple[str, str, str]:
+    """The first flight of an itinerary: carrier, flight number, departure day."""
+    first = itinerary["outbound"]["segments"][0]
+    return first["marketing_carrier_code"], first["flight_number"], first["departure_time_local"][:10]
+
+
 def _booking_body(ignav_id: str, itinerary: dict[str, Any], base: str) -> dict[str, Any]:
-    carrier = itinerary["outbound"]["segments"][0]["marketing_carrier_code"]
+    carrier = _flight(itinerary)[0]
     url = f"{base}/book/{ignav_id}"
     fare_name = None if fraction("fare-name", ignav_id) < 0.3 else "Main Cabin"
     links = [
@@ -492,18 +499,15 @@ class Simulator(FareSimulator):
 
     def _booking_links(self, body: Any, today: dt.date, base: str) -> dict[str, Any]:
         given = (
-            [name for name, value in sorted(body.items()) if value is not None]
+            {name for name, value in body.items() if value is not None}
             if isinstance(body, Mapping)
-            else []
+            else set()
         )
         if "ignav_id" in given:
-            conflict = "ignav_id cannot be combined with manual flight, passenger or market fields."
-            others = [name for name in given if name != "ignav_id"]
-            rules = (
-                [_rule(others[0], conflict, lambda b: False, "conflicting_booking_lookup_mode")]
-                if others
-                else []
-            )
+            _first_problem(body, BOOKING_FIELDS, ())
+            if others := sorted(given - {"ignav_id"}):
+                conflict = "ignav_id cannot be combined with manual flight, passenger or market fields."
+                raise Rejected(400, "conflicting_booking_lookup_mode", conflict, others[0])
         else:
             has_return: Check = lambda b: b.get("return_date") is not None  # noqa: E731
             rules = [
@@ -511,48 +515,31 @@ class Simulator(FareSimulator):
                 *(_given(name, "{} is required with a return_date.", has_return) for name in INBOUND_FIELDS),
                 *_day("departure_date", today),
             ]
-        _first_problem(body, BOOKING_FIELDS, rules)
-        found = self._find(body)
-        if found is None:
+            _first_problem(body, BOOKING_FIELDS, rules)
+        if (found := self._find(body)) is None:
             raise Rejected(404, "itinerary_not_found", "No itinerary matches this lookup.")
         return _booking_body(*found, base)
 
     def _find(self, body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
         """The itinerary an `ignav_id` names, or the latest one searched with the manual lookup's flight."""
-        if "ignav_id" in body and body["ignav_id"] is not None:
-            itinerary = self.itinerary(body["ignav_id"]) if isinstance(body["ignav_id"], str) else None
-            return None if itinerary is None else (body["ignav_id"], itinerary)
-        wanted = (
-            body["outbound_carrier_code"],
-            str(body["outbound_flight_number"]),
-            str(body["departure_date"]),
-        )
+        if (ignav_id := body.get("ignav_id")) is not None:
+            itinerary = self.itinerary(ignav_id) if isinstance(ignav_id, str) else None
+            return None if itinerary is None else (ignav_id, itinerary)
+        flight = (body["outbound_carrier_code"], str(body["outbound_flight_number"]), body["departure_date"])
         with self._lock:
             for ignav_id, itinerary in reversed(self._itineraries.items()):
-                first = itinerary["outbound"]["segments"][0]
-                if (
-                    first["marketing_carrier_code"],
-                    first["flight_number"],
-                    first["departure_time_local"][:10],
-                ) == wanted:
+                if _flight(itinerary) == flight:
                     return ignav_id, itinerary
         return None
 
     def _booking_page(self, ignav_id: str) -> Response:
         itinerary = self.itinerary(ignav_id)
         if itinerary is None:
-            return Response(
-                "<!doctype html><title>Not found</title><p>This itinerary is gone.</p>",
-                404,
-                content_type=HTML,
-            )
-        first, last = itinerary["outbound"]["segments"][0], itinerary["outbound"]["segments"][-1]
-        price = itinerary["price"]
-        text = html.escape(
-            f"{first['marketing_carrier_code']}{first['flight_number']} {first['departure_airport']} → "
-            f"{last['arrival_airport']} on {first['departure_time_local'][:10]}: "
-            f"{price['amount']} {price['currency']}"
-        )
+            return Response(GONE_PAGE, 404, content_type=HTML)
+        (carrier, number, day), price = _flight(itinerary), itinerary["price"]
+        segments = itinerary["outbound"]["segments"]
+        route = f"{segments[0]['departure_airport']} → {segments[-1]['arrival_airport']}"
+        text = html.escape(f"{carrier}{number} {route} on {day}: {price['amount']} {price['currency']}")
         title = f"<title>Book {html.escape(ignav_id)}</title>"
         return Response(
             f"<!doctype html>{title}<h1>Simulated booking page</h1><p>{text}</p>", content_type=HTML
