@@ -60,21 +60,19 @@ INVALID_DATE, INVALID_FORMAT = (425, "INVALID DATE"), (477, "INVALID FORMAT")
 RESTRICTED, INVALID_DATA = (2668, "PARAMETER COMBINATION INVALID/RESTRICTED"), (4926, "INVALID DATA RECEIVED")
 TOO_MANY, MISSING = (10661, "MAXIMUM NUMBER OF OCCURRENCES EXCEEDED"), (32171, "MANDATORY DATA MISSING")
 # The API gateway's answers, shared by every Amadeus data API.
-INVALID_HTTP_HEADER = Issue(
-    401, 38191, "Invalid HTTP header", "Missing or invalid format for mandatory Authorization header"
-)
-INVALID_ACCESS_TOKEN = Issue(
-    401, 38190, "Invalid access token", "The access token provided in the Authorization header is invalid"
-)
+# fmt: off
+INVALID_HTTP_HEADER = Issue(401, 38191, "Invalid HTTP header",
+                            "Missing or invalid format for mandatory Authorization header")
+INVALID_ACCESS_TOKEN = Issue(401, 38190, "Invalid access token",
+                             "The access token provided in the Authorization header is invalid")
 ACCESS_TOKEN_EXPIRED = Issue(401, 38192, "Access token expired", "The access token is expired")
-TOO_MANY_REQUESTS = Issue(
-    429, 38194, "Too many requests", "The network rate limit is exceeded, please try again later"
-)
+TOO_MANY_REQUESTS = Issue(429, 38194, "Too many requests",
+                          "The network rate limit is exceeded, please try again later")
 RESOURCE_NOT_FOUND = Issue(404, 38196, "Resource not found", "The targeted resource doesn't exist")
-INTERNAL_ERROR = Issue(
-    500, 38189, "Internal error", "An internal error occurred, please contact your administrator"
-)
+INTERNAL_ERROR = Issue(500, 38189, "Internal error",
+                       "An internal error occurred, please contact your administrator")
 SYSTEM_ERROR = Issue(500, 141, "SYSTEM ERROR HAS OCCURRED", "The fare search system is unavailable")
+# fmt: on
 
 
 def bad_request(
