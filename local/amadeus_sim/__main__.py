@@ -1,8 +1,5 @@
-"""`python -m amadeus_sim`: the simulator on its own, in the foreground, until Ctrl-C.
-
-The client id and secret come from AMADEUS_CLIENT_ID / AMADEUS_CLIENT_SECRET, defaulting to
-the local pair the rest of Farewatch uses.
-"""
+"""`python -m amadeus_sim`: the simulator alone, in the foreground, until Ctrl-C; the client id and secret
+from AMADEUS_CLIENT_ID / AMADEUS_CLIENT_SECRET, by default the local pair the rest of Farewatch uses."""
 
 import os
 import sys
@@ -11,13 +8,7 @@ from amadeus_sim.app import Simulator
 from fare_sim.server import serve_from_command_line
 
 client_id = os.environ.get("AMADEUS_CLIENT_ID") or "farewatch-local"
-client_secret = os.environ.get("AMADEUS_CLIENT_SECRET") or "farewatch-local-secret"
-sys.exit(
-    serve_from_command_line(
-        None,
-        prog="amadeus_sim",
-        title="Amadeus simulator",
-        make_app=lambda: Simulator(client_id=client_id, client_secret=client_secret),
-        detail=f" (client id {client_id!r})",
-    )
+app = Simulator(
+    client_id=client_id, client_secret=os.environ.get("AMADEUS_CLIENT_SECRET") or "farewatch-local-secret"
 )
+sys.exit(serve_from_command_line(None, prog="amadeus_sim", app=app, detail=f" (client id {client_id!r})"))

@@ -1,26 +1,23 @@
-"""The Amadeus simulator as a WSGI app: the token and flight-offers endpoints plus `/__sim` control routes.
+"""The Amadeus simulator as a WSGI app: the token and flight-offers endpoints (as Amadeus's published
+OpenAPI files describe them) plus `/__sim` control routes.
 
-Amadeus routes (faithful to the published OpenAPI files):
-- `POST /v1/security/oauth2/token` — form-encoded client credentials → `amadeusOAuth2Token`.
-- `GET /v1/security/oauth2/token/{access_token}` — token info (state "approved" or "expired").
-- `GET /v2/shopping/flight-offers` — the search, every documented query parameter validated.
-- `POST /v2/shopping/flight-offers` — needs `X-HTTP-Method-Override: GET` (without it: 400 code 32171,
-  another value: 400 code 477). An empty body searches the query string exactly like GET; a JSON body
-  searches the supported subset of `GetFlightOffersQuery` (see search.py), its meta without links.
+- `POST /v1/security/oauth2/token` (form-encoded client credentials) → `amadeusOAuth2Token`;
+  `GET /v1/security/oauth2/token/{access_token}`: its state, "approved" or "expired".
+- `GET /v2/shopping/flight-offers`: the search, every documented query parameter validated.
+- `POST /v2/shopping/flight-offers` with `X-HTTP-Method-Override: GET` (without it: 400 code 32171,
+  another value: 400 code 477): an empty body searches the query string like GET, a JSON body the
+  supported subset of `GetFlightOffersQuery` (search.py), its meta without links.
 
-Flight-offers requests are handled in the gateway's order: Authorization (38191/38190/38192), then an
-injected fault (so requests without a valid token do not use one up), then the rate limit (429 38194,
-per client id, sliding one-second window, counting admitted requests only; the token endpoint is not
-limited), then validation (400, every issue at once) and the search. The `malformed` fault answers 200
-with the first half of the answer. Flight-offers answers are `application/vnd.amadeus+json`, token
-endpoint answers `application/json`. Unknown paths and methods answer 404 code 38196; an unexpected
-failure 500 code 38189. Control routes are described in SPEC §6 (the same levers are methods).
+Flight offers go through Authorization (38191/38190/38192), an injected fault (so requests without a
+valid token use none up), the rate limit (429 38194 per client id, sliding one-second window, counting
+admitted requests; the token endpoint is not limited), validation (400, every issue at once), then the
+search, as `application/vnd.amadeus+json`. Unknown paths and methods answer 404 code 38196; an
+unexpected failure 500 code 38189.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import secrets
 import string
@@ -34,26 +31,21 @@ from werkzeug.wrappers import Request, Response
 from amadeus_sim import search as issues
 from amadeus_sim.offers import offers_body
 from amadeus_sim.search import FlightSearch, Issue, SearchRejected, search_from_body, search_from_query
-from fare_sim.core import FareSimulator, Timing, bearer_token, json_response
-from fare_sim.levers import FaultMode
+from fare_sim.core import FareSimulator, FaultMode, Timing, bearer_token, json_response, same_secret
 
 TOKEN_PATH = "/v1/security/oauth2/token"  # noqa: S105 - a URL path, not a secret
 FLIGHT_OFFERS_PATH = "/v2/shopping/flight-offers"
 AMADEUS_JSON = "application/vnd.amadeus+json"
 # The token endpoint's own error body (a flat object, not `errors[]`): status, error, description.
+# fmt: off
 INVALID_CLIENT = (401, "invalid_client", "Client credentials are invalid")
 GRANT_TYPE_MISSING = (400, "invalid_request", "Mandatory grant_type form parameter missing")
-UNSUPPORTED_GRANT_TYPE = (
-    400,
-    "unsupported_grant_type",
-    "Only client_credentials value is allowed for the body parameter grant_type",
-)
-CREDENTIALS_MISSING = (
-    400,
-    "invalid_request",
-    "Mandatory client_id and client_secret form parameters missing",
-)
+UNSUPPORTED_GRANT_TYPE = (400, "unsupported_grant_type",
+                          "Only client_credentials value is allowed for the body parameter grant_type")
+CREDENTIALS_MISSING = (400, "invalid_request",
+                       "Mandatory client_id and client_secret form parameters missing")
 UNKNOWN_TOKEN = (404, "invalid_token", "The access token is unknown")
+# fmt: on
 
 
 def amadeus_error(*found: Issue) -> Response:
@@ -63,9 +55,8 @@ def amadeus_error(*found: Issue) -> Response:
 def oauth_error(error: tuple[int, str, str]) -> Response:
     status, name, description = error
     code, title = (38190, "Invalid access token") if error == UNKNOWN_TOKEN else (38187, "Invalid parameters")
-    return json_response(
-        status, {"error": name, "error_description": description, "code": code, "title": title}
-    )
+    body = {"error": name, "error_description": description, "code": code, "title": title}
+    return json_response(status, body)
 
 
 class Simulator(FareSimulator):
@@ -92,10 +83,7 @@ class Simulator(FareSimulator):
         ]
         counters = ("token_requests", "search_requests", "rate_limited")
         super().__init__(routes=routes, counters=counters, **timing)
-        self.client_id, self.client_secret = (
-            client_id,
-            client_secret,
-        )  # a stand-in's secret, readable by tests
+        self.client_id, self.client_secret = client_id, client_secret  # a stand-in's, readable by tests
         self.token_ttl_seconds = token_ttl_seconds
         self._rate_limit_tps = rate_limit_tps  # requests per second and client id; 0 disables the limit
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expires at); expired ones kept
@@ -147,19 +135,14 @@ class Simulator(FareSimulator):
         }
 
     def _issue_token(self, request: Request) -> Response:
-        grant_type, client_id, secret = (
-            request.form.get(name) for name in ("grant_type", "client_id", "client_secret")
-        )
+        grant_type, client_id, secret = map(request.form.get, ("grant_type", "client_id", "client_secret"))
         if not grant_type:
             return oauth_error(GRANT_TYPE_MISSING)
         if grant_type != "client_credentials":
             return oauth_error(UNSUPPORTED_GRANT_TYPE)
         if not client_id or not secret:
             return oauth_error(CREDENTIALS_MISSING)
-        if not (
-            hmac.compare_digest(client_id.encode(), self.client_id.encode())
-            and hmac.compare_digest(secret.encode(), self.client_secret.encode())
-        ):
+        if not (same_secret(client_id, self.client_id) and same_secret(secret, self.client_secret)):
             return oauth_error(INVALID_CLIENT)
         now = self._clock()
         value = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))

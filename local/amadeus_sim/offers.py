@@ -19,12 +19,15 @@ from fare_sim.world import (
     whole_number,
 )
 
-BOOKING_CLASSES: dict[str, str] = {
+BOOKING_CLASSES = {
     "ECONOMY": "OSTVLKMBY",
     "PREMIUM_ECONOMY": "WE",
     "BUSINESS": "IDCJ",
     "FIRST": "AF",
 }  # cheapest first
+EXTRA_BAGS = {"BUSINESS": 1, "FIRST": 2}
+FARE_BASIS_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+LOCAL_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
 def offers_body(
@@ -42,14 +45,8 @@ def offers_body(
         aircraft.add(flight.aircraft)
         carriers.update((flight.carrier, flight.operating_carrier))
         return {
-            "departure": {
-                "iataCode": flight.departure.code,
-                "at": flight.departs_at.strftime("%Y-%m-%dT%H:%M:%S"),
-            },
-            "arrival": {
-                "iataCode": flight.arrival.code,
-                "at": flight.arrives_at.strftime("%Y-%m-%dT%H:%M:%S"),
-            },
+            "departure": {"iataCode": flight.departure.code, "at": flight.departs_at.strftime(LOCAL_TIME)},
+            "arrival": {"iataCode": flight.arrival.code, "at": flight.arrives_at.strftime(LOCAL_TIME)},
             "carrierCode": flight.carrier,
             "number": flight.number,
             "aircraft": {"code": flight.aircraft},
@@ -67,49 +64,37 @@ def offers_body(
             {"duration": iso_duration(itinerary.minutes), "segments": flights}
             for itinerary, flights in zip(offer.itineraries, segments, strict=True)
         ]
-        ids = [item["id"] for flights in segments for item in flights]
         classes = BOOKING_CLASSES[offer.cabin]
         booking_class = classes[min(int(offer.premium * 10), len(classes) - 1)]
-        bags = (0 if offer.cabin == "ECONOMY" and offer.premium < Decimal("0.2") else 1) + {
-            "BUSINESS": 1,
-            "FIRST": 2,
-        }.get(offer.cabin, 0)
-        fare_basis = booking_class + "".join(
-            pick("ABCDEFGHJKLMNPRSTUVWXYZ0123456789", "fare-basis", offer.key, n) for n in range(5)
+        bags = int(offer.cabin != "ECONOMY" or offer.premium >= Decimal("0.2")) + EXTRA_BAGS.get(
+            offer.cabin, 0
         )
+        basis = booking_class + "".join(
+            pick(FARE_BASIS_LETTERS, "fare-basis", offer.key, n) for n in range(5)
+        )
+        details = [
+            {"segmentId": item["id"], "cabin": offer.cabin, "fareBasis": basis, "class": booking_class,
+             "includedCheckedBags": {"quantity": bags}}
+            for flights in segments for item in flights
+        ]  # fmt: skip
         pricings, total, base = [], Decimal(0), Decimal(0)
         for number, kind in enumerate(kinds, start=1):
             traveler_total = to_cents(offer.adult_total * SHARE[kind])
             traveler_base = to_cents(traveler_total * offer.base_share)
             total, base = total + traveler_total, base + traveler_base
-            details = [
-                {
-                    "segmentId": i,
-                    "cabin": offer.cabin,
-                    "fareBasis": fare_basis,
-                    "class": booking_class,
-                    "includedCheckedBags": {"quantity": bags},
-                }
-                for i in ids
-            ]
             price = {
                 "currency": currency,
                 "total": amount_text(traveler_total),
                 "base": amount_text(traveler_base),
             }
-            pricing = {
-                "travelerId": str(number),
-                "fareOption": "STANDARD",
-                "travelerType": kind,
-                "price": price,
-                "fareDetailsBySegment": details,
-            }
+            pricing = {"travelerId": str(number), "fareOption": "STANDARD", "travelerType": kind,
+                       "price": price, "fareDetailsBySegment": details}  # fmt: skip
             if kind == "HELD_INFANT":  # each infant sits with an adult: the first with the first, ...
                 pricing["associatedAdultId"] = str(number - search.adults - search.children)
             pricings.append(pricing)
-        last_ticketing = min(
-            search.departure_date, today + dt.timedelta(days=whole_number(0, 6, "ticketing", offer.key))
-        )
+        ticketing = today + dt.timedelta(days=whole_number(0, 6, "ticketing", offer.key))
+        seats = max(search.adults + search.children, whole_number(1, 9, "seats", offer.key))
+        fees = [{"amount": "0.00", "type": "SUPPLIER"}, {"amount": "0.00", "type": "TICKETING"}]
         return {
             "type": "flight-offer",
             "id": offer_id,
@@ -117,22 +102,15 @@ def offers_body(
             "instantTicketingRequired": False,
             "nonHomogeneous": False,
             "oneWay": False,
-            "lastTicketingDate": last_ticketing.isoformat(),
-            "numberOfBookableSeats": max(
-                search.adults + search.children, whole_number(1, 9, "seats", offer.key)
-            ),
+            "lastTicketingDate": min(search.departure_date, ticketing).isoformat(),
+            "numberOfBookableSeats": seats,
             "itineraries": itineraries,
-            "price": {
-                "currency": currency,
-                "total": amount_text(total),
-                "base": amount_text(base),
-                "fees": [{"amount": "0.00", "type": "SUPPLIER"}, {"amount": "0.00", "type": "TICKETING"}],
-                "grandTotal": amount_text(total),
-            },
+            "price": {"currency": currency, "total": amount_text(total), "base": amount_text(base),
+                      "fees": fees, "grandTotal": amount_text(total)},
             "pricingOptions": {"fareType": ["PUBLISHED"], "includedCheckedBagsOnly": bags > 0},
             "validatingAirlineCodes": [offer.itineraries[0].flights[0].carrier],
             "travelerPricings": pricings,
-        }
+        }  # fmt: skip
 
     data = [offer(str(number), priced) for number, priced in enumerate(offers, start=1)]
     body: dict[str, Any] = {

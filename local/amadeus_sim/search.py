@@ -60,21 +60,19 @@ INVALID_DATE, INVALID_FORMAT = (425, "INVALID DATE"), (477, "INVALID FORMAT")
 RESTRICTED, INVALID_DATA = (2668, "PARAMETER COMBINATION INVALID/RESTRICTED"), (4926, "INVALID DATA RECEIVED")
 TOO_MANY, MISSING = (10661, "MAXIMUM NUMBER OF OCCURRENCES EXCEEDED"), (32171, "MANDATORY DATA MISSING")
 # The API gateway's answers, shared by every Amadeus data API.
-INVALID_HTTP_HEADER = Issue(
-    401, 38191, "Invalid HTTP header", "Missing or invalid format for mandatory Authorization header"
-)
-INVALID_ACCESS_TOKEN = Issue(
-    401, 38190, "Invalid access token", "The access token provided in the Authorization header is invalid"
-)
+# fmt: off
+INVALID_HTTP_HEADER = Issue(401, 38191, "Invalid HTTP header",
+                            "Missing or invalid format for mandatory Authorization header")
+INVALID_ACCESS_TOKEN = Issue(401, 38190, "Invalid access token",
+                             "The access token provided in the Authorization header is invalid")
 ACCESS_TOKEN_EXPIRED = Issue(401, 38192, "Access token expired", "The access token is expired")
-TOO_MANY_REQUESTS = Issue(
-    429, 38194, "Too many requests", "The network rate limit is exceeded, please try again later"
-)
+TOO_MANY_REQUESTS = Issue(429, 38194, "Too many requests",
+                          "The network rate limit is exceeded, please try again later")
 RESOURCE_NOT_FOUND = Issue(404, 38196, "Resource not found", "The targeted resource doesn't exist")
-INTERNAL_ERROR = Issue(
-    500, 38189, "Internal error", "An internal error occurred, please contact your administrator"
-)
+INTERNAL_ERROR = Issue(500, 38189, "Internal error",
+                       "An internal error occurred, please contact your administrator")
 SYSTEM_ERROR = Issue(500, 141, "SYSTEM ERROR HAS OCCURRED", "The fare search system is unavailable")
+# fmt: on
 
 
 def bad_request(
@@ -214,87 +212,72 @@ _BODY_POINTERS = {
 _TRAVELER_PARAMETER = {"ADULT": "adults", "CHILD": "children", "HELD_INFANT": "infants"}
 
 
-def _required(container: Any, key: str | int, pointer: str) -> Any:
-    """`container[key]`, or MANDATORY DATA MISSING at `pointer` when it is not there."""
-    if isinstance(container, dict) and isinstance(key, str):
-        value = container.get(key)
-    elif isinstance(container, list) and isinstance(key, int) and key < len(container):
-        value = container[key]
-    else:
-        value = None
-    if value is None:
-        raise SearchRejected([missing(pointer=pointer)])
+def _get(body: Any, pointer: str) -> Any:
+    """The value at a JSON Pointer (object keys, list indexes), or None when any step is missing."""
+    value = body
+    for step in pointer.split("/")[1:]:
+        if isinstance(value, dict) and not step.isdigit():
+            value = value.get(step)
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
     return value
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _required(body: Any, pointer: str) -> Any:
+    """The value at `pointer`, or MANDATORY DATA MISSING at the first step of it that is missing."""
+    steps = pointer.split("/")
+    for end in range(2, len(steps) + 1):
+        if _get(body, "/".join(steps[:end])) is None:
+            raise SearchRejected([missing(pointer="/".join(steps[:end]))])
+    return _get(body, pointer)
 
 
-def _leg_date(legs: list[Any], index: int) -> Any:
-    at = f"/originDestinations/{index}"
-    window = _required(_required(legs, index, at), "departureDateTimeRange", f"{at}/departureDateTimeRange")
-    return _required(window, "date", f"{at}/departureDateTimeRange/date")
+def _reject(kind: tuple[int, str], detail: str, pointer: str) -> SearchRejected:
+    return SearchRejected([bad_request(kind, detail, pointer=pointer)])
 
 
 def _body_as_query(body: Any) -> dict[str, str]:
     """The supported subset of GetFlightOffersQuery as the equivalent GET parameters."""
-
-    def reject(kind: tuple[int, str], detail: str, pointer: str) -> SearchRejected:
-        return SearchRejected([bad_request(kind, detail, pointer=pointer)])
-
     if not isinstance(body, dict):
-        raise reject(INVALID_FORMAT, "the request body must be a JSON object", "/")
-    legs = _required(body, "originDestinations", "/originDestinations")
+        raise _reject(INVALID_FORMAT, "the request body must be a JSON object", "/")
+    legs = _required(body, "/originDestinations")
     if not isinstance(legs, list) or not 1 <= len(legs) <= 2:
         detail = "the simulator searches one-way trips (1 originDestination) or round trips (2)"
-        raise reject(RESTRICTED, detail, "/originDestinations")
-    outbound = _required(legs, 0, "/originDestinations/0")
-    query: dict[str, Any] = {
-        name: _required(outbound, name, f"/originDestinations/0/{name}")
-        for name in ("originLocationCode", "destinationLocationCode")
-    }
-    query["departureDate"] = _leg_date(legs, 0)
+        raise _reject(RESTRICTED, detail, "/originDestinations")
+    ends = ("originLocationCode", "destinationLocationCode")
+    query = {name: _required(body, _BODY_POINTERS[name]) for name in (*ends, "departureDate")}
     if len(legs) == 2:
-        inbound = _object(legs[1])
-        back = (inbound.get("originLocationCode"), inbound.get("destinationLocationCode"))
-        if back != (query["destinationLocationCode"], query["originLocationCode"]):
+        if tuple(_get(body, f"/originDestinations/1/{name}") for name in reversed(ends)) != tuple(
+            map(query.get, ends)
+        ):
             detail = "the second originDestination must go back from the destination to the origin"
-            raise reject(RESTRICTED, detail, "/originDestinations/1")
-        query["returnDate"] = _leg_date(legs, 1)
-    travelers = _required(body, "travelers", "/travelers")
+            raise _reject(RESTRICTED, detail, "/originDestinations/1")
+        query["returnDate"] = _required(body, _BODY_POINTERS["returnDate"])
+    travelers = _required(body, "/travelers")
     if not isinstance(travelers, list) or not travelers:
-        raise reject(INVALID_FORMAT, "travelers must be a non-empty list", "/travelers")
+        raise _reject(INVALID_FORMAT, "travelers must be a non-empty list", "/travelers")
     counts = dict.fromkeys(_TRAVELER_PARAMETER.values(), 0)
-    for index, traveler in enumerate(travelers):
-        kind = _required(traveler, "travelerType", f"/travelers/{index}/travelerType")
+    for index in range(len(travelers)):
+        pointer = f"/travelers/{index}/travelerType"
+        kind = _get(body, pointer)
+        if kind is None:
+            raise SearchRejected([missing(pointer=pointer)])
         if kind not in _TRAVELER_PARAMETER:
             detail = f"travelerType {kind} is not supported by the simulator (ADULT, CHILD, HELD_INFANT)"
-            raise reject(INVALID_DATA, detail, f"/travelers/{index}/travelerType")
+            raise _reject(INVALID_DATA, detail, pointer)
         counts[_TRAVELER_PARAMETER[kind]] += 1
     query.update({name: count or None for name, count in counts.items()})  # no adult: MANDATORY DATA MISSING
-    sources = _required(body, "sources", "/sources")
+    sources = _required(body, "/sources")
     if not isinstance(sources, list) or "GDS" not in sources:
-        raise reject(INVALID_DATA, 'sources must include "GDS"', "/sources")
-    criteria = _object(body.get("searchCriteria"))
-    filters = _object(criteria.get("flightFilters"))
-    query.update(
-        currencyCode=body.get("currencyCode"),
-        max=criteria.get("maxFlightOffers"),
-        maxPrice=criteria.get("maxPrice"),
-    )
-    cabins = filters.get("cabinRestrictions")
-    if isinstance(cabins, list) and cabins:
-        query["travelClass"] = _object(cabins[0]).get("cabin")
-    carriers = _object(filters.get("carrierRestrictions"))
-    for body_name, parameter in (
-        ("includedCarrierCodes", "includedAirlineCodes"),
-        ("excludedCarrierCodes", "excludedAirlineCodes"),
-    ):
-        if isinstance(carriers.get(body_name), list):
-            query[parameter] = ",".join(str(code) for code in carriers[body_name])
-    connections = _object(filters.get("connectionRestriction")).get("maxNumberOfConnections")
-    if connections is not None:
+        raise _reject(INVALID_DATA, 'sources must include "GDS"', "/sources")
+    for name in ("currencyCode", "max", "maxPrice", "travelClass"):
+        query[name] = _get(body, _BODY_POINTERS[name])
+    for name in ("includedAirlineCodes", "excludedAirlineCodes"):
+        if isinstance(codes := _get(body, _BODY_POINTERS[name]), list):
+            query[name] = ",".join(str(code) for code in codes)
+    if (connections := _get(body, _BODY_POINTERS["nonStop"])) is not None:
         query["nonStop"] = connections == 0
 
     def text(value: Any) -> str:

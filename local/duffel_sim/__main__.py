@@ -1,8 +1,5 @@
-"""`python -m duffel_sim`: the Duffel simulator on its own, in the foreground, until Ctrl-C.
-
-The access token it accepts comes from DUFFEL_ACCESS_TOKEN, defaulting to the local one the rest of
-Farewatch uses.
-"""
+"""`python -m duffel_sim`: the Duffel simulator alone, in the foreground, until Ctrl-C; the access token
+it accepts from DUFFEL_ACCESS_TOKEN, by default the local one the rest of Farewatch uses."""
 
 import os
 import sys
@@ -10,6 +7,5 @@ import sys
 from duffel_sim.app import DEFAULT_ACCESS_TOKEN, Simulator
 from fare_sim.server import serve_from_command_line
 
-token = os.environ.get("DUFFEL_ACCESS_TOKEN") or DEFAULT_ACCESS_TOKEN
-make_app = lambda: Simulator(access_token=token)  # noqa: E731
-sys.exit(serve_from_command_line(None, prog="duffel_sim", title="Duffel simulator", make_app=make_app))
+app = Simulator(access_token=os.environ.get("DUFFEL_ACCESS_TOKEN") or DEFAULT_ACCESS_TOKEN)
+sys.exit(serve_from_command_line(None, prog="duffel_sim", app=app))

@@ -1,30 +1,37 @@
 """What every fare simulator is besides its wire format: a thread-safe WSGI app with request counts, the
-`/__sim` control routes over the levers (pins, faults), the fault pipeline and the deterministic price
-world (`fare_sim.pricing`).
+operator's levers (faults and price pins, as methods and as `/__sim` control routes) and the deterministic
+price world (`fare_sim.pricing`).
 
-A simulator subclasses `FareSimulator`, names its routes and counted paths, and implements `serve`
-(its own API: authentication, rate limit, validation, rendering) and `internal_error`. Control routes:
-`GET /__sim/stats`, `POST /__sim/reset`, `GET|POST /__sim/faults` (`{"mode": "http500", "count": 2}`),
-`PUT|DELETE /__sim/prices/<origin>/<destination>/<YYYY-MM-DD>` (`{"amount": 123.45, "currency": "USD"}`
-or `{"offers": 0}`); a simulator may add its own `/__sim/...` rules, served by `control_<endpoint>`.
+A simulator subclasses `FareSimulator`, names its routes and counted paths, and implements `serve` (its
+own API: authentication, rate limit, validation, rendering) and `internal_error`. Control routes:
+`GET /__sim/stats`, `POST /__sim/reset`, `GET|POST /__sim/faults` (`{"mode": "http500", "count": 2}`;
+without count until mode "none"), `PUT|DELETE /__sim/prices/<origin>/<destination>/<YYYY-MM-DD>`
+(`{"amount": 123.45, "currency": "USD"}` or `{"offers": 0}`); a simulator may add its own `/__sim/...`
+rules, served by `control_<endpoint>`. Faults make the next fare requests fail the ways the real APIs
+fail; pins fix what a route/day costs (or that it has none) so a test or a demo can predict the cheapest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import hmac
 import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.levers import ControlInputError, FaultMode, Levers
-from fare_sim.pricing import FlightSearch, Pin, PricedOffer, RouteDay, find_offers
+from fare_sim.pricing import FlightSearch, NoOffersPin, Pin, PricedOffer, PricePin, RouteDay, find_offers
+from fare_sim.world import PER_US_DOLLAR, amount_text, to_cents
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -36,7 +43,9 @@ DAY_RULES = {
     "past": "today or later",
     "horizon": f"within {BOOKING_HORIZON_DAYS} days",
 }
+MAX_PIN_AMOUNT = Decimal("1000000")
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONTROL_ROUTES = (
     Rule("/__sim/stats", endpoint="show_stats", methods=["GET"]),
@@ -48,6 +57,19 @@ CONTROL_ROUTES = (
         methods=["PUT", "DELETE"],
     ),
 )
+
+
+class ControlInputError(ValueError):
+    """Bad input on a control route: answered 400 with the message."""
+
+
+class FaultMode(enum.Enum):
+    NONE = "none"
+    HTTP500 = "http500"  # 500 (Amadeus code 141)
+    HTTP429 = "http429"  # 429 (Amadeus code 38194)
+    TIMEOUT = "timeout"  # sleeps, then answers normally
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - a mode name: 401, and the presented token really expires
+    MALFORMED = "malformed"  # 200 with the body cut short
 
 
 def json_response(status: int, body: Any, content_type: str = "application/json", **headers: str) -> Response:
@@ -64,6 +86,19 @@ def bearer_token(header: str | None) -> str | None:
     return token
 
 
+def same_secret(presented: str | None, expected: str) -> bool:
+    """Whether a presented key or token is the expected one (in constant time); never for a missing one."""
+    return bool(presented) and hmac.compare_digest(str(presented).encode(), expected.encode())
+
+
+def remember(store: OrderedDict[str, T], key: str, value: T, limit: int) -> None:
+    """Keep `value` as the newest entry of `store`, forgetting the oldest beyond `limit`."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > limit:
+        store.popitem(last=False)
+
+
 def day_problem(raw: Any, today: dt.date) -> tuple[dt.date | None, str | None]:
     """A departure date as every API reads it: (the day, None), or (None, what is wrong: "format",
     "past" or "horizon")."""
@@ -78,6 +113,79 @@ def day_problem(raw: Any, today: dt.date) -> tuple[dt.date | None, str | None]:
     return (None, "horizon") if (day - today).days > BOOKING_HORIZON_DAYS else (day, None)
 
 
+# --- Reading the levers' input ------------------------------------------------------------------------
+
+
+def _fields(body: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ControlInputError("the request body must be a JSON object")
+    if unknown := set(body) - allowed:
+        raise ControlInputError(f"unknown fields: {', '.join(sorted(unknown))}")
+    return body
+
+
+def read_count(count: Any) -> int | None:
+    """How many requests a fault lasts: a whole number of at least 1, or None (until cleared)."""
+    if count is not None and (type(count) is not int or count < 1):
+        raise ControlInputError("count must be a whole number of at least 1")
+    return count
+
+
+def read_fault(body: Any) -> tuple[FaultMode, int | None]:
+    """`{"mode": "http500", "count": 2}`; without count the fault lasts until mode "none"."""
+    fields = _fields(body, {"mode", "count"})
+    try:
+        mode = FaultMode(fields.get("mode"))
+    except ValueError:
+        raise ControlInputError(f"mode must be one of {'|'.join(mode.value for mode in FaultMode)}") from None
+    return mode, read_count(fields.get("count"))
+
+
+def read_route_day(origin: str, destination: str, departure_date: str) -> RouteDay:
+    if not re.fullmatch(r"[A-Z]{3}", origin) or not re.fullmatch(r"[A-Z]{3}", destination):
+        raise ControlInputError("origin and destination must be 3-letter IATA codes, e.g. JFK")
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", departure_date):
+            raise ValueError(departure_date)
+        return RouteDay(origin, destination, dt.date.fromisoformat(departure_date))
+    except ValueError:
+        raise ControlInputError("the date must be YYYY-MM-DD") from None
+
+
+def read_pin(body: Any) -> Pin:
+    """`{"amount": 123.45, "currency": "USD"}` (currency defaults to USD) or `{"offers": 0}`."""
+    if isinstance(body, dict) and "offers" in body:
+        if set(body) != {"offers"} or body["offers"] != 0 or isinstance(body["offers"], bool):
+            raise ControlInputError('to pin "no offers" send exactly {"offers": 0}')
+        return NoOffersPin()
+    fields = _fields(body, {"amount", "currency"})
+    return price_pin(fields.get("amount"), fields.get("currency", "USD"))
+
+
+def price_pin(amount: Any, currency: Any) -> PricePin:
+    try:
+        if isinstance(amount, bool) or not isinstance(amount, int | float | str | Decimal):
+            raise InvalidOperation
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise ControlInputError("amount must be a number, e.g. 123.45") from None
+    if not value.is_finite() or not 0 < value < MAX_PIN_AMOUNT:
+        raise ControlInputError(f"amount must be above 0 and below {MAX_PIN_AMOUNT}")
+    if value != to_cents(value):
+        raise ControlInputError("amount must have at most 2 decimals")
+    if not isinstance(currency, str) or currency not in PER_US_DOLLAR:
+        raise ControlInputError(f"currency must be one of {', '.join(PER_US_DOLLAR)}")
+    return PricePin(to_cents(value), currency)
+
+
+def control_json(raw: bytes) -> Any:
+    """A control request's body as JSON, whatever Content-Type was sent (curl -d sends a form type)."""
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise ControlInputError("the request body must be JSON") from None
+
+
 class Timing(TypedDict, total=False):
     """The time a simulator lives in: its clock, how it sleeps, how long a timeout fault hangs."""
 
@@ -86,22 +194,25 @@ class Timing(TypedDict, total=False):
     timeout_fault_seconds: float
 
 
-class FareSimulator(Levers):
-    """The shared core of the simulators; safe to serve from many threads at once."""
+class FareSimulator:
+    """The shared core of the simulators; safe to serve from many threads at once. `_lock` guards the
+    levers and each simulator's own state."""
 
     counted: Mapping[str, str] = {}  # request path -> the stats counter it adds to
     max_body_bytes = 1024 * 1024
     title = "fare simulator"
 
     def __init__(self, *, routes: Iterable[Rule], counters: Iterable[str], **timing: Unpack[Timing]) -> None:
-        super().__init__()
+        self._lock = threading.Lock()
+        self._fault: tuple[FaultMode, int | None] = (FaultMode.NONE, None)  # mode, requests still to fault
+        self._pins: dict[RouteDay, Pin] = {}
         self._clock = timing.get("clock") or time.time
         self._sleep = timing.get("sleep") or time.sleep
         self.timeout_fault_seconds = timing.get("timeout_fault_seconds", 35.0)
         self._counts = dict.fromkeys(counters, 0)
         self._routes = Map([*routes, *(rule.empty() for rule in CONTROL_ROUTES)], merge_slashes=False)
 
-    # --- What a simulator provides ---------------------------------------------------------------
+    # --- What a simulator provides -----------------------------------------------------------------
 
     def serve(self, request: Request) -> Response:
         """Answer a request of the simulated API (not a control route)."""
@@ -114,7 +225,7 @@ class FareSimulator(Levers):
     def forget(self) -> None:
         """Drop the simulator's own state on reset (tokens, offer requests...); the caller holds `_lock`."""
 
-    # --- In-process levers --------------------------------------------------------------------------
+    # --- In-process levers ---------------------------------------------------------------------------
 
     def stats(self) -> dict[str, int]:
         """Requests received per counted endpoint, whatever their outcome."""
@@ -129,25 +240,64 @@ class FareSimulator(Levers):
         """Back to a fresh start: no counts, pins, fault or remembered state."""
         with self._lock:
             self._counts = dict.fromkeys(self._counts, 0)
-            self._clear_levers()
+            self._pins.clear()
+            self._fault = (FaultMode.NONE, None)
             self.forget()
 
-    def today(self, now: float | None = None) -> dt.date:
-        return dt.datetime.fromtimestamp(self._clock() if now is None else now, tz=dt.UTC).date()
+    def pin_price(
+        self, origin: str, destination: str, departure_date: str | dt.date, amount: Any, currency: str = "USD"
+    ) -> None:
+        """Make the cheapest one-adult fare on the route/day exactly `amount` in `currency`."""
+        self._pin(read_route_day(origin, destination, str(departure_date)), price_pin(amount, currency))
+
+    def pin_no_offers(self, origin: str, destination: str, departure_date: str | dt.date) -> None:
+        self._pin(read_route_day(origin, destination, str(departure_date)), NoOffersPin())
+
+    def unpin(self, origin: str, destination: str, departure_date: str | dt.date) -> bool:
+        """Remove a pin; whether there was one."""
+        route = read_route_day(origin, destination, str(departure_date))
+        with self._lock:
+            return self._pins.pop(route, None) is not None
+
+    def _pin(self, route: RouteDay, pin: Pin) -> None:
+        with self._lock:
+            self._pins[route] = pin
 
     def pins(self) -> dict[RouteDay, Pin]:
         with self._lock:
             return dict(self._pins)
+
+    def set_fault(self, mode: str, count: int | None = None) -> None:
+        """Fault the next `count` fare requests (all of them until mode "none" if count is None)."""
+        self._set_fault(*read_fault({"mode": mode} if count is None else {"mode": mode, "count": count}))
+
+    def _set_fault(self, mode: FaultMode, count: int | None) -> None:
+        with self._lock:
+            self._fault = (mode, None if mode is FaultMode.NONE else count)
+
+    def fault(self) -> dict[str, Any]:
+        with self._lock:
+            return {"mode": self._fault[0].value, "count": self._fault[1]}
+
+    def _take_fault(self) -> FaultMode:
+        """The fault for the request being handled, using up one of its count; the caller holds `_lock`."""
+        mode, remaining = self._fault
+        if mode is not FaultMode.NONE and remaining is not None:
+            self._fault = (mode, remaining - 1) if remaining > 1 else (FaultMode.NONE, None)
+        return mode
+
+    def take_fault(self) -> FaultMode:
+        with self._lock:
+            return self._take_fault()
+
+    def today(self, now: float | None = None) -> dt.date:
+        return dt.datetime.fromtimestamp(self._clock() if now is None else now, tz=dt.UTC).date()
 
     def offers(
         self, search: FlightSearch, now: float, pins: Mapping[RouteDay, Pin] | None = None
     ) -> list[PricedOffer]:
         """The offers the price world has for `search` at `now`, under the current pins."""
         return find_offers(search, now=now, pins=self.pins() if pins is None else pins)
-
-    def take_fault(self) -> FaultMode:
-        with self._lock:
-            return self._take_fault()
 
     def with_fault(
         self, fault: FaultMode, answer: Callable[[], Response], *, malformed_status: int | None = None
@@ -161,17 +311,14 @@ class FareSimulator(Levers):
         if fault is not FaultMode.MALFORMED:
             return response
         data = response.get_data()
-        return Response(
-            data[: len(data) // 2],
-            status=malformed_status or response.status_code,
-            content_type=response.content_type,
-        )
+        status = malformed_status or response.status_code
+        return Response(data[: len(data) // 2], status=status, content_type=response.content_type)
 
     def match(self, request: Request) -> tuple[str, Mapping[str, Any]]:
         """The endpoint and path arguments of a request; werkzeug's HTTPException when none matches."""
         return self._routes.bind_to_environ(request.environ).match()
 
-    # --- WSGI ---------------------------------------------------------------------------------------
+    # --- WSGI ----------------------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -188,19 +335,39 @@ class FareSimulator(Levers):
     def _control(self, request: Request) -> Response:
         try:
             endpoint, arguments = self.match(request)
+            body = (lambda: control_json(request.get_data())) if request.method in ("POST", "PUT") else None
             if endpoint == "show_stats":
                 return json_response(200, self.stats())
             if endpoint == "reset_all":
                 self.reset()
                 return json_response(200, {"reset": True, **self.stats()})
-            body = request.get_data if request.method in ("POST", "PUT") else None
             if endpoint == "faults":
-                return json_response(200, self._fault_control(body))
+                if body is not None:
+                    self._set_fault(*read_fault(body()))
+                return json_response(200, self.fault())
             if endpoint == "price_pin":
                 return json_response(200, self._pin_control(body=body, **arguments))
-            control: Callable[[Callable[[], bytes] | None], Any] = getattr(self, f"control_{endpoint}")
+            control: Callable[[Callable[[], Any] | None], Any] = getattr(self, f"control_{endpoint}")
             return json_response(200, control(body))
         except HTTPException as refused:
             return json_response(refused.code or 400, {"error": refused.description or "bad request"})
         except ControlInputError as bad_input:
             return json_response(400, {"error": str(bad_input)})
+
+    def _pin_control(
+        self, origin: str, destination: str, departure_date: str, body: Callable[[], Any] | None
+    ) -> dict[str, Any]:
+        """`PUT /__sim/prices/...` with the JSON `body()` as the pin (read once the path is known to be
+        good), or `DELETE` (no body)."""
+        route = read_route_day(origin, destination, departure_date)
+        described = {"origin": origin, "destination": destination, "departureDate": departure_date}
+        if body is None:
+            return {
+                **described,
+                "pinned": False,
+                "was_pinned": self.unpin(origin, destination, departure_date),
+            }
+        self._pin(route, pin := read_pin(body()))
+        if isinstance(pin, PricePin):
+            return {**described, "amount": amount_text(pin.amount), "currency": pin.currency, "pinned": True}
+        return {**described, "offers": 0, "pinned": True}

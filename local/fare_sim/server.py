@@ -13,7 +13,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
+
+    from fare_sim.core import FareSimulator
 
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon stop() takes effect (the default 0.5 s slows every test teardown)
 
@@ -111,31 +112,28 @@ def start(
 
 
 def serve_from_command_line(
-    argv: list[str] | None,
-    *,
-    prog: str,
-    title: str,
-    make_app: Callable[[], WSGIApplication],
-    detail: str = "",
+    argv: list[str] | None, *, prog: str, app: FareSimulator, detail: str = ""
 ) -> int:
-    """`python -m <prog> [--host H] [--port P]`: serve the app until Ctrl-C or SIGTERM; answers the
+    """`python -m <prog> [--host H] [--port P]`: serve a simulator until Ctrl-C or SIGTERM; answers the
     process's exit status."""
-    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=f"The {title}: a local stand-in.")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {prog}", description=f"The {app.title}: a local stand-in."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081; 0 = any)")
     options = parser.parse_args(argv)
     try:
-        server = start(make_app(), host=options.host, port=options.port, service=title)
+        server = start(app, host=options.host, port=options.port, service=app.title)
     except CannotListen as cannot_bind:
         print(f"{prog}: {cannot_bind}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _stop_on_terminate)
-    print(f"{title} on {server.url}{detail}; Ctrl-C stops it", flush=True)
+    print(f"{app.title} on {server.url}{detail}; Ctrl-C stops it", flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print(f"{title} stopped", flush=True)
+        print(f"{app.title} stopped", flush=True)
     finally:
         server.stop()
     return 0

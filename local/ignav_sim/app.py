@@ -1,39 +1,27 @@
-"""The Ignav simulator as a WSGI app: Ignav Public API 1.0.0's fare searches, booking links and airport
-lookup, plus the `/__sim` controls every simulator has.
+"""The Ignav simulator as a WSGI app: Ignav Public API 1.0.0 (../shared/notes/ignav-api.md) plus `/__sim`.
 
-Ignav routes (../shared/notes/ignav-api.md):
-- `POST /api/fares/one-way`, `POST /api/fares/round-trip`: a search for one airport pair. Every field
-  is validated as documented (unknown fields, city codes, past dates, passenger counts, enums, hours,
-  both airline filters: 400 with the field named); the answer is `{origin, destination,
-  departure_date, return_date, itineraries}` with exactly the documented keys.
+- `POST /api/fares/one-way`, `POST /api/fares/round-trip`: a search for one airport pair, validated as
+  documented, first problem wins (a 400 naming the field); the answer has exactly the documented keys.
 - `POST /api/fares/booking-links`: `{"ignav_id": ...}` alone (anything beside it is a 400
-  `conflicting_booking_lookup_mode`), or the manual mode; an unknown id is a 404. Each link's `url` is
+  `conflicting_booking_lookup_mode`) or the manual mode; an unknown id is a 404. Each link's `url` is
   this simulator's `GET /book/<ignav_id>`, a page that names the flight and the price.
 - `GET /api/airports?q=&limit=`: airports by code, city or a city code's members; `GET /api/health`.
 
-Every Ignav request is handled in this order: the `X-Api-Key` (401), an injected Ignav error
-(`POST /__sim/errors {"status": 424, "code": "unable_to_complete_request", "count": 1}`: 400, 401, 402,
-403, 404, 424 or 429 in Ignav's envelope, for the next `count` requests or until cleared with
-`{"status": null}`), an injected shared fault (`/__sim/faults`: http500, http429, timeout,
-expired_token → 401, malformed), then validation and the answer. `/__sim/stats` counts searches,
-booking-link and airport lookups, and the billable ones (only 200s are billed).
-
-Prices come from the Amadeus simulator's timetable, drift and pins (a pin fixes the cheapest one-adult
-economy fare), converted into the market's currency. `price_per_traveller` is the switch for the one
-open question of Ignav's API: false (the default) answers `price.amount` as the total for every
-traveller, true as the price of one traveller.
+Order: the `X-Api-Key` (401), an injected Ignav error (`POST /__sim/errors {"status": 424, "code":
+"unable_to_complete_request", "count": 1}`, until `{"status": null}` without a count), a shared fault
+(expired_token is a 401), then validation and the answer. Only 200s count as `billable_requests`.
+`price_per_traveller`: `price.amount` per traveller (true) or for all travellers (false, the default).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import html
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Unpack
@@ -42,12 +30,21 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fare_sim.core import DAY_RULES, FareSimulator, Timing, day_problem
-from fare_sim.levers import ControlInputError, FaultMode, control_json
+from fare_sim.core import (
+    DAY_RULES,
+    ControlInputError,
+    FareSimulator,
+    FaultMode,
+    Timing,
+    day_problem,
+    json_response,
+    read_count,
+    remember,
+    same_secret,
+)
 from fare_sim.pricing import FlightSearch, PricedOffer
 from fare_sim.world import AIRCRAFT, AIRPORTS, CARRIERS, Airport, Flight, fraction, iana_zone, to_cents
 
-JSON_TYPE = "application/json"
 DEFAULT_API_KEY = "ignav-farewatch-local"  # the published local default, not a real key
 MAX_PASSENGERS = 9
 CABINS = ("economy", "premium_economy", "business", "first")
@@ -64,21 +61,20 @@ CITY_CODES = frozenset({
     "BHZ", "BJS", "BUE", "BUH", "CHI", "DTT", "JKT", "LON", "MIL", "MOW", "NYC", "OSA", "PAR", "REK", "RIO",
     "ROM", "SAO", "SEL", "SPK", "STO", "TCI", "TYO", "WAS", "YMQ", "YTO"
 }) | frozenset(airport.city for airport in AIRPORTS.values() if airport.city not in AIRPORTS)  # fmt: skip
+PASSENGER_FIELDS = ("adults", "children", "infants_in_seat", "infants_on_lap")
+TIME_RANGE_FIELDS = ("earliest_hour", "latest_hour", "arrival_earliest_hour", "arrival_latest_hour")
 SEARCH_FIELDS = frozenset({
-    "origin", "destination", "departure_date", "adults", "children", "infants_in_seat",
-    "infants_on_lap", "cabin_class", "max_stops", "min_carry_on_bags", "min_checked_bags", "max_price",
-    "departure_time_range", "airlines_include", "airlines_exclude", "allow_self_transfer", "market"
+    *PASSENGER_FIELDS, "origin", "destination", "departure_date", "cabin_class", "max_stops",
+    "min_carry_on_bags", "min_checked_bags", "max_price", "departure_time_range", "airlines_include",
+    "airlines_exclude", "allow_self_transfer", "market",
 })  # fmt: skip
 ROUND_TRIP_FIELDS = SEARCH_FIELDS | {"return_date", "return_time_range"}
-TIME_RANGE_FIELDS = frozenset(
-    {"earliest_hour", "latest_hour", "arrival_earliest_hour", "arrival_latest_hour"}
+MANUAL_FIELDS = ("origin", "destination", "departure_date", "outbound_carrier_code", "outbound_flight_number")
+INBOUND_FIELDS = ("inbound_carrier_code", "inbound_flight_number")
+BOOKING_FIELDS = frozenset(
+    ("ignav_id", *MANUAL_FIELDS, *INBOUND_FIELDS, "return_date", "market", *PASSENGER_FIELDS)
 )
-PASSENGER_FIELDS = ("adults", "children", "infants_in_seat", "infants_on_lap")
-BOOKING_FIELDS = frozenset({
-    "ignav_id", "origin", "destination", "departure_date", "outbound_carrier_code",
-    "outbound_flight_number", "return_date", "inbound_carrier_code", "inbound_flight_number", "adults",
-    "children", "infants_in_seat", "infants_on_lap", "market"
-})  # fmt: skip
+# status: (type, default code, default message)
 IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     400: ("invalid_request", "invalid_request", "The request is not valid."),
     401: ("authentication_error", "invalid_api_key", "Missing or invalid X-Api-Key."),
@@ -89,6 +85,8 @@ IGNAV_ERRORS: Mapping[int, tuple[str, str, str]] = {
     429: ("rate_limit_error", "monthly_spend_limit_reached", "The monthly spend limit is reached."),
     500: ("api_error", "internal_error", "Internal error."),
 }
+HTML = "text/html; charset=utf-8"
+GONE_PAGE = "<!doctype html><title>Not found</title><p>This itinerary is gone.</p>"
 
 
 class Rejected(Exception):
@@ -96,82 +94,152 @@ class Rejected(Exception):
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+        self.args = (status, code, message, field)
 
 
 def error_response(
-    status: int, code: str | None = None, message: str | None = None, field: str | None = None
+    status: int, code: str | None = None, message: str | None = None, field: str | None = None, **headers: str
 ) -> Response:
     kind, default_code, default_message = IGNAV_ERRORS.get(status, ("invalid_request", "error", "Error."))
-    body = {
-        "error": {
-            "type": kind,
-            "code": code or default_code,
-            "message": message or default_message,
-            "field": field,
-        }
+    error = {
+        "type": kind,
+        "code": code or default_code,
+        "message": message or default_message,
+        "field": field,
     }
-    return Response(json.dumps(body), status=status, content_type=JSON_TYPE)
+    return json_response(status, {"error": error}, **headers)
 
 
-def _invalid(field: str, message: str, code: str = "invalid_request") -> Rejected:
-    return Rejected(400, code, message, field)
+# --- Validation: rules (field, code, message, holds(body)) checked in order; the first failure wins ----
+
+Check = Callable[[Mapping[str, Any]], bool]
+Rule_ = tuple[str, str, str, Check]
 
 
-def _utc(local: dt.datetime, airport: Airport) -> str:
-    return (local - dt.timedelta(minutes=airport.utc_offset_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _first_problem(body: Any, allowed: frozenset[str], rules: Iterable[Rule_]) -> None:
+    if not isinstance(body, Mapping):
+        raise Rejected(400, "invalid_request", "The request body must be a JSON object.", "body")
+    if unknown := sorted(set(body) - allowed):
+        raise Rejected(400, "extra_field", f"Extra inputs are not permitted: {unknown[0]}.", unknown[0])
+    for field, code, message, holds in rules:
+        if not holds(body):
+            raise Rejected(400, code, message, field)
 
 
-def _segment(flight: Flight, subject: str) -> dict[str, Any]:
-    return {
-        "marketing_carrier_code": flight.carrier,
-        "flight_number": flight.number,
-        "operating_carrier_name": CARRIERS[flight.operating_carrier][0].title(),
-        "departure_airport": flight.departure.code,
-        "departure_time_local": flight.departs_at.strftime("%Y-%m-%dT%H:%M:%S"),
-        "departure_timezone": iana_zone(flight.departure),
-        "departure_time_utc": _utc(flight.departs_at, flight.departure),
-        "arrival_airport": flight.arrival.code,
-        "arrival_time_local": flight.arrives_at.strftime("%Y-%m-%dT%H:%M:%S"),
-        "arrival_timezone": iana_zone(flight.arrival),
-        "arrival_time_utc": _utc(flight.arrives_at, flight.arrival),
-        "duration_minutes": flight.minutes,
-        # Sometimes null, as the schema allows.
-        "aircraft": None if fraction("aircraft-known", subject) < 0.15 else AIRCRAFT[flight.aircraft].title(),
-    }
+def _rule(field: str, message: str, holds: Check, code: str = "invalid_request") -> Rule_:
+    return field, code, message, holds
 
 
-def _leg(offer: PricedOffer, index: int) -> dict[str, Any]:
-    itinerary = offer.itineraries[index]
-    return {
-        "carrier": CARRIERS[itinerary.flights[0].carrier][0].title(),
-        "duration_minutes": itinerary.minutes,
-        "segments": [
-            _segment(flight, f"{offer.key}/{index}/{n}") for n, flight in enumerate(itinerary.flights)
-        ],
-    }
+def _given(name: str, message: str = "{} is required.", when: Check = lambda body: True) -> Rule_:
+    return _rule(
+        name, message.format(name), lambda body: not when(body) or body.get(name) is not None, "missing_field"
+    )
 
 
-def _amount(value: Decimal, subject: str) -> float | int:
-    """A JSON number, as Ignav writes them: a whole amount as an integer (899, as in its docs) or as a
-    float (46523.0, as seen live), anything else as a float with its cents."""
-    cents = to_cents(value)
-    if cents == cents.to_integral_value() and fraction("whole", subject) < 0.5:
-        return int(cents)
-    return float(cents)
+def _whole(
+    name: str, low: int, high: int | None = None, default: int | None = None, inside: str = ""
+) -> Rule_:
+    """`name` (in the object `inside`, if given) is absent, null or an integer from `low` to `high`."""
+
+    def holds(body: Mapping[str, Any]) -> bool:
+        value = (body.get(inside) or {}).get(name) if inside else body.get(name, default)
+        return value is None or (type(value) is int and low <= value and (high is None or value <= high))
+
+    bound = f" and at most {high}" if high is not None else ""
+    return _rule(name, f"{name} must be an integer of at least {low}{bound}.", holds)
+
+
+def _day(name: str, today: dt.date, *, required: bool = True) -> list[Rule_]:
+    def free_of(problem: str) -> Check:
+        return lambda body: body.get(name) is None or day_problem(body[name], today)[1] != problem
+
+    rules = [
+        _rule(name, f"{name} must be {rule}.", free_of(problem), "invalid_date")
+        for problem, rule in DAY_RULES.items()
+    ]
+    return [_given(name), *rules] if required else rules
+
+
+def _airport(name: str) -> list[Rule_]:
+    def holds(body: Mapping[str, Any]) -> bool:
+        code = body[name]
+        return isinstance(code, str) and bool(re.fullmatch(r"[A-Z]{3}", code)) and code not in CITY_CODES
+
+    return [
+        _given(name),
+        _rule(name, f"{name} must be a supported 3-letter IATA code.", holds, "invalid_airport_code"),
+    ]
+
+
+def _time_range(name: str) -> list[Rule_]:
+    def holds(body: Mapping[str, Any]) -> bool:
+        value = body.get(name)
+        return value is None or (isinstance(value, Mapping) and set(value) <= set(TIME_RANGE_FIELDS))
+
+    shape = _rule(name, f"{name} takes only {', '.join(sorted(TIME_RANGE_FIELDS))}.", holds)
+    return [shape, *(_whole(hour, 0, 23, inside=name) for hour in TIME_RANGE_FIELDS)]
+
+
+def _airlines(name: str) -> Rule_:
+    def holds(body: Mapping[str, Any]) -> bool:
+        codes = body.get(name)
+        return codes is None or (
+            isinstance(codes, list) and all(isinstance(c, str) and len(c) == 2 for c in codes)
+        )
+
+    return _rule(name, f"{name} must be a list of 2-character airline codes.", holds)
+
+
+def _count(body: Mapping[str, Any], name: str) -> int:
+    return body.get(name, 1 if name == "adults" else 0) or 0
+
+
+def _search_rules(today: dt.date, round_trip: bool) -> list[Rule_]:
+    def market(body: Mapping[str, Any]) -> bool:
+        return isinstance(body.get("market", "US"), str) and body.get("market", "US") in MARKET_CURRENCIES
+
+    return [
+        *_airport("origin"),
+        *_airport("destination"),
+        _rule("destination", "destination must differ from origin.",
+              lambda b: b["origin"] != b["destination"]),
+        *_day("departure_date", today),
+        *(_day("return_date", today) if round_trip else []),
+        _rule("return_date", "return_date must be on or after departure_date.",  # ISO dates sort as text
+              lambda b: b.get("return_date") is None or b["return_date"] >= b["departure_date"],
+              "invalid_date"),
+        *(_whole(name, int(name == "adults"), default=int(name == "adults")) for name in PASSENGER_FIELDS),
+        _rule("adults", f"At most {MAX_PASSENGERS} passengers in all.",
+              lambda b: sum(_count(b, name) for name in PASSENGER_FIELDS) <= MAX_PASSENGERS),
+        _rule("infants_on_lap", "infants_on_lap must not exceed adults.",
+              lambda b: _count(b, "infants_on_lap") <= _count(b, "adults")),
+        _rule("cabin_class", f"cabin_class must be one of {', '.join(CABINS)}.",
+              lambda b: b.get("cabin_class", "economy") in CABINS),
+        _whole("max_stops", 0, 2),
+        _whole("min_carry_on_bags", 0),
+        _whole("min_checked_bags", 0),
+        _whole("max_price", 0),
+        *_time_range("departure_time_range"),
+        *_time_range("return_time_range"),
+        _airlines("airlines_include"),
+        _airlines("airlines_exclude"),
+        _rule("airlines_exclude", "airlines_include cannot be used with airlines_exclude.",
+              lambda b: not (b.get("airlines_include") and b.get("airlines_exclude"))),
+        _rule("allow_self_transfer", "allow_self_transfer must be a boolean.",
+              lambda b: isinstance(b.get("allow_self_transfer", True), bool)),
+        _rule("market", "market must be a supported 2-letter country code.", market, "invalid_market"),
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Search:
-    """A validated search: the trip, the travellers and the filters the simulator applies."""
+    """A validated search: the trip, the travellers priced and the filters the simulator applies."""
 
     origin: str
     destination: str
     departure_date: dt.date
     return_date: dt.date | None
     adults: int
-    children: int
-    infants: int
     cabin: str
     max_stops: int | None
     market: str
@@ -183,124 +251,94 @@ class Search:
     def currency(self) -> str:
         return MARKET_CURRENCIES[self.market]
 
-    @property
-    def travellers(self) -> int:
-        return self.adults + self.children + self.infants
-
-
-def _whole(
-    body: Mapping[str, Any], name: str, default: int | None, minimum: int, maximum: int | None = None
-) -> int | None:
-    value = body.get(name, default)
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        bound = f" and at most {maximum}" if maximum is not None else ""
-        raise _invalid(name, f"{name} must be an integer of at least {minimum}{bound}.")
-    return value
-
-
-def _day(body: Mapping[str, Any], name: str, today: dt.date, *, required: bool = True) -> dt.date | None:
-    raw = body.get(name)
-    if raw is None:
-        if required:
-            raise _invalid(name, f"{name} is required.", "missing_field")
-        return None
-    day, problem = day_problem(raw, today)
-    if problem is not None:
-        raise _invalid(name, f"{name} must be {DAY_RULES[problem]}.", "invalid_date")
-    return day
-
-
-def _airport_code(body: Mapping[str, Any], name: str) -> str:
-    code = body.get(name)
-    if code is None:
-        raise _invalid(name, f"{name} is required.", "missing_field")
-    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or code in CITY_CODES:
-        raise _invalid(name, f"{name} must be a supported 3-letter IATA code.", "invalid_airport_code")
-    return code
-
-
-def _time_range(body: Mapping[str, Any], name: str) -> None:
-    value = body.get(name)
-    if value is None:
-        return
-    if not isinstance(value, Mapping) or set(value) - TIME_RANGE_FIELDS:
-        raise _invalid(name, f"{name} takes only {', '.join(sorted(TIME_RANGE_FIELDS))}.")
-    for hour in TIME_RANGE_FIELDS:
-        _whole(value, hour, None, 0, 23)
-
-
-def _airlines(body: Mapping[str, Any], name: str) -> frozenset[str]:
-    value = body.get(name)
-    if value is None:
-        return frozenset()
-    if not isinstance(value, list) or not all(isinstance(code, str) and len(code) == 2 for code in value):
-        raise _invalid(name, f"{name} must be a list of 2-character airline codes.")
-    return frozenset(value)
-
 
 def read_search(body: Any, *, round_trip: bool, today: dt.date) -> Search:
     """A search body as Ignav validates it; the first problem is a 400 naming its field."""
-    if not isinstance(body, Mapping):
-        raise _invalid("body", "The request body must be a JSON object.")
-    allowed = ROUND_TRIP_FIELDS if round_trip else SEARCH_FIELDS
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise _invalid(unknown[0], f"Extra inputs are not permitted: {unknown[0]}.", "extra_field")
-    origin, destination = _airport_code(body, "origin"), _airport_code(body, "destination")
-    if origin == destination:
-        raise _invalid("destination", "destination must differ from origin.")
-    departure = _day(body, "departure_date", today)
-    assert departure is not None
-    returning = _day(body, "return_date", today, required=round_trip) if round_trip else None
-    if returning is not None and returning < departure:
-        raise _invalid("return_date", "return_date must be on or after departure_date.", "invalid_date")
-    counts = {
-        name: _whole(body, name, 1 if name == "adults" else 0, 1 if name == "adults" else 0)
-        for name in PASSENGER_FIELDS
-    }
-    if sum(count or 0 for count in counts.values()) > MAX_PASSENGERS:
-        raise _invalid("adults", f"At most {MAX_PASSENGERS} passengers in all.")
-    if (counts["infants_on_lap"] or 0) > (counts["adults"] or 0):
-        raise _invalid("infants_on_lap", "infants_on_lap must not exceed adults.")
-    cabin = body.get("cabin_class", "economy")
-    if cabin not in CABINS:
-        raise _invalid("cabin_class", f"cabin_class must be one of {', '.join(CABINS)}.")
-    max_stops = _whole(body, "max_stops", None, 0, 2)
-    for name in ("min_carry_on_bags", "min_checked_bags"):
-        _whole(body, name, None, 0)
-    max_price = _whole(body, "max_price", None, 0)
-    for name in ("departure_time_range", "return_time_range"):
-        _time_range(body, name)
-    include, exclude = _airlines(body, "airlines_include"), _airlines(body, "airlines_exclude")
-    if include and exclude:
-        raise _invalid("airlines_exclude", "airlines_include cannot be used with airlines_exclude.")
-    if not isinstance(body.get("allow_self_transfer", True), bool):
-        raise _invalid("allow_self_transfer", "allow_self_transfer must be a boolean.")
-    market = body.get("market", "US")
-    if not isinstance(market, str) or market not in MARKET_CURRENCIES:
-        raise _invalid("market", "market must be a supported 2-letter country code.", "invalid_market")
+    _first_problem(body, ROUND_TRIP_FIELDS if round_trip else SEARCH_FIELDS, _search_rules(today, round_trip))
+    returning = body.get("return_date")
     return Search(
-        origin=origin,
-        destination=destination,
-        departure_date=departure,
-        return_date=returning,
-        adults=counts["adults"] or 1,
-        children=counts["children"] or 0,
-        infants=(counts["infants_in_seat"] or 0) + (counts["infants_on_lap"] or 0),
-        cabin=cabin,
-        max_stops=max_stops,
-        market=market,
-        airlines_include=include,
-        airlines_exclude=exclude,
-        max_price=max_price,
+        origin=body["origin"],
+        destination=body["destination"],
+        departure_date=dt.date.fromisoformat(body["departure_date"]),
+        return_date=dt.date.fromisoformat(returning) if returning else None,
+        adults=body.get("adults") or 1,
+        cabin=body.get("cabin_class", "economy"),
+        max_stops=body.get("max_stops"),
+        market=body.get("market", "US"),
+        airlines_include=frozenset(body.get("airlines_include") or ()),
+        airlines_exclude=frozenset(body.get("airlines_exclude") or ()),
+        max_price=body.get("max_price"),
     )
+
+
+# --- Answers ----------------------------------------------------------------------------------------
+
+
+def _utc(local: dt.datetime, airport: Airport) -> str:
+    return (local - dt.timedelta(minutes=airport.utc_offset_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _segment(flight: Flight, subject: str) -> dict[str, Any]:
+    ends: dict[str, Any] = {}
+    for end, airport, local in (
+        ("departure", flight.departure, flight.departs_at),
+        ("arrival", flight.arrival, flight.arrives_at),
+    ):
+        ends |= {
+            f"{end}_airport": airport.code,
+            f"{end}_time_local": local.strftime("%Y-%m-%dT%H:%M:%S"),
+            f"{end}_timezone": iana_zone(airport),
+            f"{end}_time_utc": _utc(local, airport),
+        }
+    return {
+        "marketing_carrier_code": flight.carrier,
+        "flight_number": flight.number,
+        "operating_carrier_name": CARRIERS[flight.operating_carrier][0].title(),
+        **ends,
+        "duration_minutes": flight.minutes,
+        # Sometimes null, as the schema allows.
+        "aircraft": None if fraction("aircraft-known", subject) < 0.15 else AIRCRAFT[flight.aircraft].title(),
+    }
+
+
+def _leg(offer: PricedOffer, index: int) -> dict[str, Any]:
+    flights = offer.itineraries[index].flights
+    return {
+        "carrier": CARRIERS[flights[0].carrier][0].title(),
+        "duration_minutes": offer.itineraries[index].minutes,
+        "segments": [_segment(flight, f"{offer.key}/{index}/{n}") for n, flight in enumerate(flights)],
+    }
+
+
+def _amount(value: Decimal, subject: str) -> float | int:
+    """A JSON number, as Ignav writes them: a whole amount as an integer (899, as in its docs) or as a
+    float (46523.0, as seen live), anything else as a float with its cents."""
+    cents = to_cents(value)
+    return (
+        int(cents)
+        if cents == cents.to_integral_value() and fraction("whole", subject) < 0.5
+        else float(cents)
+    )
+
+
+def _flight(itinerary: dict[str, Any]) -> tuple[str, str, str]:
+    """The first flight of an itinerary: carrier, flight number, departure day."""
+    first = itinerary["outbound"]["segments"][0]
+    return first["marketing_carrier_code"], first["flight_number"], first["departure_time_local"][:10]
+
+
+def _booking_body(ignav_id: str, itinerary: dict[str, Any], base: str) -> dict[str, Any]:
+    carrier = _flight(itinerary)[0]
+    url = f"{base}/book/{ignav_id}"
+    fare_name = None if fraction("fare-name", ignav_id) < 0.3 else "Main Cabin"
+    links = [
+        {"provider_name": CARRIERS[carrier][0].title(), "provider_type": "airline", "fare_name": fare_name,
+         "price": itinerary["price"], "url": f"{url}?provider={carrier.lower()}"},
+        {"provider_name": "Simulated Travel Agency", "provider_type": "third_party", "fare_name": None,
+         "price": None, "url": f"{url}?provider=agency"},
+    ]  # fmt: skip
+    legs = ["outbound", "inbound"] if itinerary.get("inbound") else ["outbound"]
+    return {"itinerary": itinerary, "booking_options": [{"legs": legs, "links": links}]}
 
 
 class Simulator(FareSimulator):
@@ -316,11 +354,7 @@ class Simulator(FareSimulator):
     title = "Ignav simulator"
 
     def __init__(
-        self,
-        *,
-        api_key: str = DEFAULT_API_KEY,
-        price_per_traveller: bool = False,
-        **timing: Unpack[Timing],
+        self, *, api_key: str = DEFAULT_API_KEY, price_per_traveller: bool = False, **timing: Unpack[Timing]
     ) -> None:
         routes = [
             Rule("/api/fares/one-way", endpoint="one_way", methods=["POST"]),
@@ -345,14 +379,13 @@ class Simulator(FareSimulator):
     def internal_error(self) -> Response:
         return error_response(500)
 
-    # -- controls --------------------------------------------------------------------------------
+    # --- Injected Ignav errors ----------------------------------------------------------------------
 
     def set_error(self, status: int | None, code: str | None = None, count: int | None = None) -> None:
         """Answer the next `count` Ignav requests (all until cleared, if None) with an Ignav error."""
         if status is not None and status not in IGNAV_ERRORS:
             raise ControlInputError(f"status must be one of {', '.join(map(str, IGNAV_ERRORS))} or null")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-            raise ControlInputError("count must be a whole number of at least 1")
+        read_count(count)
         if code is not None and not isinstance(code, str):
             raise ControlInputError("code must be a string")
         with self._lock:
@@ -367,10 +400,10 @@ class Simulator(FareSimulator):
                 self._error = (status, code, left - 1) if left > 1 else None
             return status, code
 
-    def control_errors(self, body: Callable[[], bytes] | None) -> dict[str, Any]:
+    def control_errors(self, body: Callable[[], Any] | None) -> dict[str, Any]:
         """`GET /__sim/errors`, or `POST {"status": 424, "code": "...", "count": 1}` (`{"status": null}`)."""
         if body is not None:
-            fields = control_json(body())
+            fields = body()
             if (
                 not isinstance(fields, dict)
                 or set(fields) - {"status", "code", "count"}
@@ -379,10 +412,10 @@ class Simulator(FareSimulator):
                 raise ControlInputError('send {"status": 424, "code": "...", "count": 1} or {"status": null}')
             self.set_error(fields["status"], fields.get("code"), fields.get("count"))
         with self._lock:
-            error = self._error or (None, None, None)
-        return {"status": error[0], "code": error[1], "count": error[2]}
+            status, code, count = self._error or (None, None, None)
+        return {"status": status, "code": code, "count": count}
 
-    # -- serving ---------------------------------------------------------------------------------
+    # --- Serving ------------------------------------------------------------------------------------
 
     def serve(self, request: Request) -> Response:
         try:
@@ -392,29 +425,23 @@ class Simulator(FareSimulator):
         if endpoint == "booking_page":
             return self._booking_page(arguments["ignav_id"])
         if endpoint == "health":
-            return Response(json.dumps({"ok": True}), content_type=JSON_TYPE)
-        presented = request.headers.get("X-Api-Key", "")
-        if not presented or not hmac.compare_digest(presented.encode(), self.api_key.encode()):
+            return json_response(200, {"ok": True})
+        if not same_secret(request.headers.get("X-Api-Key"), self.api_key):
             return error_response(401)
-        injected = self._take_error()
-        if injected is not None:
-            return error_response(injected[0], injected[1])
+        if (injected := self._take_error()) is not None:
+            return error_response(*injected)
         fault = self.take_fault()
-        if fault is FaultMode.HTTP500:
-            return error_response(500)
         if fault is FaultMode.HTTP429:
-            throttled = error_response(429, "rate_limited", "Slow down.")
-            throttled.headers["Retry-After"] = "1"
-            return throttled
-        if fault is FaultMode.EXPIRED_TOKEN:
-            return error_response(401)
+            return error_response(429, "rate_limited", "Slow down.", **{"Retry-After": "1"})
+        if fault in (FaultMode.HTTP500, FaultMode.EXPIRED_TOKEN):
+            return error_response(500 if fault is FaultMode.HTTP500 else 401)
         return self.with_fault(fault, lambda: self._billed(endpoint, request))
 
     def _billed(self, endpoint: str, request: Request) -> Response:
         try:
             answer = self._answer(endpoint, request)
         except Rejected as rejected:
-            answer = error_response(rejected.status, rejected.code, rejected.message, rejected.field)
+            answer = error_response(*rejected.args)
         if answer.status_code == 200:
             self.count("billable_requests")
         return answer
@@ -425,206 +452,111 @@ class Simulator(FareSimulator):
         try:
             body = json.loads(request.get_data() or b"null")
         except ValueError:
-            raise _invalid("body", "The request body is not valid JSON.") from None
-        today = self.today()
+            raise Rejected(400, "invalid_request", "The request body is not valid JSON.", "body") from None
         if endpoint == "booking_links":
-            return self._booking_links(body, today, request.host_url.rstrip("/"))
-        search = read_search(body, round_trip=endpoint == "round_trip", today=today)
-        return Response(json.dumps(self.search_body(search)), content_type=JSON_TYPE)
+            return json_response(200, self._booking_links(body, self.today(), request.host_url.rstrip("/")))
+        return json_response(
+            200, self.search_body(read_search(body, round_trip=endpoint == "round_trip", today=self.today()))
+        )
 
     def search_body(self, search: Search) -> dict[str, Any]:
         now = self._clock()
-        offers = self.offers(
-            FlightSearch(
-                search.origin,
-                search.destination,
-                search.departure_date,
-                return_date=search.return_date,
-                adults=search.adults,
-                travel_class=search.cabin.upper(),
-                included_airlines=search.airlines_include,
-                excluded_airlines=search.airlines_exclude,
-                non_stop=search.max_stops == 0,
-                max_connections=search.max_stops,
-                currency=search.currency,
-                max_price=search.max_price,
-            ),
-            now,
-        )
-        itineraries = [self._itinerary(offer, search, now) for offer in offers]
+        asked = FlightSearch(
+            search.origin, search.destination, search.departure_date, search.return_date, search.adults,
+            travel_class=search.cabin.upper(), included_airlines=search.airlines_include,
+            excluded_airlines=search.airlines_exclude, non_stop=search.max_stops == 0,
+            max_connections=search.max_stops, currency=search.currency, max_price=search.max_price,
+        )  # fmt: skip
         return {
             "origin": search.origin,
             "destination": search.destination,
             "departure_date": search.departure_date.isoformat(),
             "return_date": search.return_date.isoformat() if search.return_date else None,
-            "itineraries": itineraries,
+            "itineraries": [self._itinerary(offer, search) for offer in self.offers(asked, now)],
         }
 
-    def _itinerary(self, offer: PricedOffer, search: Search, now: float) -> dict[str, Any]:
-        travellers = 1 if self.price_per_traveller else search.adults
-        amount = offer.adult_total * travellers
-        ignav_id = hashlib.sha256(
-            "|".join((offer.key, search.market, search.cabin, str(search.adults), str(amount))).encode()
-        ).hexdigest()[:32]
-        bags = (
-            None
-            if fraction("bags-known", offer.key) < 0.2
-            else {
-                "carry_on": 1,
-                "checked": 0 if offer.premium < Decimal("0.3") or search.cabin == "economy" else 1,
-            }
-        )
+    def _itinerary(self, offer: PricedOffer, search: Search) -> dict[str, Any]:
+        amount = offer.adult_total * (1 if self.price_per_traveller else search.adults)
+        subject = (offer.key, search.market, search.cabin, str(search.adults), str(amount))
+        ignav_id = hashlib.sha256("|".join(subject).encode()).hexdigest()[:32]
+        checked = 0 if offer.premium < Decimal("0.3") or search.cabin == "economy" else 1
+        status = "unverified" if fraction("verified", ignav_id) < 0.1 else "verified"
         itinerary = {
-            "price": {
-                "amount": _amount(amount, ignav_id),
-                "currency": search.currency,
-                "status": "unverified" if fraction("verified", ignav_id) < 0.1 else "verified",
-            },
+            "price": {"amount": _amount(amount, ignav_id), "currency": search.currency, "status": status},
             "outbound": _leg(offer, 0),
             "inbound": _leg(offer, 1) if len(offer.itineraries) > 1 else None,
             "cabin_class": search.cabin,
-            "bags": bags,
+            "bags": None if fraction("bags-known", offer.key) < 0.2 else {"carry_on": 1, "checked": checked},
             "requires_self_transfer": False,
-            "ignav_id": ignav_id,
         }
         with self._lock:
-            self._itineraries[ignav_id] = {
-                key: value for key, value in itinerary.items() if key != "ignav_id"
-            }
-            self._itineraries.move_to_end(ignav_id)
-            while len(self._itineraries) > KEPT_ITINERARIES:
-                self._itineraries.popitem(last=False)
-        return itinerary
+            remember(self._itineraries, ignav_id, itinerary, KEPT_ITINERARIES)
+        return {**itinerary, "ignav_id": ignav_id}
 
     def itinerary(self, ignav_id: str) -> dict[str, Any] | None:
         with self._lock:
             return self._itineraries.get(ignav_id)
 
-    def _booking_links(self, body: Any, today: dt.date, base: str) -> Response:
-        if not isinstance(body, Mapping):
-            raise _invalid("body", "The request body must be a JSON object.")
-        unknown = sorted(set(body) - BOOKING_FIELDS)
-        if unknown:
-            raise _invalid(unknown[0], f"Extra inputs are not permitted: {unknown[0]}.", "extra_field")
-        given = {name for name, value in body.items() if value is not None}
+    def _booking_links(self, body: Any, today: dt.date, base: str) -> dict[str, Any]:
+        given = (
+            {name for name, value in body.items() if value is not None}
+            if isinstance(body, Mapping)
+            else set()
+        )
         if "ignav_id" in given:
-            if given != {"ignav_id"}:
-                raise _invalid(
-                    sorted(given - {"ignav_id"})[0],
-                    "ignav_id cannot be combined with manual flight, passenger or market fields.",
-                    "conflicting_booking_lookup_mode",
-                )
-            ignav_id = body["ignav_id"]
-            itinerary = self.itinerary(ignav_id) if isinstance(ignav_id, str) else None
+            _first_problem(body, BOOKING_FIELDS, ())
+            if others := sorted(given - {"ignav_id"}):
+                conflict = "ignav_id cannot be combined with manual flight, passenger or market fields."
+                raise Rejected(400, "conflicting_booking_lookup_mode", conflict, others[0])
         else:
-            itinerary = self._manual_itinerary(body, today)
-            ignav_id = self._id_of(itinerary)
-        if itinerary is None or ignav_id is None:
+            has_return: Check = lambda b: b.get("return_date") is not None  # noqa: E731
+            rules = [
+                *(_given(name, "{} is required without an ignav_id.") for name in MANUAL_FIELDS),
+                *(_given(name, "{} is required with a return_date.", has_return) for name in INBOUND_FIELDS),
+                *_day("departure_date", today),
+            ]
+            _first_problem(body, BOOKING_FIELDS, rules)
+        if (found := self._find(body)) is None:
             raise Rejected(404, "itinerary_not_found", "No itinerary matches this lookup.")
-        return Response(json.dumps(self._booking_body(ignav_id, itinerary, base)), content_type=JSON_TYPE)
+        return _booking_body(*found, base)
 
-    def _manual_itinerary(self, body: Mapping[str, Any], today: dt.date) -> dict[str, Any] | None:
-        for name in (
-            "origin",
-            "destination",
-            "departure_date",
-            "outbound_carrier_code",
-            "outbound_flight_number",
-        ):
-            if body.get(name) is None:
-                raise _invalid(name, f"{name} is required without an ignav_id.", "missing_field")
-        if body.get("return_date") is not None:
-            for name in ("inbound_carrier_code", "inbound_flight_number"):
-                if body.get(name) is None:
-                    raise _invalid(name, f"{name} is required with a return_date.", "missing_field")
-        _day(body, "departure_date", today)
-        wanted = (body["outbound_carrier_code"], str(body["outbound_flight_number"]))
+    def _find(self, body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The itinerary an `ignav_id` names, or the latest one searched with the manual lookup's flight."""
+        if (ignav_id := body.get("ignav_id")) is not None:
+            itinerary = self.itinerary(ignav_id) if isinstance(ignav_id, str) else None
+            return None if itinerary is None else (ignav_id, itinerary)
+        flight = (body["outbound_carrier_code"], str(body["outbound_flight_number"]), body["departure_date"])
         with self._lock:
-            for itinerary in reversed(self._itineraries.values()):
-                first = itinerary["outbound"]["segments"][0]
-                if (first["marketing_carrier_code"], first["flight_number"]) == wanted and first[
-                    "departure_time_local"
-                ].startswith(str(body["departure_date"])):
-                    return itinerary
+            for ignav_id, itinerary in reversed(self._itineraries.items()):
+                if _flight(itinerary) == flight:
+                    return ignav_id, itinerary
         return None
-
-    def _id_of(self, itinerary: dict[str, Any] | None) -> str | None:
-        with self._lock:
-            return next((key for key, value in self._itineraries.items() if value is itinerary), None)
-
-    def _booking_body(self, ignav_id: str, itinerary: dict[str, Any], base: str) -> dict[str, Any]:
-        carrier = itinerary["outbound"]["segments"][0]["marketing_carrier_code"]
-        legs = ["outbound", "inbound"] if itinerary.get("inbound") else ["outbound"]
-        price = itinerary["price"]
-        url = f"{base}/book/{ignav_id}"
-        return {
-            "itinerary": itinerary,
-            "booking_options": [
-                {
-                    "legs": legs,
-                    "links": [
-                        {
-                            "provider_name": CARRIERS[carrier][0].title(),
-                            "provider_type": "airline",
-                            "fare_name": None if fraction("fare-name", ignav_id) < 0.3 else "Main Cabin",
-                            "price": price,
-                            "url": f"{url}?provider={carrier.lower()}",
-                        },
-                        {
-                            "provider_name": "Simulated Travel Agency",
-                            "provider_type": "third_party",
-                            "fare_name": None,
-                            "price": None,
-                            "url": f"{url}?provider=agency",
-                        },
-                    ],
-                }
-            ],
-        }
 
     def _booking_page(self, ignav_id: str) -> Response:
         itinerary = self.itinerary(ignav_id)
         if itinerary is None:
-            return Response(
-                "<!doctype html><title>Not found</title><p>This itinerary is gone.</p>",
-                404,
-                content_type="text/html; charset=utf-8",
-            )
-        first = itinerary["outbound"]["segments"][0]
-        price = itinerary["price"]
-        arrival = itinerary["outbound"]["segments"][-1]["arrival_airport"]
-        text = html.escape(
-            f"{first['marketing_carrier_code']}{first['flight_number']} {first['departure_airport']} → "
-            f"{arrival} on {first['departure_time_local'][:10]}: {price['amount']} {price['currency']}"
-        )
+            return Response(GONE_PAGE, 404, content_type=HTML)
+        (carrier, number, day), price = _flight(itinerary), itinerary["price"]
+        segments = itinerary["outbound"]["segments"]
+        route = f"{segments[0]['departure_airport']} → {segments[-1]['arrival_airport']}"
+        text = html.escape(f"{carrier}{number} {route} on {day}: {price['amount']} {price['currency']}")
+        title = f"<title>Book {html.escape(ignav_id)}</title>"
         return Response(
-            f"<!doctype html><title>Book {html.escape(ignav_id)}</title>"
-            f"<h1>Simulated booking page</h1><p>{text}</p>",
-            content_type="text/html; charset=utf-8",
+            f"<!doctype html>{title}<h1>Simulated booking page</h1><p>{text}</p>", content_type=HTML
         )
 
     def _airports(self, request: Request) -> Response:
-        query = (request.args.get("q") or "").strip()
-        if not query:
-            raise _invalid("q", "q is required.", "missing_field")
-        raw_limit = request.args.get("limit", "10")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 20:
-            raise _invalid("limit", "limit must be from 1 to 20.")
-        needle = query.upper()
-        found = [
-            airport
-            for airport in AIRPORTS.values()
-            if airport.code == needle or airport.city == needle or airport.city.startswith(needle)
+        needle, limit = (request.args.get("q") or "").strip().upper(), request.args.get("limit", "10")
+        if not needle:
+            raise Rejected(400, "missing_field", "q is required.", "q")
+        if not limit.isdigit() or not 1 <= int(limit) <= 20:
+            raise Rejected(400, "invalid_request", "limit must be from 1 to 20.", "limit")
+        found = [a for a in AIRPORTS.values() if a.code == needle or a.city.startswith(needle)]
+        answer = [
+            {"code": a.code, "name": f"{a.code} Airport", "city": a.city, "country": a.country or ""}
+            for a in found
         ]
-        return Response(
-            json.dumps(
-                [
-                    {"code": a.code, "name": f"{a.code} Airport", "city": a.city, "country": a.country or ""}
-                    for a in found[: int(raw_limit)]
-                ]
-            ),
-            content_type=JSON_TYPE,
-        )
+        return json_response(200, answer[: int(limit)])
 
 
 __all__ = ["DEFAULT_API_KEY", "Simulator", "read_search"]
