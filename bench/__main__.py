@@ -7,6 +7,7 @@ API is the Amadeus simulator on a loopback port, and each worker thread is its o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -14,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
@@ -47,6 +49,27 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("FAREWATCH_AWS_ENDPOINT", None)
 
 
+@contextlib.contextmanager
+def moto_one_call_at_a_time() -> Iterator[None]:
+    """DynamoDB applies each conditional write atomically; moto's in-process backend does not across
+    threads, so two bench "containers" could now and then both take one lease (a 51st search in about
+    one fleet run in six). As the local stack's embedded AWS does, serve one call at a time."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    BotocoreStubber.__call__ = one_at_a_time  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
 def main() -> None:
     from moto import mock_aws
 
@@ -61,7 +84,7 @@ def main() -> None:
     server = start(simulator, port=0)
     os.environ["AMADEUS_BASE_URL"] = server.url
     try:
-        with mock_aws():
+        with mock_aws(), moto_one_call_at_a_time():
             provision(load_template(ROOT / "template.yaml"), endpoint_url=None)
             print("Farewatch benchmarks (figures, not pass/fail)\n")
             fleet_workload(simulator, first_day=20, label="1)", name="fleet")
