@@ -363,3 +363,40 @@ def test_a_round_trip_offer_is_held_to_the_stop_limit_in_both_directions(aws):
     one_stop = fares.fares(trip(return_date=dt.date(2027, 1, 22), max_stops=1))
 
     assert nonstop.offers == [] and [o.id for o in one_stop.offers] == ["rt"]
+
+
+def test_a_hit_from_memory_judges_its_price_without_a_dynamodb_call_and_sees_others_within_the_bound(aws):
+    from bench.dynamo_calls import DynamoCallCounter
+    from farewatch.fare_memory import FareMemory
+    from farewatch.store.search_stats import BatchedSearchCounter
+
+    clock = ManualClock(start=time.time())
+    query = fare_query()
+
+    def container(source: ScriptedSource) -> FareService:
+        return FareService(
+            source=source,
+            cache=FareCacheStore(),
+            history=PriceHistoryStore(),
+            stats=BatchedSearchCounter(SearchStatsStore(), clock, flush_seconds=60),  # as composition's
+            clock=clock,
+            policy=CachePolicy(fresh_seconds=600, stale_retention_seconds=3600, force_refresh_min_seconds=0),
+            memory=FareMemory(recheck_seconds=5),
+        )
+
+    hot, other = container(ScriptedSource()), container(ScriptedSource([offer("240.00")], [offer("230.00")]))
+    first = hot.fares(query)
+    assert hot.insight(query, first.cheapest.price).observations == 1  # its own fetch counts at once
+
+    with DynamoCallCounter().installed() as counter:
+        hit = hot.fares(query)
+        judged = hot.insight(query, hit.cheapest.price)
+    assert counter.total == 0 and hit.cached is True and judged.observations == 1
+
+    for _ in range(2):  # another container observes the class twice (1 s apart)
+        clock.advance(1)
+        other.fares(query, force_refresh=True)
+    clock.advance(2.9)
+    assert hot.insight(query, hit.cheapest.price).observations == 1  # within the 5 s bound: not yet
+    clock.advance(0.1)
+    assert hot.insight(query, hit.cheapest.price).observations == 3

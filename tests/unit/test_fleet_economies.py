@@ -58,6 +58,23 @@ def test_a_zero_bound_turns_the_memory_off():
     assert memory.fresh("k", 100) is None
 
 
+def test_memory_keeps_an_insight_class_within_the_bound_and_forgets_it_on_demand():
+    from decimal import Decimal
+
+    memory = FareMemory(recheck_seconds=5)
+    memory.keep_comparables("JFK-LAX economy", [Decimal("250")], checked_at=100)
+    memory.keep_comparables("JFK-LAX economy", [], checked_at=99)  # an older read never wins
+
+    assert memory.comparables("JFK-LAX economy", 104.9) == [Decimal("250")]
+    assert memory.comparables("JFK-LAX economy", 105) is None
+    memory.keep_comparables("JFK-LAX economy", [Decimal("250")], checked_at=106)
+    memory.forget_comparables("JFK-LAX economy")  # this container observed the class again
+    assert memory.comparables("JFK-LAX economy", 106) is None
+    off = FareMemory(recheck_seconds=0)
+    off.keep_comparables("k", [Decimal("1")], checked_at=100)
+    assert off.comparables("k", 100) is None
+
+
 # -- batched search counts -----------------------------------------------------------------------
 
 

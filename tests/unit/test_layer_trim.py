@@ -66,3 +66,73 @@ def test_email_addresses_are_checked_without_dnspython(monkeypatch: pytest.Monke
     monkeypatch.delitem(sys.modules, "email_validator.deliverability", raising=False)
 
     assert normalise_email(" Alice@Example.COM") == "alice@example.com"
+
+
+def fake_distribution(python: Path, name: str, files: dict[str, str]) -> None:
+    info = python / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    for relative, text in files.items():
+        (python / relative).parent.mkdir(parents=True, exist_ok=True)
+        (python / relative).write_text(text)
+    listed = [*files, f"{info.name}/METADATA", f"{info.name}/RECORD"]
+    (info / "RECORD").write_text("".join(f"{relative},,\n" for relative in listed))
+
+
+def test_what_the_runtime_provides_is_removed_file_by_file_and_nothing_else(tmp_path: Path) -> None:
+    python = tmp_path / "python"
+    fake_distribution(python, "python-dateutil", {"dateutil/__init__.py": "", "dateutil/tz/tz.py": ""})
+    fake_distribution(python, "six", {"six.py": ""})
+    fake_distribution(python, "urllib3", {"urllib3/__init__.py": ""})
+    (python / "dateutil" / "__pycache__").mkdir()
+    (python / "dateutil" / "__pycache__" / "__init__.cpython-311.pyc").write_text("")
+    provided = tmp_path / "runtime-provided.txt"
+    provided.write_text(
+        "# the runtime's SDK\nboto3==1.0\npython-dateutil==2.9.0.post0  # botocore's\nsix==1.17.0\n"
+    )
+
+    layer_trim.drop_distributions(python, layer_trim.provided_names(provided))
+
+    assert layer_trim.provided_names(provided) == ["boto3", "python-dateutil", "six"]
+    assert sorted(path.relative_to(python).as_posix() for path in python.rglob("*")) == [
+        "urllib3",
+        "urllib3-1.0.dist-info",
+        "urllib3-1.0.dist-info/METADATA",
+        "urllib3-1.0.dist-info/RECORD",
+        "urllib3/__init__.py",
+    ]
+
+
+def test_charset_normalizer_without_its_compiled_accelerators_still_detects_encodings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import charset_normalizer
+
+    python = tmp_path / "python"
+    shutil.copytree(Path(charset_normalizer.__file__).parent, python / "charset_normalizer")
+
+    layer_trim.drop_accelerators(python)
+
+    assert not list((python / "charset_normalizer").glob("*.so"))
+    # The trimmed copy, imported under its own name beside the venv's (its imports are relative).
+    package = python / "charset_normalizer"
+    spec = importlib.util.spec_from_file_location(
+        "charset_copy", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "charset_copy", copy)
+    spec.loader.exec_module(copy)
+    assert sys.modules["charset_copy.md"].__file__.endswith("md.py")
+    samples = [
+        "Zürich, Genève, Köln: les prix baissent à Noël. " * 10,
+        "東京から大阪までの最安値は一万円です。" * 10,
+        "Москва — Санкт-Петербург, самый дешёвый билет. " * 10,
+    ]
+    for sample in samples:
+        for encoding in ("utf-8", "cp1252", "shift_jis", "cp1251"):
+            data = sample.encode(encoding, "ignore")
+            best, expected = copy.from_bytes(data).best(), charset_normalizer.from_bytes(data).best()
+            assert (best.encoding, str(best)) == (expected.encoding, str(expected))
+    for name in [name for name in sys.modules if name.startswith("charset_copy.")]:
+        monkeypatch.delitem(sys.modules, name)

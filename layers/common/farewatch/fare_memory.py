@@ -10,6 +10,11 @@ after it, the next request reads the item again (one GetItem) and keeps what it 
 is the moment the read *started*, so a refresh written while the read was on its way is not hidden
 for longer than the bound. Stale answers never come from memory (they are answered only when the fare
 source fails, from the item itself), and single flight still happens in DynamoDB on a miss.
+
+The price's insight (issue 15) reads its class's observations (one Query); they are kept the same way,
+under the same bound, so that a hit from memory costs no DynamoDB call at all. A container that
+records an observation in a class forgets what it kept of that class, so its own fetch always counts;
+another container's observation is seen within the bound.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from farewatch.store.fare_cache import CachedFares
 
@@ -38,6 +44,7 @@ class FareMemory:
         self.recheck_seconds = recheck_seconds
         self._max_entries = max_entries
         self._entries: OrderedDict[str, _Kept] = OrderedDict()
+        self._comparables: OrderedDict[str, tuple[float, tuple[Decimal, ...]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def fresh(self, cache_key: str, now: float) -> CachedFares | None:
@@ -68,3 +75,32 @@ class FareMemory:
     def forget(self, cache_key: str) -> None:
         with self._lock:
             self._entries.pop(cache_key, None)
+
+    def comparables(self, klass: str, now: float) -> list[Decimal] | None:
+        """The insight class's amounts as read less than the bound ago, else None (and forgotten)."""
+        with self._lock:
+            kept = self._comparables.get(klass)
+            if kept is None:
+                return None
+            if now >= kept[0] + self.recheck_seconds or now < kept[0]:
+                del self._comparables[klass]
+                return None
+            self._comparables.move_to_end(klass)
+            return list(kept[1])
+
+    def keep_comparables(self, klass: str, amounts: list[Decimal], *, checked_at: float) -> None:
+        """Remember a class's amounts as DynamoDB held them when the read started at `checked_at`."""
+        if self.recheck_seconds <= 0:
+            return
+        with self._lock:
+            kept = self._comparables.get(klass)
+            if kept is not None and kept[0] > checked_at:
+                return
+            self._comparables[klass] = (checked_at, tuple(amounts))
+            self._comparables.move_to_end(klass)
+            while len(self._comparables) > self._max_entries:
+                self._comparables.popitem(last=False)
+
+    def forget_comparables(self, klass: str) -> None:
+        with self._lock:
+            self._comparables.pop(klass, None)

@@ -228,16 +228,22 @@ class FareService:
             source=self._source.name,
             observed_at=fetched_at,
         )
+        if self._memory is not None:
+            self._memory.forget_comparables(klass)  # this container's own observation always counts
 
     def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
-        """How `price` compares with Farewatch's own comparable observations (one Query)."""
+        """How `price` compares with Farewatch's own comparable observations: one Query, or none when
+        the memory tier read the class less than its bound ago (`fare_memory`)."""
         now = self._clock.now()
         today = utc_datetime(now).date()
         if price is None:
             return insight.Insight("unknown", None, None, 0, "No price to judge.")
-        comparable = self._history.comparable_amounts(
-            insight.comparable_class(query, today), since=now - insight.WINDOW_DAYS * 86400
-        )
+        klass = insight.comparable_class(query, today)
+        comparable = self._memory.comparables(klass, now) if self._memory is not None else None
+        if comparable is None:
+            comparable = self._history.comparable_amounts(klass, since=now - insight.WINDOW_DAYS * 86400)
+            if self._memory is not None:
+                self._memory.keep_comparables(klass, comparable, checked_at=now)
         return insight.judge(price, comparable, query, today)
 
     # -- the fare calendar ---------------------------------------------------------------------
