@@ -143,15 +143,11 @@ def upstream_pacer(settings: Settings, clock: Clock, source: str) -> UpstreamPac
 
 
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
-    """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
-    from farewatch.fares.amadeus import AmadeusFareSource, AmadeusTokenIssuer
-    from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
-    from farewatch.fares.http import new_session
-    from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
-    from farewatch.fares.token_manager import TokenManager
-    from farewatch.store.tokens import DynamoTokenStore
-
+    """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session. Only that source's
+    module is imported (each brings its own answer models)."""
     if settings.fare_source == "ignav":
+        from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
+
         return IgnavFareSource(
             base_url=settings.ignav_base_url,
             credentials=lambda: IgnavCredentials(ignav_api_key(settings)),
@@ -166,6 +162,8 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
             pacer=upstream_pacer(settings, clock, "ignav"),
         )
     if settings.fare_source == "duffel":
+        from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
+
         return DuffelFareSource(
             base_url=settings.duffel_base_url,
             credentials=lambda: DuffelCredentials(duffel_access_token(settings)),
@@ -180,6 +178,11 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
         )
     if settings.fare_source != "amadeus":
         raise ValueError(f"Unknown fare source {settings.fare_source!r}")
+    from farewatch.fares.amadeus import AmadeusFareSource, AmadeusTokenIssuer
+    from farewatch.fares.http import new_session
+    from farewatch.fares.token_manager import TokenManager
+    from farewatch.store.tokens import DynamoTokenStore
+
     session = new_session()
     issuer = AmadeusTokenIssuer(
         settings.amadeus_base_url,
@@ -366,7 +369,7 @@ def build_account_service(
         clock=clock,
         cleaners=ACCOUNT_DATA_CLEANERS if cleaners is None else cleaners,
         records=auth_records,
-        mail=messaging.AccountMailOutbox(messaging.notify_queue(settings)),
+        mail=messaging.AccountMailOutbox(settings),
         mail_policy=MailPolicy(
             verify_seconds=settings.verify_email_hours * 3600,
             reset_seconds=settings.password_reset_minutes * 60,

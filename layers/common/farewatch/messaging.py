@@ -7,15 +7,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
-from farewatch.tracking.poll_cycle import QueueEntry
-from farewatch.tracking.values import Alert
+
+if TYPE_CHECKING:  # the users function sends account mail without loading the poll cycle
+    from farewatch.tracking.poll_cycle import QueueEntry
+    from farewatch.tracking.values import Alert
 
 
 def _client(service: str, settings: Settings) -> Any:
@@ -104,13 +106,14 @@ class NotifyQueue:
 
 
 class AccountMailOutbox:
-    """AccountMail for the accounts service: each mail goes to the notifier's queue."""
+    """AccountMail for the accounts service: each mail goes to the notifier's queue, whose SQS client
+    is made with the first mail (most requests of the users function send none)."""
 
-    def __init__(self, queue: NotifyQueue) -> None:
-        self._queue = queue
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
 
     def send(self, message: AccountMessage) -> None:
-        self._queue.send_account_mail(message)
+        notify_queue(self._settings).send_account_mail(message)
 
 
 @lru_cache(maxsize=1)
