@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from farewatch import aws
 from farewatch.store.models import FareCacheEntry, PriceObservation, RouteSearchCount
 from farewatch.store.users import UserStore
 
@@ -19,6 +20,7 @@ def test_given_models_on_different_tables_when_their_clients_are_made_then_one_t
 
     assert len(sessions) == 1
     assert id(transactions) in sessions
+    assert id(aws.thread_session()) in sessions  # the one SQS, SES, Secrets Manager... clients come from
 
 
 def test_given_another_thread_when_it_uses_a_model_then_it_gets_a_session_of_its_own():

@@ -80,14 +80,10 @@ def _secrets(settings: Settings) -> SecretsProvider:
     # whose credentials come from the environment (the local stack) never needs.
     from aws_lambda_powertools.utilities import parameters
 
-    if settings.aws_endpoint_url:
-        import boto3
+    from farewatch import aws
 
-        client = boto3.client(
-            "secretsmanager", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
-        )
-        return parameters.SecretsProvider(boto3_client=client)
-    return parameters.SecretsProvider()
+    client = aws.client("secretsmanager", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return parameters.SecretsProvider(boto3_client=client)
 
 
 def duffel_access_token(settings: Settings) -> SecretStr:
@@ -470,16 +466,15 @@ class PowertoolsOnce:
     """`Once` on Powertools idempotency: a DynamoDB record per key (IdempotencyTable), kept 30 days."""
 
     def __init__(self, settings: Settings) -> None:
-        import boto3
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
             idempotent_function,
         )
 
-        client = boto3.client(
-            "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-        )
+        from farewatch import aws
+
+        client = aws.client("dynamodb", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
         self.config = IdempotencyConfig(
             event_key_jmespath="[alert_id, channel]", expires_after_seconds=30 * 86400
         )
@@ -518,16 +513,14 @@ def build_notifier(
     once: Once | None = None,
     channels: Callable[[str, str], Sequence[str]] = channels_of,
 ) -> Notifier:
-    import boto3
-
-    from farewatch import messaging
+    from farewatch import aws, messaging
     from farewatch.accounts.mailing import UnsubscribeTokens
     from farewatch.notify.mail import SesMailer
     from farewatch.notify.service import Notifier, NotifierPolicy
     from farewatch.store.users import UserStore
     from farewatch.store.webhooks import WebhookStore
 
-    ses = boto3.client("sesv2", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    ses = aws.client("sesv2", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
     delays = tuple(int(d) for d in settings.webhook_retry_delays_seconds.split(",") if d.strip())
     return Notifier(
         users=UserStore(),

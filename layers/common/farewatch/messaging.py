@@ -9,8 +9,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from farewatch import aws
 from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
@@ -21,7 +20,7 @@ if TYPE_CHECKING:  # the users function sends account mail without loading the p
 
 
 def _client(service: str, settings: Settings) -> Any:
-    return boto3.client(service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return aws.client(service, region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
 
 
 class PollQueue:
