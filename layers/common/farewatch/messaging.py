@@ -7,16 +7,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from farewatch import aws
 from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
-
-if TYPE_CHECKING:  # the users function sends account mail without loading the poll cycle
-    from farewatch.tracking.poll_cycle import QueueEntry
-    from farewatch.tracking.values import Alert
+from farewatch.tracking.poll_cycle import QueueEntry
+from farewatch.tracking.values import Alert
 
 
 def _client(service: str, settings: Settings) -> Any:
