@@ -132,6 +132,9 @@ def stack_figures() -> None:
     for function, values in figures["init"]["functions"].items():
         FIGURES[f"init_ms_{function}"] = values["init_ms"]
         FIGURES[f"init_ratio_{function}"] = values["init_ratio_to_boto3"]
+        FIGURES[f"first_request_ms_{function}"] = values["first_request_ms"]
+        FIGURES[f"cold_total_ms_{function}"] = values["cold_total_ms"]
+        FIGURES[f"cold_total_ratio_{function}"] = values["cold_total_ratio_to_boto3"]
     for name, value in figures["latency"].items():
         FIGURES[f"local_{name}"] = value
 

@@ -21,7 +21,6 @@ from farewatch.api.params import ResourceId
 from farewatch.api.resolver import JSON, NO_STORE, error_responses, render_json
 from farewatch.clock import iso_utc
 from farewatch.errors import Conflict, InvalidRequest, NotFound
-from farewatch.notify.webhooks import UrlRefused
 from farewatch.settings import get_settings
 from farewatch.store.webhooks import DeliveryAttempt, WebhookEndpoint, WebhookStore
 
@@ -113,6 +112,9 @@ def _own(caller: Caller, endpoint_id: str) -> WebhookEndpoint:
     },
 )
 def create_webhook(caller: Caller, body: Annotated[WebhookCreate, Body()]) -> Response[str]:
+    # The delivery module (requests, standardwebhooks) loads with the first webhook, not at init.
+    from farewatch.notify.webhooks import UrlRefused
+
     settings = get_settings()
     try:
         composition.webhook_guard(settings).check_url(body.url)

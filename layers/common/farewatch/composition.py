@@ -80,14 +80,10 @@ def _secrets(settings: Settings) -> SecretsProvider:
     # whose credentials come from the environment (the local stack) never needs.
     from aws_lambda_powertools.utilities import parameters
 
-    if settings.aws_endpoint_url:
-        import boto3
+    from farewatch import aws
 
-        client = boto3.client(
-            "secretsmanager", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
-        )
-        return parameters.SecretsProvider(boto3_client=client)
-    return parameters.SecretsProvider()
+    client = aws.client("secretsmanager", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return parameters.SecretsProvider(boto3_client=client)
 
 
 def duffel_access_token(settings: Settings) -> SecretStr:
@@ -143,15 +139,11 @@ def upstream_pacer(settings: Settings, clock: Clock, source: str) -> UpstreamPac
 
 
 def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
-    """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session."""
-    from farewatch.fares.amadeus import AmadeusFareSource, AmadeusTokenIssuer
-    from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
-    from farewatch.fares.http import new_session
-    from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
-    from farewatch.fares.token_manager import TokenManager
-    from farewatch.store.tokens import DynamoTokenStore
-
+    """The source FAREWATCH_FARE_SOURCE names; each keeps its own HTTP session. Only that source's
+    module is imported (each brings its own answer models)."""
     if settings.fare_source == "ignav":
+        from farewatch.fares.ignav import IgnavCredentials, IgnavFareSource
+
         return IgnavFareSource(
             base_url=settings.ignav_base_url,
             credentials=lambda: IgnavCredentials(ignav_api_key(settings)),
@@ -166,6 +158,8 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
             pacer=upstream_pacer(settings, clock, "ignav"),
         )
     if settings.fare_source == "duffel":
+        from farewatch.fares.duffel import DuffelCredentials, DuffelFareSource
+
         return DuffelFareSource(
             base_url=settings.duffel_base_url,
             credentials=lambda: DuffelCredentials(duffel_access_token(settings)),
@@ -180,6 +174,11 @@ def build_fare_source(settings: Settings, clock: Clock) -> FareSource:
         )
     if settings.fare_source != "amadeus":
         raise ValueError(f"Unknown fare source {settings.fare_source!r}")
+    from farewatch.fares.amadeus import AmadeusFareSource, AmadeusTokenIssuer
+    from farewatch.fares.http import new_session
+    from farewatch.fares.token_manager import TokenManager
+    from farewatch.store.tokens import DynamoTokenStore
+
     session = new_session()
     issuer = AmadeusTokenIssuer(
         settings.amadeus_base_url,
@@ -366,7 +365,7 @@ def build_account_service(
         clock=clock,
         cleaners=ACCOUNT_DATA_CLEANERS if cleaners is None else cleaners,
         records=auth_records,
-        mail=messaging.AccountMailOutbox(messaging.notify_queue(settings)),
+        mail=messaging.AccountMailOutbox(settings),
         mail_policy=MailPolicy(
             verify_seconds=settings.verify_email_hours * 3600,
             reset_seconds=settings.password_reset_minutes * 60,
@@ -467,16 +466,15 @@ class PowertoolsOnce:
     """`Once` on Powertools idempotency: a DynamoDB record per key (IdempotencyTable), kept 30 days."""
 
     def __init__(self, settings: Settings) -> None:
-        import boto3
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
             idempotent_function,
         )
 
-        client = boto3.client(
-            "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-        )
+        from farewatch import aws
+
+        client = aws.client("dynamodb", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
         self.config = IdempotencyConfig(
             event_key_jmespath="[alert_id, channel]", expires_after_seconds=30 * 86400
         )
@@ -515,16 +513,14 @@ def build_notifier(
     once: Once | None = None,
     channels: Callable[[str, str], Sequence[str]] = channels_of,
 ) -> Notifier:
-    import boto3
-
-    from farewatch import messaging
+    from farewatch import aws, messaging
     from farewatch.accounts.mailing import UnsubscribeTokens
     from farewatch.notify.mail import SesMailer
     from farewatch.notify.service import Notifier, NotifierPolicy
     from farewatch.store.users import UserStore
     from farewatch.store.webhooks import WebhookStore
 
-    ses = boto3.client("sesv2", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    ses = aws.client("sesv2", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
     delays = tuple(int(d) for d in settings.webhook_retry_delays_seconds.split(",") if d.strip())
     return Notifier(
         users=UserStore(),

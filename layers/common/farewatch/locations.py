@@ -117,8 +117,11 @@ def fold(text: str) -> str:
 
 
 def preload() -> None:
-    """Read the airport data and build the search index now rather than on the first request."""
-    _search_index()
+    """Read the airport and city data now rather than on the first request (every fare request checks
+    its codes against them). The autosuggest's search index is built by the first suggest() instead:
+    the price function's other routes never read it."""
+    _airport_rows()
+    _cities()
 
 
 # --- data, built once per container -------------------------------------------------------------

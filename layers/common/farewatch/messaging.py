@@ -9,8 +9,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
-import boto3
-
+from farewatch import aws
 from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
@@ -19,7 +18,7 @@ from farewatch.tracking.values import Alert
 
 
 def _client(service: str, settings: Settings) -> Any:
-    return boto3.client(service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    return aws.client(service, region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
 
 
 class PollQueue:
@@ -104,13 +103,14 @@ class NotifyQueue:
 
 
 class AccountMailOutbox:
-    """AccountMail for the accounts service: each mail goes to the notifier's queue."""
+    """AccountMail for the accounts service: each mail goes to the notifier's queue, whose SQS client
+    is made with the first mail (most requests of the users function send none)."""
 
-    def __init__(self, queue: NotifyQueue) -> None:
-        self._queue = queue
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
 
     def send(self, message: AccountMessage) -> None:
-        self._queue.send_account_mail(message)
+        notify_queue(self._settings).send_account_mail(message)
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from farewatch.errors import InvalidRequest
 
 MAX_LENGTH = 254
@@ -15,6 +13,9 @@ def normalise_email(raw: str) -> str:
     Lower-casing the local part too is deliberate: addresses are unique case-insensitively, and a
     mailbox that distinguishes case is far rarer than a user who types their address differently.
     """
+    # email-validator (~50 ms to import) waits for the first address: most requests carry none.
+    from email_validator import EmailNotValidError, validate_email
+
     candidate = raw.strip()
     if not candidate or len(candidate) > MAX_LENGTH:
         raise _invalid_email()

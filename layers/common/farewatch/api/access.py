@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Request
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from farewatch.accounts.principal import Principal
 
@@ -30,6 +29,9 @@ Authenticate = Callable[[str | None], Principal]
 
 
 def security_schemes() -> dict[str, Any]:
+    # Powertools' OpenAPI models (~0.1 s of pydantic classes) only for building the document.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     return {BEARER_SCHEME: HTTPBearer(bearerFormat="JWT", description="Access token from POST /auth/login.")}
 
 
