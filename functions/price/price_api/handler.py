@@ -170,7 +170,7 @@ def cheapest_price(
         return_date=return_date,
         cabin=cabin if "cabin" in (app.current_event.query_string_parameters or {}) else None,
         forced=nocache,
-        insight=service.insight(query, result.cheapest.price, basis=result.insight_basis),
+        insight=service.insight(query, result.cheapest.price),
     )
 
 

@@ -64,39 +64,16 @@ def _nearest_rank(ordered: Sequence[Decimal], percentile: int) -> Decimal:
     return ordered[rank - 1]
 
 
-@dataclass(frozen=True)
-class Basis:
-    """What judging needs of a class's observations: how many, and their typical range (None below
-    `MIN_OBSERVATIONS`). A cache entry carries its class's basis as of its fetch."""
-
-    klass: str
-    observations: int
-    typical_low: Decimal | None
-    typical_high: Decimal | None
-
-
-def basis_of(klass: str, comparable: Sequence[Decimal]) -> Basis:
-    if len(comparable) < MIN_OBSERVATIONS:
-        return Basis(klass, len(comparable), None, None)
-    ordered = sorted(comparable)
-    return Basis(klass, len(ordered), _nearest_rank(ordered, 25), _nearest_rank(ordered, 75))
-
-
 def judge(price: Decimal, comparable: Sequence[Decimal], query: FareQuery, today: date) -> Insight:
     """The level of `price` among the comparable observations (which may include it)."""
-    return judge_by(price, basis_of(comparable_class(query, today), comparable), query, today)
-
-
-def judge_by(price: Decimal, basis: Basis, query: FareQuery, today: date) -> Insight:
-    """The level of `price` against its class's basis."""
     low_days, high_days = lead_band(query.departure_date, today)
     trip = "round trips" if query.is_round_trip else "one-way fares"
     what = (
         f"{query.origin}-{query.destination} {query.cabin.replace('_', ' ')} {trip} "
         f"seen {low_days}-{high_days} days before departure"
     )
-    count, low, high = basis.observations, basis.typical_low, basis.typical_high
-    if low is None or high is None:
+    count = len(comparable)
+    if count < MIN_OBSERVATIONS:
         return Insight(
             "unknown",
             None,
@@ -105,6 +82,8 @@ def judge_by(price: Decimal, basis: Basis, query: FareQuery, today: date) -> Ins
             f"Only {count} comparable price{'s' if count != 1 else ''} ({what}) so far; "
             f"at least {MIN_OBSERVATIONS} are needed to judge.",
         )
+    ordered = sorted(comparable)
+    low, high = _nearest_rank(ordered, 25), _nearest_rank(ordered, 75)
     level: Level = "low" if price < low else "high" if price > high else "typical"
     shown = format_price(price, query.currency)
     span = f"{format_price(low, query.currency)} to {format_price(high, query.currency)}"

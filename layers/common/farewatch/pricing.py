@@ -32,7 +32,6 @@ from farewatch.errors import UpstreamError, UpstreamTimeout
 from farewatch.fare_memory import FareMemory
 from farewatch.fare_query import FareQuery
 from farewatch.fares.source import FareSource
-from farewatch.insight import Basis
 from farewatch.offers import Offer, cheapest
 from farewatch.store.fare_cache import CachedFares, FareCacheStore
 from farewatch.store.history import Observation, PriceHistoryStore
@@ -65,7 +64,6 @@ class FareResult:
     cached: bool
     stale: bool = False
     refreshed: bool | None = None  # for a forced refresh: whether it reached upstream
-    insight_basis: Basis | None = None  # the entry's, as of its fetch
 
     @property
     def cheapest(self) -> Offer | None:
@@ -233,29 +231,20 @@ class FareService:
         if self._memory is not None:
             self._memory.forget_comparables(klass)  # this container's own observation always counts
 
-    def insight(
-        self, query: FareQuery, price: Decimal | None, *, basis: Basis | None = None
-    ) -> insight.Insight:
-        """How `price` compares with Farewatch's own comparable observations: from `basis` (a fare
-        result's, as of its fetch) when it is of the query's class today, else from the class as the
-        memory tier read it less than its bound ago (`fare_memory`), else one Query."""
+    def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
+        """How `price` compares with Farewatch's own comparable observations: one Query, or none when
+        the memory tier read the class less than its bound ago (`fare_memory`)."""
         now = self._clock.now()
         today = utc_datetime(now).date()
         if price is None:
             return insight.Insight("unknown", None, None, 0, "No price to judge.")
         klass = insight.comparable_class(query, today)
-        if basis is None or basis.klass != klass:
-            basis = self._class_basis(query, now)
-        return insight.judge_by(price, basis, query, today)
-
-    def _class_basis(self, query: FareQuery, now: float) -> Basis:
-        klass = insight.comparable_class(query, utc_datetime(now).date())
         comparable = self._memory.comparables(klass, now) if self._memory is not None else None
         if comparable is None:
             comparable = self._history.comparable_amounts(klass, since=now - insight.WINDOW_DAYS * 86400)
             if self._memory is not None:
                 self._memory.keep_comparables(klass, comparable, checked_at=now)
-        return insight.basis_of(klass, comparable)
+        return insight.judge(price, comparable, query, today)
 
     # -- the fare calendar ---------------------------------------------------------------------
 
@@ -368,10 +357,6 @@ class FareService:
         fetched_at = self._clock.now()
         fresh_until = fetched_at + self._policy.fresh_seconds
         purge_at = fresh_until + self._policy.stale_retention_seconds
-        best = cheapest(offers)
-        self._observe(query, best, fetched_at)
-        # The entry carries its class's basis, so that a hit anywhere judges its price without a Query.
-        basis = self._class_basis(query, fetched_at) if best is not None else None
         self._cache.write(
             key,
             offers,
@@ -379,13 +364,16 @@ class FareService:
             fetched_at=fetched_at,
             fresh_until=fresh_until,
             purge_at=purge_at,
-            insight_basis=basis,
         )
-        entry = CachedFares(
-            offers, self._source.name, fetched_at, fresh_until, purge_at, None, None, None, basis
+        self._remember(
+            key,
+            CachedFares(offers, self._source.name, fetched_at, fresh_until, purge_at, None, None, None),
+            checked_at=fetched_at,
         )
-        self._remember(key, entry, checked_at=fetched_at)
-        return self._from_entry(query, entry, cached=False, refreshed=True)
+        self._observe(query, cheapest(offers), fetched_at)
+        return FareResult(
+            query, offers, self._source.name, fetched_at, fresh_until, cached=False, refreshed=True
+        )
 
     def _remember(self, cache_key: str, entry: CachedFares, *, checked_at: float) -> None:
         if self._memory is not None:
@@ -405,13 +393,7 @@ class FareService:
         raise error
 
     def _from_entry(
-        self,
-        query: FareQuery,
-        entry: CachedFares,
-        *,
-        cached: bool,
-        stale: bool = False,
-        refreshed: bool = False,
+        self, query: FareQuery, entry: CachedFares, *, cached: bool, stale: bool = False
     ) -> FareResult:
         assert entry.offers is not None and entry.fetched_at is not None
         return FareResult(
@@ -422,6 +404,5 @@ class FareService:
             entry.fresh_until or entry.fetched_at,
             cached=cached,
             stale=stale,
-            refreshed=refreshed,
-            insight_basis=entry.insight_basis,
+            refreshed=False,
         )

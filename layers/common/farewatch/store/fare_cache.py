@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 from pydantic import TypeAdapter
 from pynamodb.exceptions import DoesNotExist
 
-from farewatch.insight import Basis
 from farewatch.offers import Offer
 from farewatch.store import leases
 from farewatch.store.conditions import update_unless_condition_failed
 from farewatch.store.models import FareCacheEntry, ForcedRefreshWindow
 
 _OFFER_LIST = TypeAdapter(list[Offer])
-_BASIS = TypeAdapter(Basis)
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,6 @@ class CachedFares:
     lease_owner: str | None
     lease_until: float | None
     failed_at: float | None
-    insight_basis: Basis | None = None  # its class's, as the fetching container read it
 
     @property
     def has_offers(self) -> bool:
@@ -114,7 +111,6 @@ class FareCacheStore:
         fetched_at: float,
         fresh_until: float,
         purge_at: float,
-        insight_basis: Basis | None = None,
     ) -> None:
         """Replace the entry (which also ends any lease on it)."""
         FareCacheEntry(
@@ -124,7 +120,6 @@ class FareCacheStore:
             fetched_at=fetched_at,
             fresh_until=fresh_until,
             purge_at=datetime.fromtimestamp(purge_at, tz=UTC),
-            insight_json=_BASIS.dump_json(insight_basis).decode() if insight_basis is not None else None,
         ).save()
 
 
@@ -140,7 +135,6 @@ def entry_of(entry: FareCacheEntry) -> CachedFares:
         lease_owner=entry.lease_owner,
         lease_until=_float(entry.lease_until),
         failed_at=_float(entry.failed_at),
-        insight_basis=_BASIS.validate_json(entry.insight_json) if entry.insight_json is not None else None,
     )
 
 

@@ -61,7 +61,6 @@ class FareCacheEntry(Model):
     lease_owner = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)
     failed_at = NumberAttribute(null=True)
-    insight_json = UnicodeAttribute(null=True)  # the class's insight basis as of the fetch
 
 
 class ForcedRefreshWindow(Model):
