@@ -128,6 +128,9 @@ def serve_from_command_line(
         print(f"{prog}: {cannot_bind}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _stop_on_terminate)
+    # Python turns Ctrl-C into KeyboardInterrupt only if SIGINT was not ignored when it started, and a
+    # shell without job control starts `cmd &` with SIGINT ignored: Ctrl-C stops the simulator anyway.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"{app.title} on {server.url}{detail}; Ctrl-C stops it", flush=True)
     try:
         while True:
