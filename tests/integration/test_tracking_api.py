@@ -727,6 +727,8 @@ def test_a_tracker_watches_the_whole_trip_and_says_so(users, alice, fares):
     [
         ({"return_date": "2027-01-31"}, "invalid_return_date"),
         ({"return_date": "2027-13-01"}, "invalid_date"),
+        ({"departure_date": "2027-13-01"}, "invalid_date"),  # named as sent, not as /flights/price's `date`
+        ({"departure_date": "2026-01-10"}, "date_in_past"),
         ({"cabin": "steerage"}, None),
         ({"max_stops": 3}, None),
     ],
@@ -738,6 +740,8 @@ def test_a_trip_shape_that_cannot_be_is_a_400(users, alice, fields, code):
     if code is not None:
         assert body["error"]["code"] == code
     assert {detail["field"] for detail in body["error"]["details"]} == set(fields)
+    if "departure_date" in fields:
+        assert body["error"]["message"].startswith("departure_date: ")
 
 
 def test_a_tracker_chooses_its_alert_channels(users, alice):

@@ -16,6 +16,7 @@ from farewatch.api.access import ADMIN_ONLY, SIGNED_IN, Caller
 from farewatch.api.params import Cursor, PageLimit, ResourceId
 from farewatch.api.resolver import error_responses
 from farewatch.clock import iso_utc
+from farewatch.errors import InvalidRequest, fields_renamed
 from farewatch.fare_query import DEFAULT_CURRENCY, MAX_STOPS, FareQuery, parse_fare_query
 from farewatch.insight import Insight
 from farewatch.tracking.events import AlertDetails, details_of
@@ -301,9 +302,13 @@ def create_tracker(caller: Caller, body: Annotated[TrackerCreate, Body()]) -> Re
     service = composition.tracking_service()
     # Validated like /flights/price (same rules, same 400s); `date` is how those name the day.
     fields = {**body.model_dump(exclude={"departure_date"}), "date": body.departure_date}
+    try:
+        query = parse_fare_query(fields, clock=service.clock)
+    except InvalidRequest as error:  # named as the body names it
+        raise fields_renamed(error, {"date": "departure_date"}) from None
     tracker = service.create(
         caller.user_id,
-        parse_fare_query(fields, clock=service.clock),
+        query,
         target_price=body.target_price,
         notify_on_any_drop=body.notify_on_any_drop,
         notify=tuple(dict.fromkeys(body.notify)) if body.notify is not None else None,

@@ -68,6 +68,20 @@ def invalid_field(field: str, issue: str, *, code: str = "invalid_parameter") ->
     return InvalidRequest(f"{field}: {issue}", code=code, details=[{"field": field, "issue": issue}])
 
 
+def fields_renamed(error: InvalidRequest, names: dict[str, str]) -> InvalidRequest:
+    """The same 400 with its fields named as the client sent them (a tracker's `departure_date` is
+    checked by the rules that call it `date`); a message of its own is kept as it is."""
+    details = [
+        {**detail, "field": names.get(detail.get("field", ""), detail.get("field"))}
+        for detail in error.details
+    ]
+    as_listed = "; ".join(f"{detail.get('field')}: {detail.get('issue')}" for detail in error.details)
+    message = error.message
+    if error.details and message == as_listed:
+        message = "; ".join(f"{detail['field']}: {detail.get('issue')}" for detail in details)
+    return type(error)(message, code=error.code, details=details, headers=error.headers)
+
+
 class Unauthorized(FarewatchError):
     """Missing, invalid, expired or forged credentials (401, with a Bearer challenge)."""
 
