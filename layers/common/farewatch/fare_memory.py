@@ -21,30 +21,54 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from farewatch.store.fare_cache import CachedFares
 
 DEFAULT_MAX_ENTRIES = 1024  # about 2 KiB of offers each: a few MiB at most per container
 
+_Value = TypeVar("_Value")
 
-@dataclass(frozen=True)
-class _Kept:
-    entry: CachedFares
-    checked_at: float
+
+class _Checked(Generic[_Value]):
+    """Values with the moment each was read from DynamoDB, least recently used out first; the caller
+    holds the lock."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._values: OrderedDict[str, tuple[float, _Value]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[float, _Value] | None:
+        kept = self._values.get(key)
+        if kept is not None:
+            self._values.move_to_end(key)
+        return kept
+
+    def put(self, key: str, value: _Value, *, checked_at: float) -> None:
+        """Keep `value` as read at `checked_at`, unless a later read is kept already."""
+        kept = self._values.get(key)
+        if kept is not None and kept[0] > checked_at:
+            return
+        self._values[key] = (checked_at, value)
+        self._values.move_to_end(key)
+        while len(self._values) > self._max_entries:
+            self._values.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._values.pop(key, None)
 
 
 class FareMemory:
-    """At most `max_entries` fresh entries, least recently used out first; thread-safe."""
+    """At most `max_entries` fresh entries (and as many insight classes), least recently used out
+    first; thread-safe."""
 
     def __init__(self, *, recheck_seconds: float, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if recheck_seconds < 0 or max_entries < 1:
             raise ValueError("recheck_seconds must be >= 0 and max_entries >= 1")
         self.recheck_seconds = recheck_seconds
-        self._max_entries = max_entries
-        self._entries: OrderedDict[str, _Kept] = OrderedDict()
-        self._comparables: OrderedDict[str, tuple[float, tuple[Decimal, ...]]] = OrderedDict()
+        self._entries: _Checked[CachedFares] = _Checked(max_entries)
+        self._comparables: _Checked[tuple[Decimal, ...]] = _Checked(max_entries)
         self._lock = threading.Lock()
 
     def fresh(self, cache_key: str, now: float) -> CachedFares | None:
@@ -53,28 +77,22 @@ class FareMemory:
             kept = self._entries.get(cache_key)
             if kept is None:
                 return None
-            if not kept.entry.is_fresh(now) or now >= kept.checked_at + self.recheck_seconds:
-                del self._entries[cache_key]
+            checked_at, entry = kept
+            if not entry.is_fresh(now) or now >= checked_at + self.recheck_seconds:
+                self._entries.pop(cache_key)
                 return None
-            self._entries.move_to_end(cache_key)
-            return kept.entry
+            return entry
 
     def keep(self, cache_key: str, entry: CachedFares, *, checked_at: float) -> None:
         """Remember a fresh entry as DynamoDB held it at `checked_at` (an older check never wins)."""
         if self.recheck_seconds <= 0 or not entry.is_fresh(checked_at):
             return
         with self._lock:
-            kept = self._entries.get(cache_key)
-            if kept is not None and kept.checked_at > checked_at:
-                return
-            self._entries[cache_key] = _Kept(entry, checked_at)
-            self._entries.move_to_end(cache_key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            self._entries.put(cache_key, entry, checked_at=checked_at)
 
     def forget(self, cache_key: str) -> None:
         with self._lock:
-            self._entries.pop(cache_key, None)
+            self._entries.pop(cache_key)
 
     def comparables(self, klass: str, now: float) -> list[Decimal] | None:
         """The insight class's amounts as read less than the bound ago, else None (and forgotten)."""
@@ -82,25 +100,20 @@ class FareMemory:
             kept = self._comparables.get(klass)
             if kept is None:
                 return None
-            if now >= kept[0] + self.recheck_seconds or now < kept[0]:
-                del self._comparables[klass]
+            checked_at, amounts = kept
+            if now >= checked_at + self.recheck_seconds:
+                self._comparables.pop(klass)
                 return None
-            self._comparables.move_to_end(klass)
-            return list(kept[1])
+            return list(amounts)
 
     def keep_comparables(self, klass: str, amounts: list[Decimal], *, checked_at: float) -> None:
-        """Remember a class's amounts as DynamoDB held them when the read started at `checked_at`."""
+        """Remember a class's amounts as DynamoDB held them when the read started at `checked_at`
+        (an older read never wins)."""
         if self.recheck_seconds <= 0:
             return
         with self._lock:
-            kept = self._comparables.get(klass)
-            if kept is not None and kept[0] > checked_at:
-                return
-            self._comparables[klass] = (checked_at, tuple(amounts))
-            self._comparables.move_to_end(klass)
-            while len(self._comparables) > self._max_entries:
-                self._comparables.popitem(last=False)
+            self._comparables.put(klass, tuple(amounts), checked_at=checked_at)
 
     def forget_comparables(self, klass: str) -> None:
         with self._lock:
-            self._comparables.pop(klass, None)
+            self._comparables.pop(klass)
