@@ -400,3 +400,109 @@ def test_a_hit_from_memory_judges_its_price_without_a_dynamodb_call_and_sees_oth
     assert hot.insight(query, hit.cheapest.price).observations == 1  # within the 5 s bound: not yet
     clock.advance(0.1)
     assert hot.insight(query, hit.cheapest.price).observations == 3
+
+
+# -- a hit's insight from the class snapshot (issue 18: at most one DynamoDB call) --------------------
+
+
+class RandomSource(ScriptedSource):
+    """A fare source whose every search answers one offer at a new price."""
+
+    def __init__(self, rng) -> None:
+        super().__init__()
+        self.rng = rng
+
+    def search(self, query, *, deadline):
+        with self._lock:
+            self.searches += 1
+        return [offer(f"{self.rng.randint(100, 400)}.00")]
+
+
+def judged_by_query(query: FareQuery, price: Decimal, now: float):
+    """What the insight is when the class's observations are read by a Query, as before snapshots."""
+    from farewatch import insight
+    from farewatch.clock import utc_datetime
+
+    today = utc_datetime(now).date()
+    klass = insight.comparable_class(query, today)
+    amounts = PriceHistoryStore().comparable_amounts(klass, since=now - insight.WINDOW_DAYS * 86400)
+    return insight.judge(price, amounts, query, today)
+
+
+def test_a_first_hit_in_another_container_reads_the_entry_and_the_class_in_one_call(aws):
+    from bench.dynamo_calls import DynamoCallCounter
+    from farewatch.fare_memory import FareMemory
+    from farewatch.store.search_stats import BatchedSearchCounter
+
+    clock = ManualClock(start=time.time())
+
+    def container() -> FareService:
+        return FareService(
+            source=ScriptedSource(),
+            cache=FareCacheStore(),
+            history=PriceHistoryStore(),
+            stats=BatchedSearchCounter(SearchStatsStore(), clock, flush_seconds=60),  # as composition's
+            clock=clock,
+            policy=CachePolicy(fresh_seconds=600, stale_retention_seconds=3600),
+            memory=FareMemory(recheck_seconds=5),
+        )
+
+    fetcher, other = container(), container()
+    other.priced(fare_query("LHR", "CDG"))  # a warm container (its first count is written at once)
+    fetcher.priced(fare_query())  # a miss: fetches, observes and leaves the class's snapshot clean
+    clock.advance(1)
+
+    with DynamoCallCounter().installed() as counter:
+        result, judged = other.priced(fare_query())
+
+    assert dict(counter.calls) == {"BatchGetItem": 1}
+    assert result.cached is True and result.cheapest is not None
+    assert judged == judged_by_query(fare_query(), result.cheapest.price, clock.now())
+    assert judged.observations == 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_an_insight_from_the_snapshot_is_always_what_a_query_of_the_class_says(aws, seed):
+    """Containers answer hits, misses and forced refreshes of trips of one class, and a poller-like
+    caller observes without rebuilding; after each price request its insight equals the Query's."""
+    import random
+
+    rng = random.Random(seed)
+    clock = ManualClock(start=time.time())
+    containers = [service(RandomSource(rng), clock, force_refresh_min_seconds=0) for _ in range(3)]
+    days = ["2027-03-01", "2027-03-02", "2027-03-05"]  # one lead-time band: one class
+    for _ in range(40):
+        step, container = rng.random(), rng.choice(containers)
+        query = fare_query(day=rng.choice(days))
+        if step < 0.2:
+            container.fares(query, force_refresh=True)  # observes; leaves the snapshot stale
+        elif step < 0.3:
+            clock.advance(rng.choice([1, 300, 601]))
+        else:
+            result, judged = container.priced(query, force_refresh=step > 0.9)
+            assert result.cheapest is not None
+            assert judged == judged_by_query(query, result.cheapest.price, clock.now())
+
+
+def test_a_rebuild_that_lost_a_race_with_a_newer_observation_leaves_the_snapshot_stale(aws):
+    from farewatch.store.history import COMPARABLE_LIMIT
+
+    store, klass, now = PriceHistoryStore(), "insight#JFK-LAX#test", time.time()
+    store.append_comparable(
+        klass, amount=Decimal("200"), currency="USD", source="s", observed_at=now, trip="a"
+    )
+    seen = store.snapshot(klass)
+    assert seen is not None and seen.amounts_since(now - 60) is None  # stale: the reader will rebuild
+
+    # Between the reader's read and its write, another container observes the class.
+    store.append_comparable(
+        klass, amount=Decimal("300"), currency="USD", source="s", observed_at=now + 1, trip="b"
+    )
+    store.rebuild_snapshot(klass, since=now - 60, token=seen.token, now=now + 2)
+
+    after = store.snapshot(klass)
+    assert after is not None and after.amounts_since(now - 60) is None  # not clean: its write failed
+    amounts = store.rebuild_snapshot(klass, since=now - 60, token=after.token, now=now + 3)
+    clean = store.snapshot(klass)
+    assert clean is not None and clean.amounts_since(now - 60, COMPARABLE_LIMIT) == amounts
+    assert sorted(amounts) == [Decimal("200"), Decimal("300")]

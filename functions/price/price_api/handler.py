@@ -160,8 +160,7 @@ def cheapest_price(
     query = _query(origin, destination, date, adults, currency, return_date, cabin, max_stops)
     if nocache:
         _limit_anonymous_refreshes()
-    service = composition.fare_service()
-    result = service.fares(query, force_refresh=nocache)
+    result, judged = composition.fare_service().priced(query, force_refresh=nocache)
     if result.cheapest is None:
         raise NotFound("No offers for this trip.", code="no_offers")
     return price_envelope(
@@ -170,7 +169,7 @@ def cheapest_price(
         return_date=return_date,
         cabin=cabin if "cabin" in (app.current_event.query_string_parameters or {}) else None,
         forced=nocache,
-        insight=service.insight(query, result.cheapest.price),
+        insight=judged,
     )
 
 

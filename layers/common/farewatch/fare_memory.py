@@ -14,7 +14,9 @@ source fails, from the item itself), and single flight still happens in DynamoDB
 The price's insight (issue 15) reads its class's observations (one Query); they are kept the same way,
 under the same bound, so that a hit from memory costs no DynamoDB call at all. A container that
 records an observation in a class forgets what it kept of that class, so its own fetch always counts;
-another container's observation is seen within the bound.
+another container's observation is seen within the bound. It keeps instead the token its observation
+marked the class's snapshot stale with (store/history.py), so that its own next read of the class
+rebuilds the snapshot for the other containers without reading it first.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class FareMemory:
         self.recheck_seconds = recheck_seconds
         self._entries: _Checked[CachedFares] = _Checked(max_entries)
         self._comparables: _Checked[tuple[Decimal, ...]] = _Checked(max_entries)
+        self._stale_tokens: _Checked[str] = _Checked(max_entries)
         self._lock = threading.Lock()
 
     def fresh(self, cache_key: str, now: float) -> CachedFares | None:
@@ -114,6 +117,19 @@ class FareMemory:
         with self._lock:
             self._comparables.put(klass, tuple(amounts), checked_at=checked_at)
 
-    def forget_comparables(self, klass: str) -> None:
+    def forget_comparables(self, klass: str, *, stale_token: str | None = None) -> None:
+        """This container observed the class: forget its amounts; `stale_token` is what that
+        observation marked the class's snapshot with."""
         with self._lock:
             self._comparables.pop(klass)
+            if stale_token is None:
+                self._stale_tokens.pop(klass)
+            else:
+                self._stale_tokens.put(klass, stale_token, checked_at=0.0)
+
+    def stale_token(self, klass: str) -> str | None:
+        """The token of this container's last observation of the class, once (then forgotten)."""
+        with self._lock:
+            kept = self._stale_tokens.get(klass)
+            self._stale_tokens.pop(klass)
+            return kept[1] if kept is not None else None

@@ -3,8 +3,9 @@
 Like is compared with like: a price is held against the cheapest prices Farewatch fetched for the
 same route, cabin, trip type (one way, or a round trip), stop limit, travellers and currency, at a
 similar time before departure (the lead-time bands below), over the last `WINDOW_DAYS` days. Every
-fetch that appends to a trip's price history also appends to its comparable class (one more
-PutItem). Below `MIN_OBSERVATIONS` comparable observations the level is `unknown`, never a guess.
+fetch that appends to a trip's price history also appends to its comparable class (in the same
+BatchWriteItem) and marks the class's snapshot stale (store/history.py). Below `MIN_OBSERVATIONS`
+comparable observations the level is `unknown`, never a guess.
 
 The typical range is the middle half of the comparable prices: from the 25th to the 75th
 percentile (nearest rank). Below the range is `low`, above it `high`, inside it `typical`.

@@ -32,9 +32,10 @@ from farewatch.errors import UpstreamError, UpstreamTimeout
 from farewatch.fare_memory import FareMemory
 from farewatch.fare_query import FareQuery
 from farewatch.fares.source import FareSource
+from farewatch.insight import Insight
 from farewatch.offers import Offer, cheapest
 from farewatch.store.fare_cache import CachedFares, FareCacheStore
-from farewatch.store.history import Observation, PriceHistoryStore
+from farewatch.store.history import ClassSnapshot, Observation, PriceHistoryStore, read_entry_and_snapshot
 
 
 class SearchCounter(Protocol):
@@ -220,7 +221,7 @@ class FareService:
         if best is None:
             return
         klass = insight.comparable_class(query, utc_datetime(fetched_at).date())
-        self._history.append_with_class(
+        token = self._history.append_with_class(
             query.cache_key,
             klass,
             amount=best.price,
@@ -228,8 +229,8 @@ class FareService:
             source=self._source.name,
             observed_at=fetched_at,
         )
-        if self._memory is not None:
-            self._memory.forget_comparables(klass)  # this container's own observation always counts
+        if self._memory is not None:  # this container's own observation always counts
+            self._memory.forget_comparables(klass, stale_token=token)
 
     def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
         """How `price` compares with Farewatch's own comparable observations: one Query, or none when
@@ -244,6 +245,65 @@ class FareService:
             comparable = self._history.comparable_amounts(klass, since=now - insight.WINDOW_DAYS * 86400)
             if self._memory is not None:
                 self._memory.keep_comparables(klass, comparable, checked_at=now)
+        return insight.judge(price, comparable, query, today)
+
+    def priced(self, query: FareQuery, *, force_refresh: bool = False) -> tuple[FareResult, Insight]:
+        """`fares` and the `insight` of their cheapest price (GET /flights/price). A hit costs no
+        DynamoDB call when this container checked both the entry and the class within the memory
+        bound, and one otherwise: the entry and the class's snapshot in one BatchGetItem (or the one
+        of them memory lacks). A stale snapshot, a miss and a forced refresh rebuild the snapshot
+        (a Query and a conditional PutItem) for the next reader, in any container."""
+        started = self._clock.now()
+        klass = insight.comparable_class(query, utc_datetime(started).date())
+        read: CachedFares | Unread | None = UNREAD
+        snapshot: ClassSnapshot | Unread | None = UNREAD
+        memory = self._memory
+        if not force_refresh and (
+            memory is None
+            or (
+                memory.comparables(klass, started) is None
+                and memory.fresh(self.searched_as(query).cache_key, started) is None
+            )
+        ):
+            read, snapshot = read_entry_and_snapshot(self.cache_item_key(query), klass)
+        result = self.fares(query, force_refresh=force_refresh, read=read)
+        if result.cheapest is None:
+            return result, Insight("unknown", None, None, 0, "No price to judge.")
+        # The snapshot read with the entry judges only the hit that entry answered: after a fetch
+        # (ours or one waited for) the class has a new observation.
+        answered_by_read = isinstance(read, CachedFares) and read.is_fresh(started) and result.cached
+        return result, self._judge(
+            query, result.cheapest.price, klass, snapshot if answered_by_read else UNREAD, read_at=started
+        )
+
+    def _judge(
+        self,
+        query: FareQuery,
+        price: Decimal,
+        klass: str,
+        snapshot: ClassSnapshot | Unread | None,
+        *,
+        read_at: float,
+    ) -> Insight:
+        now = self._clock.now()
+        today = utc_datetime(read_at).date()
+        comparable = self._memory.comparables(klass, now) if self._memory is not None else None
+        if comparable is None:
+            since = now - insight.WINDOW_DAYS * 86400
+            own_token = self._memory.stale_token(klass) if self._memory is not None else None
+            if own_token is not None:  # our own observation marked it: rebuild without reading it
+                comparable = self._history.rebuild_snapshot(klass, since=since, token=own_token, now=now)
+                read_at = now
+            else:
+                if isinstance(snapshot, Unread):
+                    snapshot, read_at = self._history.snapshot(klass), now
+                comparable = snapshot.amounts_since(since) if snapshot is not None else None
+                if comparable is None:
+                    token = snapshot.token if snapshot is not None else None
+                    comparable = self._history.rebuild_snapshot(klass, since=since, token=token, now=now)
+                    read_at = now
+            if self._memory is not None:
+                self._memory.keep_comparables(klass, comparable, checked_at=read_at)
         return insight.judge(price, comparable, query, today)
 
     # -- the fare calendar ---------------------------------------------------------------------

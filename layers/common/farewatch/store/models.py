@@ -19,6 +19,11 @@ PriceHistoryTable (series, observed_at)  TTL attribute: purge_at
   series = JFK#LAX#2026-12-01#1#USD    PriceObservation: every fetched cheapest price, appended by the
                                        fetcher; read by Query on series (oldest first). Expires
                                        PRICE_HISTORY_RETENTION_DAYS after it was observed.
+  series = insight#JFK-LAX#economy#…   The same items for a comparable class (farewatch.insight), one
+                                       per fetch of any trip in the class; read by Query (newest first).
+  (same), observed_at = #snapshot      ComparableSnapshot: that Query's answer, kept for the next
+                                       reader until an observation marks it stale (`#` sorts before
+                                       every timestamp, so range queries never meet it).
 
 SearchStatsTable (day, route)          TTL attribute: purge_at
   day = 2026-11-23, route = JFK-LAX    RouteSearchCount: searches per UTC day and route, incremented
@@ -118,6 +123,22 @@ class PriceObservation(Model):
     purge_at = TTLAttribute(null=True)
 
 
+class ComparableSnapshot(Model):
+    """`insight#…` / `#snapshot`: what the last Query of a comparable class found (newest first), so a
+    cache hit reads it with the fare entry in one BatchGetItem (store/history.py). No `amounts_json`:
+    stale (an observation was added since); `token` changes with every write, so a rebuild written
+    after a newer observation's mark fails its condition instead of hiding that observation."""
+
+    class Meta(TableMeta):
+        table_name = _settings.price_history_table
+
+    series = UnicodeAttribute(hash_key=True)
+    observed_at = UnicodeAttribute(range_key=True)
+    token = UnicodeAttribute()
+    amounts_json = UnicodeAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+
+
 class RouteSearchCount(Model):
     class Meta(TableMeta):
         table_name = _settings.search_stats_table
@@ -135,5 +156,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AccessTokenRecord,
     UpstreamPaceRecord,
     PriceObservation,
+    ComparableSnapshot,
     RouteSearchCount,
 )

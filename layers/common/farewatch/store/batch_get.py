@@ -1,0 +1,68 @@
+"""Items of different models (and tables) in one BatchGetItem.
+
+PynamoDB's `Model.batch_get` reads one model's items; a cache hit wants a fare entry and its class's
+insight snapshot, which live in two tables. This sends one BatchGetItem through PynamoDB's connection
+(so its signals, retries and error types apply) and hands each item back as its own model.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import GetError
+from pynamodb.models import Model
+
+from farewatch.settings import get_settings
+
+# DynamoDB answers unprocessed keys when it throttles part of a batch; they are asked again this
+# many times (botocore already retries a throttled request as a whole), then the read fails.
+UNPROCESSED_ATTEMPTS = 3
+
+_local = threading.local()
+
+
+def _connection() -> Connection:
+    connection: Connection | None = getattr(_local, "connection", None)
+    if connection is None:
+        settings = get_settings()
+        connection = _local.connection = Connection(
+            region=settings.aws_region, host=settings.aws_endpoint_url
+        )
+    return connection
+
+
+def batch_get(*keys: tuple[type[Model], str, str | None]) -> list[Model | None]:
+    """Each `(model, hash_key, range_key)` as that model, or None where no item has the key, in the
+    order asked (eventually consistent reads)."""
+    wanted: list[tuple[type[Model], str, dict[str, Any]]] = []
+    request: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for model, hash_key, range_key in keys:
+        operation = model.get_operation_kwargs_from_class(hash_key, range_key)
+        wanted.append((model, operation["TableName"], operation["Key"]))
+        request.setdefault(operation["TableName"], {"Keys": []})["Keys"].append(operation["Key"])
+    found: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(UNPROCESSED_ATTEMPTS):
+        try:
+            answer = _connection().dispatch("BatchGetItem", {"RequestItems": request})
+        except Exception as error:  # botocore's errors, as PynamoDB's own reads wrap them
+            raise GetError(f"Failed to batch get items: {error}", error) from error
+        for table, items in answer.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    else:
+        raise GetError("Failed to batch get items: DynamoDB left keys unprocessed")
+    return [
+        next(
+            (
+                model.from_raw_data(item)
+                for item in found.get(table, [])
+                if all(item.get(name) == value for name, value in key.items())
+            ),
+            None,
+        )
+        for model, table, key in wanted
+    ]
