@@ -14,9 +14,9 @@ source fails, from the item itself), and single flight still happens in DynamoDB
 The price's insight (issue 15) reads its class's observations (one Query); they are kept the same way,
 under the same bound, so that a hit from memory costs no DynamoDB call at all. A container that
 records an observation in a class forgets what it kept of that class, so its own fetch always counts;
-another container's observation is seen within the bound. It keeps instead the token its observation
-marked the class's snapshot stale with (store/history.py), so that its own next read of the class
-rebuilds the snapshot for the other containers without reading it first.
+another container's observation is seen within the bound. It keeps instead, for `TOKEN_SECONDS`, the
+token its observation wrote into the class's mark (store/history.py), so that the request that
+fetched rebuilds the class's snapshot for the other containers without reading the mark first.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 from farewatch.store.fare_cache import CachedFares
 
 DEFAULT_MAX_ENTRIES = 1024  # about 2 KiB of offers each: a few MiB at most per container
+TOKEN_SECONDS = 60.0  # a fetch's own mark token serves the judgement of the request that fetched
 
 _Value = TypeVar("_Value")
 
@@ -117,19 +118,19 @@ class FareMemory:
         with self._lock:
             self._comparables.put(klass, tuple(amounts), checked_at=checked_at)
 
-    def forget_comparables(self, klass: str, *, stale_token: str | None = None) -> None:
-        """This container observed the class: forget its amounts; `stale_token` is what that
-        observation marked the class's snapshot with."""
+    def forget_comparables(self, klass: str, *, stale_token: str | None = None, at: float = 0.0) -> None:
+        """This container observed the class at `at`: forget its amounts; `stale_token` is what that
+        observation wrote into the class's mark (None: unknown)."""
         with self._lock:
             self._comparables.pop(klass)
-            if stale_token is None:
-                self._stale_tokens.pop(klass)
-            else:
-                self._stale_tokens.put(klass, stale_token, checked_at=0.0)
+            self._stale_tokens.pop(klass)
+            if stale_token is not None:
+                self._stale_tokens.put(klass, stale_token, checked_at=at)
 
-    def stale_token(self, klass: str) -> str | None:
-        """The token of this container's last observation of the class, once (then forgotten)."""
+    def stale_token(self, klass: str, now: float) -> str | None:
+        """The mark token of this container's observation of the class in the last `TOKEN_SECONDS`,
+        once (then forgotten)."""
         with self._lock:
             kept = self._stale_tokens.get(klass)
             self._stale_tokens.pop(klass)
-            return kept[1] if kept is not None else None
+            return kept[1] if kept is not None and 0 <= now - kept[0] < TOKEN_SECONDS else None

@@ -35,7 +35,7 @@ from farewatch.fares.source import FareSource
 from farewatch.insight import Insight
 from farewatch.offers import Offer, cheapest
 from farewatch.store.fare_cache import CachedFares, FareCacheStore
-from farewatch.store.history import ClassSnapshot, Observation, PriceHistoryStore, read_entry_and_snapshot
+from farewatch.store.history import ClassState, Observation, PriceHistoryStore, read_entry_and_class
 
 
 class SearchCounter(Protocol):
@@ -167,7 +167,7 @@ class FareService:
         read: CachedFares | Unread | None = UNREAD,
     ) -> FareResult:
         """The fares of `query`. `read` is its cache entry (None: absent) when the caller has just
-        read it (consistently) along with its own items: it stands for the GetItem a miss starts with."""
+        read it along with other items: it stands for the GetItem a request starts with."""
         started = self._clock.now()
         if count_search:
             self._stats.count_search(query.route, at=started, fare_query=query.cache_key)
@@ -230,7 +230,7 @@ class FareService:
             observed_at=fetched_at,
         )
         if self._memory is not None:  # this container's own observation always counts
-            self._memory.forget_comparables(klass, stale_token=token)
+            self._memory.forget_comparables(klass, stale_token=token, at=fetched_at)
 
     def insight(self, query: FareQuery, price: Decimal | None) -> insight.Insight:
         """How `price` compares with Farewatch's own comparable observations: one Query, or none when
@@ -248,63 +248,67 @@ class FareService:
         return insight.judge(price, comparable, query, today)
 
     def priced(self, query: FareQuery, *, force_refresh: bool = False) -> tuple[FareResult, Insight]:
-        """`fares` and the `insight` of their cheapest price (GET /flights/price). A hit costs no
-        DynamoDB call when this container checked both the entry and the class within the memory
-        bound, and one otherwise: the entry and the class's snapshot in one BatchGetItem (or the one
-        of them memory lacks). A stale snapshot, a miss and a forced refresh rebuild the snapshot
-        (a Query and a conditional PutItem) for the next reader, in any container."""
+        """`fares` and the `insight` of their cheapest price (GET /flights/price).
+
+        A hit costs no DynamoDB call when this container checked both the entry and the class within
+        the memory bound. Otherwise it reads the entry with the class's mark and snapshot in one
+        BatchGetItem (or only what memory lacks), and that is all while the snapshot answers. When it
+        does not (the class has a newer observation, or the snapshot is older than its age limit),
+        the reader runs the Query and writes a new snapshot (two calls more). A fetch made here
+        writes the snapshot itself, so the next container's first hit finds it answering; a fetch
+        made elsewhere (search, calendar, poller) leaves that to its class's next reader.
+        """
         started = self._clock.now()
-        klass = insight.comparable_class(query, utc_datetime(started).date())
+        read_class = insight.comparable_class(query, utc_datetime(started).date())
         read: CachedFares | Unread | None = UNREAD
-        snapshot: ClassSnapshot | Unread | None = UNREAD
+        state: ClassState | None = None
         memory = self._memory
         if not force_refresh and (
             memory is None
             or (
-                memory.comparables(klass, started) is None
+                memory.comparables(read_class, started) is None
                 and memory.fresh(self.searched_as(query).cache_key, started) is None
             )
         ):
-            read, snapshot = read_entry_and_snapshot(self.cache_item_key(query), klass)
+            read, state = read_entry_and_class(self.cache_item_key(query), read_class)
         result = self.fares(query, force_refresh=force_refresh, read=read)
         if result.cheapest is None:
             return result, Insight("unknown", None, None, 0, "No price to judge.")
-        # The snapshot read with the entry judges only the hit that entry answered: after a fetch
-        # (ours or one waited for) the class has a new observation.
-        answered_by_read = isinstance(read, CachedFares) and read.is_fresh(started) and result.cached
-        return result, self._judge(
-            query, result.cheapest.price, klass, snapshot if answered_by_read else UNREAD, read_at=started
+        today = utc_datetime(self._clock.now()).date()
+        klass = insight.comparable_class(query, today)
+        # What was read with the entry judges only the hit that entry itself answered: any fetch
+        # since (ours, or another container's that this one waited for) added an observation.
+        answered_by_read = (
+            isinstance(read, CachedFares)
+            and result.cached
+            and not result.stale
+            and result.fetched_at == read.fetched_at
+            and klass == read_class
         )
+        comparable = self._comparable(klass, state if answered_by_read else None, read_at=started)
+        return result, insight.judge(result.cheapest.price, comparable, query, today)
 
-    def _judge(
-        self,
-        query: FareQuery,
-        price: Decimal,
-        klass: str,
-        snapshot: ClassSnapshot | Unread | None,
-        *,
-        read_at: float,
-    ) -> Insight:
+    def _comparable(self, klass: str, state: ClassState | None, *, read_at: float) -> list[Decimal]:
+        """The class's amounts for `priced`: from memory, the snapshot read with the entry (`state`),
+        a rebuild right after this container's own fetch, or the class read now."""
         now = self._clock.now()
-        today = utc_datetime(read_at).date()
-        comparable = self._memory.comparables(klass, now) if self._memory is not None else None
-        if comparable is None:
-            since = now - insight.WINDOW_DAYS * 86400
-            own_token = self._memory.stale_token(klass) if self._memory is not None else None
-            if own_token is not None:  # our own observation marked it: rebuild without reading it
-                comparable = self._history.rebuild_snapshot(klass, since=since, token=own_token, now=now)
-                read_at = now
-            else:
-                if isinstance(snapshot, Unread):
-                    snapshot, read_at = self._history.snapshot(klass), now
-                comparable = snapshot.amounts_since(since) if snapshot is not None else None
-                if comparable is None:
-                    token = snapshot.token if snapshot is not None else None
-                    comparable = self._history.rebuild_snapshot(klass, since=since, token=token, now=now)
-                    read_at = now
-            if self._memory is not None:
-                self._memory.keep_comparables(klass, comparable, checked_at=read_at)
-        return insight.judge(price, comparable, query, today)
+        memory = self._memory
+        kept = memory.comparables(klass, now) if memory is not None else None
+        if kept is not None:
+            return kept
+        since = now - insight.WINDOW_DAYS * 86400
+        own_mark = memory.stale_token(klass, now) if memory is not None else None
+        amounts: list[Decimal] | None = None
+        if own_mark is None:
+            if state is None:
+                state, read_at = self._history.class_state(klass), now
+            amounts = state.amounts(since=since, now=now)
+        if amounts is None:
+            mark = own_mark if own_mark is not None else state.mark if state is not None else None
+            amounts, read_at = self._history.rebuild(klass, since=since, mark=mark, now=now), now
+        if memory is not None:
+            memory.keep_comparables(klass, amounts, checked_at=read_at)
+        return amounts
 
     # -- the fare calendar ---------------------------------------------------------------------
 

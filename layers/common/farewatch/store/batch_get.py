@@ -8,17 +8,26 @@ insight snapshot, which live in two tables. This sends one BatchGetItem through 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.connection.base import BOTOCORE_EXCEPTIONS
 from pynamodb.exceptions import GetError
 from pynamodb.models import Model
 
 from farewatch.settings import get_settings
 
-# DynamoDB answers unprocessed keys when it throttles part of a batch; they are asked again this
-# many times (botocore already retries a throttled request as a whole), then the read fails.
-UNPROCESSED_ATTEMPTS = 3
+# DynamoDB answers unprocessed keys when it throttles part of a batch; they are asked again after a
+# short pause that doubles each time, this many times in all (botocore already retries a throttled request
+# as a whole), then the read fails.
+UNPROCESSED_ATTEMPTS = 4
+UNPROCESSED_PAUSE_SECONDS = 0.05
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(UNPROCESSED_PAUSE_SECONDS * 2**attempt)
+
 
 _local = threading.local()
 
@@ -43,10 +52,12 @@ def batch_get(*keys: tuple[type[Model], str, str | None]) -> list[Model | None]:
         wanted.append((model, operation["TableName"], operation["Key"]))
         request.setdefault(operation["TableName"], {"Keys": []})["Keys"].append(operation["Key"])
     found: dict[str, list[dict[str, Any]]] = {}
-    for _ in range(UNPROCESSED_ATTEMPTS):
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        if attempt:
+            _pause(attempt - 1)
         try:
             answer = _connection().dispatch("BatchGetItem", {"RequestItems": request})
-        except Exception as error:  # botocore's errors, as PynamoDB's own reads wrap them
+        except BOTOCORE_EXCEPTIONS as error:  # wrapped as PynamoDB's own batch reads wrap them
             raise GetError(f"Failed to batch get items: {error}", error) from error
         for table, items in answer.get("Responses", {}).items():
             found.setdefault(table, []).extend(items)

@@ -1,18 +1,20 @@
 """Price history (PriceHistoryTable): every fetched cheapest price, per fare-query series.
 
 A comparable class (farewatch.insight) is read two ways. `comparable_amounts` is one Query of its
-observations. `ComparableSnapshot` keeps what such a Query found, so a cache hit can read it along
-with the fare entry in one BatchGetItem (`read_entry_and_snapshot`) instead of a GetItem and a Query:
-- every observation of the class is written first, then marks the snapshot stale (a PutItem with a
-  new token and no amounts);
-- a reader that finds it stale (or absent) runs the Query (consistent, so it sees every observation
-  whose mark it saw) and writes what it found back, on condition that the token is still the one it
-  read: a mark written meanwhile, by an observation the Query may have missed, makes that write fail
-  and the snapshot stays stale.
-So a clean snapshot is what the Query would answer now, with two exceptions, both documented in the
-README: a reader may see the previous clean snapshot while the new mark replicates (eventually
-consistent reads, as for the fare entry), and an observation whose writer died between its two
-writes is missed until the class's next observation marks the snapshot stale.
+observations. A snapshot keeps what such a Query found, so a cache hit reads it along with the fare
+entry in one BatchGetItem (`read_entry_and_class`) instead of a GetItem and a Query:
+- every observation of the class, once written, writes a new random token into the class's mark
+  (`#mark`, a small PutItem);
+- a snapshot (`#snapshot`) says which mark token it was built for; it answers only while the mark
+  still holds that token, it is younger than `SNAPSHOT_MAX_AGE_SECONDS`, and the reader's window
+  starts no earlier than the builder's;
+- a reader that finds it stale runs the Query (consistent) and writes a snapshot built for the mark
+  token it read. An observation the Query missed was stored after the Query began, so its mark lands
+  later still, and the new snapshot is stale at once.
+So a snapshot that answers is what a Query would answer, except in windows the README lists, none
+longer than `SNAPSHOT_MAX_AGE_SECONDS`: a read of the mark while a new one replicates (eventually
+consistent, as for the fare entry), a mark that failed or whose writer died after its observation,
+and observations TTL removes when PRICE_HISTORY_RETENTION_DAYS is shorter than the 60-day window.
 """
 
 from __future__ import annotations
@@ -20,43 +22,70 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from aws_lambda_powertools import Logger
+from pynamodb.exceptions import PynamoDBException
 
 from farewatch.clock import sortable_utc, utc_datetime
 from farewatch.settings import get_settings
 from farewatch.store.batch_get import batch_get
-from farewatch.store.conditions import is_conditional_failure
 from farewatch.store.fare_cache import CachedFares, entry_of
-from farewatch.store.models import ComparableSnapshot, FareCacheEntry, PriceObservation
+from farewatch.store.models import ClassMark, ComparableSnapshot, FareCacheEntry, PriceObservation
 
-SNAPSHOT_KEY = "#snapshot"  # sorts before every `sortable_utc` timestamp
+MARK_KEY = "#mark"  # both sort before every `sortable_utc` timestamp
+SNAPSHOT_KEY = "#snapshot"
 COMPARABLE_LIMIT = 1000
+SNAPSHOT_MAX_AGE_SECONDS = 300.0
+
+logger = Logger(child=True)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
-class ClassSnapshot:
-    """A class's snapshot as read: `token` to rebuild it on condition; `observed` (newest first
-    `(observed_at, amount)` pairs) when it is clean, None when it is stale."""
+class ClassState:
+    """A class's mark and snapshot as read (either may be missing)."""
 
-    token: str
-    observed: tuple[tuple[str, Decimal], ...] | None
+    mark: str | None
+    built_for: str | None = None
+    built_at: float = 0.0
+    since: float = 0.0
+    observed: tuple[tuple[int, Decimal], ...] = ()  # newest first: (epoch microseconds, amount)
 
-    def amounts_since(self, since: float, limit: int = COMPARABLE_LIMIT) -> list[Decimal] | None:
-        """What `comparable_amounts(since=since)` answers, or None when the snapshot is stale."""
-        if self.observed is None:
+    def amounts(self, *, since: float, now: float) -> list[Decimal] | None:
+        """What `comparable_amounts(since=since)` answers, or None when the snapshot cannot say."""
+        if (
+            self.built_for is None
+            or self.built_for != (self.mark or "")
+            or not 0 <= now - self.built_at < SNAPSHOT_MAX_AGE_SECONDS
+            or since < self.since
+        ):
             return None
-        start = sortable_utc(since)
-        return [amount for at, amount in self.observed if at >= start][:limit]
+        start = _micros(sortable_utc(since))  # the Query's own bound, to the microsecond
+        return [amount for at, amount in self.observed if at >= start][:COMPARABLE_LIMIT]
 
 
-def _snapshot_of(item: ComparableSnapshot) -> ClassSnapshot:
-    if item.amounts_json is None:
-        return ClassSnapshot(item.token, None)
-    pairs = json.loads(item.amounts_json)
-    return ClassSnapshot(item.token, tuple((at, Decimal(amount)) for at, amount in pairs))
+def _state_of(mark: ClassMark | None, snapshot: ComparableSnapshot | None) -> ClassState:
+    token = mark.token if mark is not None else None
+    if snapshot is None:
+        return ClassState(token)
+    pairs = json.loads(snapshot.amounts_json)
+    return ClassState(
+        token,
+        snapshot.built_for,
+        float(snapshot.built_at),
+        float(snapshot.since),
+        tuple((int(at), Decimal(amount)) for at, amount in pairs),
+    )
+
+
+def _micros(observed_at: str) -> int:
+    """`2026-11-23T10:00:00.123456Z#…` (a sort key) as integer microseconds since the epoch."""
+    moment = datetime.strptime(observed_at[:27], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -91,10 +120,9 @@ class PriceHistoryStore:
         currency: str,
         source: str,
         observed_at: float,
-    ) -> str:
+    ) -> str | None:
         """`append` to the trip's series and `append_comparable` to its class in one BatchWriteItem
-        (what every fetch records; two items, one call), then `mark_stale` the class's snapshot: its
-        new token."""
+        (what every fetch records; two items, one call), then `mark` the class: its new token."""
         purge_at = utc_datetime(observed_at) + self._retention
         at = sortable_utc(observed_at)
         with PriceObservation.batch_write() as batch:
@@ -104,15 +132,23 @@ class PriceHistoryStore:
                         pk, sk, amount=str(amount), currency=currency, source=source, purge_at=purge_at
                     )
                 )
-        return self.mark_stale(klass, observed_at=observed_at)
+        return self.mark(klass, observed_at=observed_at)
 
-    def mark_stale(self, klass: str, *, observed_at: float) -> str:
-        """After an observation of `klass` is written: its snapshot no longer answers (one PutItem).
-        The new token, for the writer's own rebuild."""
+    def mark(self, klass: str, *, observed_at: float) -> str | None:
+        """After an observation of `klass` is stored: a new token in its mark, so no snapshot built
+        before answers (one small PutItem). The token, for the writer's own rebuild; None when the
+        write failed (logged: the observation is kept, and snapshots expire within their age)."""
         token = uuid.uuid4().hex
-        ComparableSnapshot(
-            klass, SNAPSHOT_KEY, token=token, purge_at=utc_datetime(observed_at) + self._retention
-        ).save()
+        try:
+            ClassMark(
+                klass, MARK_KEY, token=token, purge_at=utc_datetime(observed_at) + self._retention
+            ).save()
+        except PynamoDBException as error:
+            logger.warning(
+                "Could not mark a comparable class; its snapshot may miss one observation for a while",
+                extra={"class": klass, "error": type(error).__name__},
+            )
+            return None
         return token
 
     def observations(self, series: str) -> list[Observation]:
@@ -126,9 +162,9 @@ class PriceHistoryStore:
 
     def append_comparable(
         self, klass: str, *, amount: Decimal, currency: str, source: str, observed_at: float, trip: str
-    ) -> str:
-        """One observation of a comparable class (then `mark_stale`); `trip` (the trip's key) keeps
-        two trips fetched in the same microsecond apart."""
+    ) -> str | None:
+        """One observation of a comparable class (then `mark`); `trip` (the trip's key) keeps two
+        trips fetched in the same microsecond apart."""
         PriceObservation(
             klass,
             f"{sortable_utc(observed_at)}#{trip}",
@@ -137,7 +173,7 @@ class PriceHistoryStore:
             source=source,
             purge_at=utc_datetime(observed_at) + self._retention,
         ).save()
-        return self.mark_stale(klass, observed_at=observed_at)
+        return self.mark(klass, observed_at=observed_at)
 
     def comparable_amounts(
         self, klass: str, *, since: float, limit: int = COMPARABLE_LIMIT, consistent: bool = False
@@ -157,40 +193,42 @@ class PriceHistoryStore:
         )
         return [(item.observed_at, Decimal(item.amount)) for item in items]
 
-    def snapshot(self, klass: str) -> ClassSnapshot | None:
-        """The class's snapshot (one GetItem), None when there is none."""
-        try:
-            return _snapshot_of(ComparableSnapshot.get(klass, SNAPSHOT_KEY))
-        except DoesNotExist:
-            return None
+    def class_state(self, klass: str) -> ClassState:
+        """The class's mark and snapshot (one BatchGetItem)."""
+        mark, snapshot = batch_get((ClassMark, klass, MARK_KEY), (ComparableSnapshot, klass, SNAPSHOT_KEY))
+        return _state_of(_as(ClassMark, mark), _as(ComparableSnapshot, snapshot))
 
-    def rebuild_snapshot(self, klass: str, *, since: float, token: str | None, now: float) -> list[Decimal]:
-        """`comparable_amounts` (a consistent Query), written back as the class's snapshot when its
-        token is still `token` (None: when there is still none). A failed condition means a newer
-        observation marked it stale meanwhile: it stays stale. The amounts, either way."""
+    def rebuild(self, klass: str, *, since: float, mark: str | None, now: float) -> list[Decimal]:
+        """`comparable_amounts` (a consistent Query), written as the class's snapshot built for the
+        mark token read before it (None: no mark yet). The amounts."""
         found = self._comparable(klass, since, COMPARABLE_LIMIT, consistent=True)
-        condition = (
-            ComparableSnapshot.series.does_not_exist() if token is None else ComparableSnapshot.token == token
-        )
-        try:
-            ComparableSnapshot(
-                klass,
-                SNAPSHOT_KEY,
-                token=uuid.uuid4().hex,
-                amounts_json=json.dumps([[at, str(amount)] for at, amount in found], separators=(",", ":")),
-                purge_at=utc_datetime(now) + self._retention,
-            ).save(condition=condition)
-        except PutError as error:
-            if not is_conditional_failure(error):
-                raise
+        ComparableSnapshot(
+            klass,
+            SNAPSHOT_KEY,
+            built_for=mark or "",
+            built_at=now,
+            since=since,
+            amounts_json=json.dumps(
+                [[_micros(at), str(amount)] for at, amount in found], separators=(",", ":")
+            ),
+            purge_at=utc_datetime(now) + self._retention,
+        ).save()
         return [amount for _, amount in found]
 
 
-def read_entry_and_snapshot(entry_key: str, klass: str) -> tuple[CachedFares | None, ClassSnapshot | None]:
-    """A fare cache entry (its CacheTable key) and a comparable class's snapshot, in one BatchGetItem
-    (eventually consistent, like the entry's GetItem); None for either that does not exist."""
-    entry, snapshot = batch_get((FareCacheEntry, entry_key, None), (ComparableSnapshot, klass, SNAPSHOT_KEY))
+def _as(model: type[_Item], item: object) -> _Item | None:
+    return item if isinstance(item, model) else None
+
+
+def read_entry_and_class(entry_key: str, klass: str) -> tuple[CachedFares | None, ClassState]:
+    """A fare cache entry (its CacheTable key, None when absent) and a comparable class's mark and
+    snapshot, in one BatchGetItem (eventually consistent, like the entry's GetItem)."""
+    entry, mark, snapshot = batch_get(
+        (FareCacheEntry, entry_key, None),
+        (ClassMark, klass, MARK_KEY),
+        (ComparableSnapshot, klass, SNAPSHOT_KEY),
+    )
     return (
         entry_of(entry) if isinstance(entry, FareCacheEntry) else None,
-        _snapshot_of(snapshot) if isinstance(snapshot, ComparableSnapshot) else None,
+        _state_of(_as(ClassMark, mark), _as(ComparableSnapshot, snapshot)),
     )

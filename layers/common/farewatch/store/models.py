@@ -21,9 +21,10 @@ PriceHistoryTable (series, observed_at)  TTL attribute: purge_at
                                        PRICE_HISTORY_RETENTION_DAYS after it was observed.
   series = insight#JFK-LAX#economy#…   The same items for a comparable class (farewatch.insight), one
                                        per fetch of any trip in the class; read by Query (newest first).
-  (same), observed_at = #snapshot      ComparableSnapshot: that Query's answer, kept for the next
-                                       reader until an observation marks it stale (`#` sorts before
-                                       every timestamp, so range queries never meet it).
+  (same), observed_at = #mark          ClassMark: a token every observation of the class writes anew.
+  (same), observed_at = #snapshot      ComparableSnapshot: a Query's answer, built for one mark token;
+                                       stale once the mark moves on. (`#` sorts before every
+                                       timestamp, so range queries never meet either.)
 
 SearchStatsTable (day, route)          TTL attribute: purge_at
   day = 2026-11-23, route = JFK-LAX    RouteSearchCount: searches per UTC day and route, incremented
@@ -123,11 +124,9 @@ class PriceObservation(Model):
     purge_at = TTLAttribute(null=True)
 
 
-class ComparableSnapshot(Model):
-    """`insight#…` / `#snapshot`: what the last Query of a comparable class found (newest first), so a
-    cache hit reads it with the fare entry in one BatchGetItem (store/history.py). No `amounts_json`:
-    stale (an observation was added since); `token` changes with every write, so a rebuild written
-    after a newer observation's mark fails its condition instead of hiding that observation."""
+class ClassMark(Model):
+    """`insight#…` / `#mark`: a comparable class's newest observation, by a token each observation
+    writes anew once it is stored (a small PutItem). A snapshot built for another token is stale."""
 
     class Meta(TableMeta):
         table_name = _settings.price_history_table
@@ -135,7 +134,23 @@ class ComparableSnapshot(Model):
     series = UnicodeAttribute(hash_key=True)
     observed_at = UnicodeAttribute(range_key=True)
     token = UnicodeAttribute()
-    amounts_json = UnicodeAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+
+
+class ComparableSnapshot(Model):
+    """`insight#…` / `#snapshot`: what a consistent Query of the class found (newest first), built
+    for the class's mark token `built_for` ("" when it had none) and the window start `since`, so a
+    cache hit reads it with the fare entry and the mark in one BatchGetItem (store/history.py)."""
+
+    class Meta(TableMeta):
+        table_name = _settings.price_history_table
+
+    series = UnicodeAttribute(hash_key=True)
+    observed_at = UnicodeAttribute(range_key=True)
+    built_for = UnicodeAttribute()
+    built_at = NumberAttribute()
+    since = NumberAttribute()
+    amounts_json = UnicodeAttribute()
     purge_at = TTLAttribute(null=True)
 
 
@@ -156,6 +171,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AccessTokenRecord,
     UpstreamPaceRecord,
     PriceObservation,
+    ClassMark,
     ComparableSnapshot,
     RouteSearchCount,
 )
