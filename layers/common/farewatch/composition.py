@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from farewatch.notify.webhooks import GuardPolicy, WebhookSender
     from farewatch.pricing import CachePolicy, FareMetrics, FareService
     from farewatch.tracking.poll_cycle import PollCycle
+    from farewatch.tracking.poll_dispatch import PollDispatcher
     from farewatch.tracking.service import TrackingService
 
 logger = Logger(child=True)
@@ -417,7 +418,25 @@ def warm_up() -> None:
 
 
 @lru_cache(maxsize=1)
+def poll_dispatcher() -> PollDispatcher:
+    """The scheduled dispatcher's side of the poll cycle: the tracking store, the clock and the daily
+    budget only (its cold start builds no fare service, event bus or booking links)."""
+    from farewatch.store.poll_budget import PollBudgetStore
+    from farewatch.store.tracking import TrackingStore
+    from farewatch.tracking.poll_dispatch import PollDispatcher
+
+    settings = get_settings()
+    return PollDispatcher(
+        trackers=TrackingStore(),
+        clock=SystemClock(),
+        daily_search_budget=settings.poll_daily_search_budget,
+        budget=PollBudgetStore(),
+    )
+
+
+@lru_cache(maxsize=1)
 def poll_cycle() -> PollCycle:
+    """The worker's side: the poller's own fare service (no memory tier), the event bus, booking links."""
     from farewatch import messaging
     from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore

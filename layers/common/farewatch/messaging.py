@@ -13,7 +13,7 @@ from farewatch import aws
 from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
 from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
-from farewatch.tracking.poll_cycle import QueueEntry
+from farewatch.tracking.poll_dispatch import QueueEntry
 from farewatch.tracking.values import Alert
 
 
