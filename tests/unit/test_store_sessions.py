@@ -49,7 +49,7 @@ def test_given_models_on_different_tables_when_their_clients_are_made_then_they_
     assert aws.client("dynamodb", region="eu-west-1") is not aws.client("dynamodb", region="us-east-1")
 
 
-def test_given_a_shared_client_whose_credentials_are_empty_when_a_client_is_asked_for_then_a_new_one_is_made():
+def test_given_a_shared_client_whose_credentials_are_empty_when_one_is_asked_for_then_a_new_one_is_made():
     first = aws.client("sqs", region="us-east-1")
     assert aws.client("sqs", region="us-east-1") is first
     signer = first._request_signer
