@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 
@@ -39,8 +39,12 @@ from farewatch.tracking.poll_dispatch import (
 )
 from farewatch.tracking.poll_policy import is_departed
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
-from farewatch.tracking.service import Fares
 from farewatch.tracking.values import Alert, DatePrice, PricePoint, StoredTracker
+
+if TYPE_CHECKING:
+    from farewatch.tracking.service import (
+        Fares,
+    )  # the protocol only: the worker never loads the API's service
 
 # The dispatcher's side is also importable from here (an in-process cycle runs both).
 __all__ = [
