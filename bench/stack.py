@@ -274,7 +274,7 @@ def _cold_start(
     return measured
 
 
-def init_figures(stack: Any, before: Path | None = None) -> dict[str, Any]:
+def init_figures(stack: Any, before: Path | None = None, runs: int = INIT_SAMPLES) -> dict[str, Any]:
     """Median init, first request and cold total of each function, and of `import boto3`, sampled in
     turns (this tree, then `before`'s, case by case)."""
     pools = dict(stack.functions.items())
@@ -284,7 +284,7 @@ def init_figures(stack: Any, before: Path | None = None) -> dict[str, Any]:
     boto3_samples: list[float] = []
     price_pool = pools["PriceFunction"]
     n = 0
-    for _ in range(INIT_SAMPLES):
+    for _ in range(runs):
         boto3_samples.append(
             _cold_start("boto3", price_pool._environment, str(price_pool.function.code_uri))["init"]
         )
@@ -373,12 +373,21 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="another checkout whose functions and layer run interleaved (before/after)",
     )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=INIT_SAMPLES,
+        help=f"fresh interpreters per case and tree (default {INIT_SAMPLES}); more for a noisy machine",
+    )
     args = parser.parse_args(argv)
     with running_stack() as stack:
-        figures = {"init": init_figures(stack, args.before), "latency": latency_figures(stack.api_url)}
+        figures = {
+            "init": init_figures(stack, args.before, args.samples),
+            "latency": latency_figures(stack.api_url),
+        }
     init, latency = figures["init"], figures["latency"]
     print(
-        f"7) Cold start per function (median of {INIT_SAMPLES} fresh interpreters; init = import + warm-up"
+        f"7) Cold start per function (median of {args.samples} fresh interpreters; init = import + warm-up"
         " against the local stack; x = / import boto3 in the same run)"
     )
     print(f"   import boto3: {init['import_boto3_ms']:.0f} ms")

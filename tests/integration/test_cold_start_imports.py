@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import TEST_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,3 +70,68 @@ def test_given_the_amadeus_source_when_it_is_built_then_the_other_sources_are_no
         "farewatch.fares.duffel": False,
         "farewatch.fares.ignav": False,
     }
+
+
+# The worker's side of the poll cycle: its fare service (sources, cache, memory tier), booking links
+# and the cycle itself. The dispatcher lists due routes and enqueues them: it needs none of these.
+WORKER_SIDE = [
+    "farewatch.tracking.poll_cycle",
+    "farewatch.tracking.service",
+    "farewatch.pricing",
+    "farewatch.fare_memory",
+    "farewatch.fares",
+    "farewatch.fares.amadeus",
+    "farewatch.booking",
+    "farewatch.insight",
+]
+
+
+_DISPATCHER_TICK = """
+import json, sys
+import poller_jobs.dispatcher as dispatcher
+worker_side = json.loads(sys.argv[1])
+at_init = {name: name in sys.modules for name in worker_side}
+
+import boto3
+from moto import mock_aws
+from farewatch_local.aws import provision
+from farewatch_local.template import load_template
+from tests.support.events import FakeLambdaContext
+
+with mock_aws():
+    provision(load_template(sys.argv[2]), endpoint_url=None)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="PollQueue")["QueueUrl"]
+    from farewatch.store.tracking import ROUTE_SHARD, WatchedRoute
+
+    route = "JFK#LAX#2099-01-10#1#USD"
+    WatchedRoute(route, active_count=1, shard=ROUTE_SHARD, next_poll_at=0).save()
+    answer = dispatcher.lambda_handler({"detail-type": "Scheduled Event"}, FakeLambdaContext())
+    assert answer == {"routes_enqueued": 1, "batches": 1}, answer
+    sent = sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]
+    assert json.loads(sent) == {"route_key": route}, sent
+after_tick = {name: name in sys.modules for name in worker_side}
+print("PROBE", json.dumps({"at_init": at_init, "after_tick": after_tick}))
+"""
+
+
+def test_given_a_fresh_dispatcher_when_it_starts_and_handles_a_tick_then_the_worker_side_is_never_loaded():
+    paths = [ROOT, ROOT / "functions" / "poller", ROOT / "layers" / "common", ROOT / "local"]
+    result = subprocess.run(
+        [sys.executable, "-c", _DISPATCHER_TICK, json.dumps(WORKER_SIDE), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={
+            **TEST_ENVIRONMENT,
+            "PYTHONPATH": ":".join(str(path) for path in paths),
+            "POLL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/PollQueue",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    probe = next(line for line in result.stdout.splitlines() if line.startswith("PROBE "))
+    loaded = json.loads(probe.removeprefix("PROBE "))
+
+    assert loaded["at_init"] == dict.fromkeys(WORKER_SIDE, False)
+    assert loaded["after_tick"] == dict.fromkeys(WORKER_SIDE, False)

@@ -41,15 +41,16 @@ def alert_for(route_key: str) -> Alert:
 
 @dataclass
 class ScriptedCycle:
-    """Stands in for the poll cycle behind the handlers: the due routes it is given, and per route
-    either an alert announced on the real bus or the failure it is told to raise."""
+    """Stands in for the poll cycle behind the handlers (the dispatcher's and the worker's side): the
+    due routes it is given, and per route either an alert announced on the real bus or the failure it
+    is told to raise."""
 
     due: list[str] = field(default_factory=list)
     failing: str = "BAD"
 
     def dispatch(self, queue: Any, *, ahead: float = 0.0) -> Any:
         from farewatch.store.tracking import TrackingStore
-        from farewatch.tracking.poll_cycle import PollCycle
+        from farewatch.tracking.poll_dispatch import PollDispatcher
 
         class Due(TrackingStore):
             def __init__(self, keys: list[str]) -> None:
@@ -58,15 +59,7 @@ class ScriptedCycle:
             def due_routes(self, now: float) -> Any:
                 return iter(self._keys)
 
-        cycle = PollCycle(
-            trackers=Due(self.due),
-            alerts=None,  # type: ignore[arg-type]
-            fares=None,  # type: ignore[arg-type]
-            events=None,  # type: ignore[arg-type]
-            clock=ManualClock(),
-            poll_interval_seconds=1800,
-        )
-        return cycle.dispatch(queue, ahead=ahead)
+        return PollDispatcher(trackers=Due(self.due), clock=ManualClock()).dispatch(queue, ahead=ahead)
 
     def flush_counts(self) -> None:
         return None
@@ -110,7 +103,7 @@ def received(sqs: Any, url: str) -> list[dict[str, Any]]:
 def test_dispatcher_enqueues_every_due_route(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     url = sqs.create_queue(QueueName="PollQueue")["QueueUrl"]
     due = [f"JFK#LAX#2027-12-{day:02d}#1#USD" for day in range(1, 26)]
-    monkeypatch.setattr(composition, "poll_cycle", lambda: ScriptedCycle(due=due))
+    monkeypatch.setattr(composition, "poll_dispatcher", lambda: ScriptedCycle(due=due))
     monkeypatch.setattr(dispatcher.messaging, "poll_queue", lambda settings: PollQueue(url, sqs))
 
     result = dispatcher.lambda_handler({"detail-type": "Scheduled Event"}, FakeLambdaContext())

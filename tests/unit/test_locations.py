@@ -213,6 +213,32 @@ def test_the_airports_read_at_cold_start_are_exactly_what_airportsdata_loads_by_
     assert _load_iata_airports() == airportsdata.load("IATA")
 
 
+def test_a_code_looked_up_alone_gives_the_row_of_the_whole_table_even_where_the_data_is_tricky():
+    """A fare request finds its two codes without parsing the table (issue 18); the answer must be the
+    table's, including where a code appears as another field of some row (a name, a local id), where a
+    text search could mistake it, and, should the data have them, codes on several rows (the last
+    wins) or without a time zone."""
+    import csv
+    import io
+    import re
+    from collections import Counter
+
+    from farewatch.locations import _airport_row, _airport_rows, _airports_csv
+
+    table = _airport_rows()
+    text = _airports_csv().decode("utf8")
+    rows = list(csv.DictReader(io.StringIO(text), quoting=csv.QUOTE_NONNUMERIC))
+    rows_of = Counter(str(row["iata"]) for row in rows)
+    repeated = {code for code, count in rows_of.items() if count > 1 and code}
+    no_time_zone = {str(row["iata"]) for row in rows if row["iata"] and not row["tz"]}
+    # A code-like field after a quoted one that is not the second field (a name, a city, a local id).
+    elsewhere = {match.group(1) for match in re.finditer(r'(?<!^"[^"\n]{4})","([A-Z]{3})",', text, re.M)}
+    codes = sorted(table)[::25] + sorted(elsewhere | repeated | no_time_zone) + ["ZZZ", "QQQ"]
+
+    assert elsewhere and len(codes) > 300
+    assert {code: _airport_row(code) for code in codes} == {code: table.get(code) for code in codes}
+
+
 def test_folding_ascii_the_short_way_matches_the_unicode_way_for_every_airport_name():
     import unicodedata
 

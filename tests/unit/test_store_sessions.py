@@ -32,3 +32,33 @@ def test_given_another_thread_when_it_uses_a_model_then_it_gets_a_session_of_its
 
     assert there[0] is not here
     assert _session_of(FareCacheEntry) is here  # and this thread keeps its own
+
+
+def _client_of(model):
+    return model._get_connection().connection.client
+
+
+def test_given_models_on_different_tables_when_their_clients_are_made_then_they_share_one_dynamodb_client():
+    clients = {id(_client_of(model)) for model in (FareCacheEntry, PriceObservation, RouteSearchCount)}
+    transactions = UserStore()._connection.client
+
+    assert len(clients) == 1
+    assert id(transactions) in clients
+    # Other arguments (no PynamoDB config, another region) are another client.
+    assert id(aws.client("dynamodb", region="us-east-1")) not in clients
+    assert aws.client("dynamodb", region="eu-west-1") is not aws.client("dynamodb", region="us-east-1")
+
+
+def test_given_a_shared_client_whose_credentials_are_empty_when_one_is_asked_for_then_a_new_one_is_made():
+    first = aws.client("sqs", region="us-east-1")
+    assert aws.client("sqs", region="us-east-1") is first
+    signer = first._request_signer
+    kept, signer._credentials = signer._credentials, None
+    try:
+        again = aws.client("sqs", region="us-east-1")
+    finally:
+        signer._credentials = kept
+
+    assert again is not first
+    assert again._request_signer._credentials
+    assert aws.client("sqs", region="us-east-1") is again

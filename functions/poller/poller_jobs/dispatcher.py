@@ -33,7 +33,7 @@ def _poll_now(event: Any) -> bool:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = get_settings()
     ahead = max(settings.watched_route_poll_seconds, LONGEST_INTERVAL) if _poll_now(event) else 0
-    report = composition.poll_cycle().dispatch(messaging.poll_queue(settings), ahead=ahead)
+    report = composition.poll_dispatcher().dispatch(messaging.poll_queue(settings), ahead=ahead)
     metrics.add_metric(name="RoutesEnqueued", unit=MetricUnit.Count, value=report.routes_enqueued)
     metrics.add_metric(name="RoutesNotEnqueued", unit=MetricUnit.Count, value=len(report.failed_routes))
     return {"routes_enqueued": report.routes_enqueued, "batches": report.batches}

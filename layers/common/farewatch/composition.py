@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from farewatch.notify.webhooks import GuardPolicy, WebhookSender
     from farewatch.pricing import CachePolicy, FareMetrics, FareService
     from farewatch.tracking.poll_cycle import PollCycle
+    from farewatch.tracking.poll_dispatch import PollDispatcher
     from farewatch.tracking.service import TrackingService
 
 logger = Logger(child=True)
@@ -313,12 +314,13 @@ def booking_link_service() -> BookingLinkService:
 def signing_key_provider(settings: Settings) -> Callable[[], str]:
     """The HS256 key, always from the Secrets Manager secret template.yaml generates (cached)."""
     secret_id = settings.jwt_secret_id
-    provider = _secrets(settings) if secret_id else None
 
     def signing_key() -> str:
-        if provider is None or secret_id is None:
+        if not secret_id:
             raise UpstreamUnavailable("Sign-in is not configured.", code="auth_not_configured")
-        key = provider.get(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+        # The provider (and its Secrets Manager client) is made with the first key asked for: a
+        # notifier that sends account mails only never asks.
+        key = _secrets(settings).get(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
         if isinstance(key, bytes):
             key = key.decode("utf-8")
         if not isinstance(key, str) or not key:
@@ -417,7 +419,25 @@ def warm_up() -> None:
 
 
 @lru_cache(maxsize=1)
+def poll_dispatcher() -> PollDispatcher:
+    """The scheduled dispatcher's side of the poll cycle: the tracking store, the clock and the daily
+    budget only (its cold start builds no fare service, event bus or booking links)."""
+    from farewatch.store.poll_budget import PollBudgetStore
+    from farewatch.store.tracking import TrackingStore
+    from farewatch.tracking.poll_dispatch import PollDispatcher
+
+    settings = get_settings()
+    return PollDispatcher(
+        trackers=TrackingStore(),
+        clock=SystemClock(),
+        daily_search_budget=settings.poll_daily_search_budget,
+        budget=PollBudgetStore(),
+    )
+
+
+@lru_cache(maxsize=1)
 def poll_cycle() -> PollCycle:
+    """The worker's side: the poller's own fare service (no memory tier), the event bus, booking links."""
     from farewatch import messaging
     from farewatch.store.poll_budget import PollBudgetStore
     from farewatch.store.tracking import AlertStore, TrackingStore
@@ -434,10 +454,11 @@ def poll_cycle() -> PollCycle:
         insight=poller_fares.insight,
         daily_search_budget=settings.poll_daily_search_budget,
         budget=PollBudgetStore(),
-        events=messaging.event_bus(settings),
+        events=messaging.AlertAnnouncements(settings),
         clock=SystemClock(),
         poll_interval_seconds=settings.watched_route_poll_seconds,
-        booking_link=booking_link_service().best_url,
+        # Through the poller's own source: one HTTP session and token, and no second fare service.
+        booking_link=build_booking_link_service(settings, SystemClock(), poller_fares.source).best_url,
     )
 
 
@@ -528,7 +549,7 @@ def build_notifier(
         endpoints=WebhookStore(),
         mailer=SesMailer(ses, sender=settings.mail_sender, configuration_set=settings.ses_configuration_set),
         webhooks=webhook_sender(settings),
-        later=messaging.NotifyQueue(messaging._client("sqs", settings), settings.notify_queue_url),
+        later=messaging.RetryQueue(settings),
         once=once if once is not None else PowertoolsOnce(settings),
         unsubscribe=UnsubscribeTokens(signing_key_provider(settings)),
         suppress=lambda email, reason: build_account_service(settings, clock).suppress_email(email, reason),

@@ -118,9 +118,9 @@ def fold(text: str) -> str:
 
 def preload() -> None:
     """Read the airport and city data now rather than on the first request (every fare request checks
-    its codes against them). The autosuggest's search index is built by the first suggest() instead:
-    the price function's other routes never read it."""
-    _airport_rows()
+    its codes against them). Only the file is read: a code is looked up in it alone (a few ms), and
+    the table of every airport, which the autosuggest's index needs, is built by the first suggest()."""
+    _airports_csv()
     _cities()
 
 
@@ -145,19 +145,25 @@ def _airport_rows() -> dict[str, Airport]:
     }
 
 
+@cache
+def _airports_csv() -> bytes:
+    """airportsdata's CSV as it is on disk (3 MB, kept for the life of the container)."""
+    from importlib.resources import files
+
+    return files("airportsdata").joinpath("airports.csv").read_bytes()
+
+
 def _load_iata_airports() -> dict[str, Airport]:
     """`airportsdata.load("IATA")`, reading only the rows that have an IATA code (a quarter of them).
 
-    Parsing the CSV is most of a cold start's locations cost; rows without an IATA code are skipped
+    Parsing the CSV is most of the autosuggest's cold cost; rows without an IATA code are skipped
     before the csv module sees them, and the others are read as `load` reads them (the same dialect,
     later rows winning), so the answer is the same (tests/unit/test_locations.py holds it to `load`).
     """
     import csv
     import io
-    from importlib.resources import files
 
-    text = files("airportsdata").joinpath("airports.csv").read_text(encoding="utf8")
-    lines = io.StringIO(text).readlines()  # split at "\n" only, as the csv module reads a file
+    lines = io.StringIO(_airports_csv().decode("utf8")).readlines()  # split at "\n" only, as csv does
     rows = [lines[0], *(line for line in lines[1:] if not _NO_IATA_ROW.match(line))]
     airports: dict[str, Airport] = {}
     for row in csv.DictReader(rows, quoting=csv.QUOTE_NONNUMERIC):
@@ -166,12 +172,35 @@ def _load_iata_airports() -> dict[str, Airport]:
     return airports
 
 
+def _airport_row(code: str) -> Airport | None:
+    """`_airport_rows().get(code)` for one upper-case code, without parsing the other rows: the last
+    line whose second field (after the quoted ICAO code) is `code` is the row `load` keeps, read with
+    the same dialect. A fare request looks up two codes; parsing all 28,000 rows took ~70 ms."""
+    import csv
+
+    data = _airports_csv()
+    needle = b'","' + code.encode("ascii") + b'",'
+    at = data.rfind(needle)
+    while at != -1:
+        start = data.rfind(b"\n", 0, at) + 1
+        if data.startswith(b'"', start) and data.find(b'"', start + 1) == at:
+            end = data.find(b"\n", at)
+            header = data[: data.find(b"\n")].decode("utf8")
+            line = data[start : end if end != -1 else len(data)].decode("utf8")
+            row = cast("Airport", next(csv.DictReader([header, line], quoting=csv.QUOTE_NONNUMERIC)))
+            return row if row["tz"] else None
+        at = data.rfind(needle, 0, at)
+    return None
+
+
 @cache
 def _airport(code: str) -> Location | None:
     # Built one by one on demand: a lookup should not pay for 8,000 Locations, only autosuggest does.
-    row = _airport_rows().get(code)
-    if row is None:
-        return None
+    row = _airport_row(code) if is_code_shaped(code) and code.isupper() else None
+    return None if row is None else _airport_location(code, row)
+
+
+def _airport_location(code: str, row: Airport) -> Location:
     return Location(
         code=code,
         kind="airport",
@@ -218,7 +247,7 @@ def _search_index() -> _SearchIndex:
         return _SearchEntry(location, code, city, name, _FIELD_SEPARATOR.join((code, city, name)))
 
     cities = tuple(entry(location) for location in _cities().values())
-    airports = tuple(entry(location) for code in _airport_rows() if (location := _airport(code)))
+    airports = tuple(entry(_airport_location(code, row)) for code, row in _airport_rows().items())
     return _SearchIndex(entries=cities + airports, cities=cities)
 
 

@@ -7,14 +7,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from farewatch import aws
-from farewatch.accounts.mailing import AccountMessage
 from farewatch.settings import Settings
-from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
-from farewatch.tracking.poll_cycle import QueueEntry
-from farewatch.tracking.values import Alert
+from farewatch.tracking.poll_dispatch import QueueEntry
+
+if TYPE_CHECKING:
+    from farewatch.accounts.mailing import AccountMessage
+    from farewatch.tracking.values import Alert
 
 
 def _client(service: str, settings: Settings) -> Any:
@@ -53,6 +54,9 @@ class EventBus:
     def announce(self, alerts: Sequence[Alert]) -> None:
         if not alerts:
             return
+        # Imported with the first alert: the event's model is not built by a dispatcher or a quiet poll.
+        from farewatch.tracking.events import EVENT_SOURCE, PRICE_DROP_DETAIL_TYPE, PriceDropDetected
+
         entries = [
             {
                 "Source": EVENT_SOURCE,
@@ -84,6 +88,18 @@ def event_bus(settings: Settings) -> EventBus:
     return EventBus(_client("events", settings), settings.event_bus_name)
 
 
+class AlertAnnouncements:
+    """The worker's AlertAnnouncer: the event bus, whose EventBridge client is made with the first
+    alert to announce (most poll batches announce none)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def announce(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            event_bus(self._settings).announce(alerts)
+
+
 class NotifyQueue:
     """The notifier's queue: account mails from the users function, and the notifier's own retries."""
 
@@ -100,6 +116,20 @@ class NotifyQueue:
 
     def send_account_mail(self, message: AccountMessage) -> None:
         self.send({"account_mail": asdict(message)})
+
+
+class RetryQueue:
+    """The notifier's Later: its own queue, whose SQS client is made with the first retry to schedule
+    (most records schedule none)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._queue: NotifyQueue | None = None
+
+    def send(self, body: dict[str, Any], *, delay_seconds: int = 0) -> None:
+        if self._queue is None:
+            self._queue = NotifyQueue(_client("sqs", self._settings), self._settings.notify_queue_url)
+        self._queue.send(body, delay_seconds=delay_seconds)
 
 
 class AccountMailOutbox:

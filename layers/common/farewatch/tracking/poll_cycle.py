@@ -1,6 +1,8 @@
-"""One poll cycle (SPEC §4): which watched routes are due (the dispatcher), and each due route's
-refresh (the worker): its fares through the shared cache, every tracker evaluated by the drop rules,
-alerts written idempotently and announced through the outbox.
+"""One poll cycle (SPEC §4): each due route's refresh (the worker): its fares through the shared
+cache, every tracker evaluated by the drop rules, alerts written idempotently and announced through
+the outbox. Which routes are due, and their queue messages, is farewatch.tracking.poll_dispatch (the
+scheduled dispatcher builds only that); a `PollCycle` carries one, so `due_routes` and `dispatch` run
+both sides in one process (tests, the bench).
 
 `PollCycle` is handed its collaborators (the tracking and alert stores, the fare service, the event
 bus and the clock), so tests hand it fakes and the poller's handlers get the production ones from
@@ -9,14 +11,12 @@ farewatch.composition. What a cycle may spend (a budget, a deadline) would be on
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import islice
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 
@@ -28,47 +28,46 @@ from farewatch.pricing import UNREAD, FareResult, Unread
 from farewatch.store.fare_cache import CachedFares
 from farewatch.store.tracking import AlertStore, RoutePollState, RouteSchedule, TrackerCheck, TrackingStore
 from farewatch.tracking import poll_policy, window
+from farewatch.tracking.poll_dispatch import (
+    DispatchReport,
+    PollBudget,
+    PollDispatcher,
+    PollQueue,
+    QueueEntry,
+    query_of_route_key,
+    route_key_of,
+)
+from farewatch.tracking.poll_policy import is_departed
 from farewatch.tracking.rules import AlertKind, TrackerMemory, alert_id, decide, remembered_after
-from farewatch.tracking.service import Fares, is_departed
 from farewatch.tracking.values import Alert, DatePrice, PricePoint, StoredTracker
+
+if TYPE_CHECKING:
+    from farewatch.tracking.service import (
+        Fares,
+    )  # the protocol only: the worker never loads the API's service
+
+# The dispatcher's side is also importable from here (an in-process cycle runs both).
+__all__ = [
+    "AlertAnnouncer",
+    "CycleSummary",
+    "DispatchReport",
+    "PollBudget",
+    "PollCycle",
+    "PollQueue",
+    "QueueEntry",
+    "RouteRefresh",
+    "RouteWork",
+    "query_of_route_key",
+    "route_key_of",
+]
 
 logger = Logger(child=True)
 
-# SQS SendMessageBatch and EventBridge PutEvents both take at most 10 entries per call.
-SQS_BATCH_LIMIT = 10
+# EventBridge PutEvents takes at most 10 entries per call.
 PUT_EVENTS_LIMIT = 10
 # A tracker that moved (a PATCH) between read and write is read again and decided again, this often.
 _EVALUATION_ATTEMPTS = 3
 UNLIMITED = 10**15  # POLL_DAILY_SEARCH_BUDGET 0: searches are still counted, never refused
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One SendMessageBatch entry: `entry_id` is unique within its batch, `body` names the route."""
-
-    entry_id: str
-    route_key: str
-
-    @property
-    def body(self) -> str:
-        return json.dumps({"route_key": self.route_key})
-
-
-def route_key_of(body: str) -> str:
-    """The route key carried by a poll-queue message body (what QueueEntry.body writes)."""
-    document = json.loads(body)
-    route_key = document.get("route_key") if isinstance(document, dict) else None
-    if not isinstance(route_key, str) or not route_key:
-        raise ValueError("poll message has no route_key")
-    return route_key
-
-
-class PollBudget(Protocol):
-    def take(self, day: date, *, limit: int) -> bool: ...
-
-    def count(self, day: date, searches: int) -> None: ...
-
-    def used(self, day: date) -> int: ...
 
 
 @runtime_checkable
@@ -87,21 +86,9 @@ class _ReadsAlong(Protocol):
     ) -> FareResult: ...
 
 
-class PollQueue(Protocol):
-    def send_batch(self, entries: Sequence[QueueEntry]) -> list[str]:
-        """Send up to 10 entries; answer the entry ids the queue did not accept."""
-
-
 class AlertAnnouncer(Protocol):
     def announce(self, alerts: Sequence[Alert]) -> None:
         """Publish one PriceDropDetected event per alert (at most 10); raise unless all were accepted."""
-
-
-@dataclass(frozen=True)
-class DispatchReport:
-    routes_enqueued: int
-    batches: int
-    failed_routes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,12 +131,6 @@ class CycleSummary:
         return asdict(self)
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 _KEPT_BOOKING_URLS = 1000
 
 
@@ -181,69 +162,17 @@ class PollCycle:
         self._events = events
         self._clock = clock
         self._poll_interval = poll_interval_seconds
+        self._dispatcher = PollDispatcher(
+            trackers=trackers, clock=clock, daily_search_budget=daily_search_budget, budget=budget
+        )
 
-    # -- the dispatcher -------------------------------------------------------------------------
+    # -- the dispatcher (farewatch.tracking.poll_dispatch) -------------------------------------
 
     def due_routes(self, *, ahead: float = 0.0, limit: int | None = None) -> Iterator[str]:
-        """Keys of watched routes to poll by now + `ahead`: tracked, not departed, oldest due first.
-
-        Listing a route does not claim it (its refresh moves `next_poll_at` on); the one write is
-        taking a departed route out of the due index.
-        """
-        at = self._clock.now() + ahead
-        that_day = ManualClock(at)
-        listed = 0
-        for route_key in self._trackers.due_routes(at):
-            if limit is not None and listed >= limit:
-                return
-            if is_departed(query_of_route_key(route_key), that_day):
-                self._trackers.unschedule(route_key)  # its trackers are expired: never poll it again
-                continue
-            listed += 1
-            yield route_key
+        return self._dispatcher.due_routes(ahead=ahead, limit=limit)
 
     def dispatch(self, queue: PollQueue, *, ahead: float = 0.0) -> DispatchReport:
-        """Enqueue every due watched route, ten per SendMessageBatch.
-
-        Entries a batch rejects are retried once in their own call; what still fails is logged and left
-        for the next scheduled cycle (the route stays due, so nothing is lost for long).
-        """
-        enqueued, batches, failed = 0, 0, []
-        for chunk in _chunks(self._routes_to_dispatch(ahead), SQS_BATCH_LIMIT):
-            entries = [QueueEntry(str(index), route_key) for index, route_key in enumerate(chunk)]
-            batches += 1
-            rejected = set(queue.send_batch(entries))
-            if rejected:
-                rejected = set(queue.send_batch([entry for entry in entries if entry.entry_id in rejected]))
-            lost = [entry.route_key for entry in entries if entry.entry_id in rejected]
-            if lost:
-                logger.error(
-                    "Poll queue rejected routes twice; they wait for the next cycle", extra={"routes": lost}
-                )
-            failed.extend(lost)
-            enqueued += len(entries) - len(lost)
-        return DispatchReport(routes_enqueued=enqueued, batches=batches, failed_routes=tuple(failed))
-
-    def _routes_to_dispatch(self, ahead: float) -> Iterator[str]:
-        """The due routes; when a daily search budget is set and binds, only the most valuable ones
-        it has room for (`poll_policy.choose`); the others stay due for a later cycle."""
-        if not self._budget_limit or self._budget is None:
-            yield from self.due_routes(ahead=ahead)
-            return
-        due = set(self.due_routes(ahead=ahead))
-        now = self._clock.now()
-        today = utc_datetime(now).date()
-        remaining = max(0, self._budget_limit - self._budget.used(today))
-        candidates = [
-            route for route in self._trackers.scheduled_routes(due_by=now + ahead) if route.route_key in due
-        ]
-        chosen = poll_policy.choose(candidates, remaining=remaining, now=now, today=today)
-        if len(chosen) < len(candidates):
-            logger.info(
-                "The daily search budget binds: serving the most valuable due routes",
-                extra={"due": len(candidates), "served": len(chosen), "budget_left": remaining},
-            )
-        yield from (route.route_key for route in chosen)
+        return self._dispatcher.dispatch(queue, ahead=ahead)
 
     # -- the worker -----------------------------------------------------------------------------
 
@@ -528,8 +457,3 @@ def _query_or_none(route_key: str) -> FareQuery | None:
         return query_of_route_key(route_key)
     except ValueError:
         return None
-
-
-def query_of_route_key(route_key: str) -> FareQuery:
-    """The trip a watched-route key stands for (`JFK#LAX#2026-12-01#1#USD[#return=…][#cabin=…][#stops=…]`)."""
-    return FareQuery.from_key(route_key)

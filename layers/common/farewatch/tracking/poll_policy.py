@@ -24,6 +24,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from farewatch.fare_query import local_today
+from farewatch.locations import require_location
+
+if TYPE_CHECKING:
+    from farewatch.clock import Clock
+    from farewatch.fare_query import FareQuery
 
 HOUR = 3600.0
 STEPS = (HOUR, 6 * HOUR, 24 * HOUR)
@@ -31,6 +39,11 @@ NEAR_DAYS, MID_DAYS = 14, 60
 MOVING = Decimal("0.05")
 MAX_POLL_AGE_SECONDS = 2 * 24 * HOUR
 BUDGET_RETRY_SECONDS = HOUR
+
+
+def is_departed(query: FareQuery, clock: Clock) -> bool:
+    """A departure date before today at the origin: its trackers expire and it is no longer polled."""
+    return query.departure_date < local_today(require_location(query.origin, "origin"), clock)
 
 
 def poll_interval(

@@ -25,6 +25,7 @@ from farewatch.store.history import Observation
 from farewatch.store.search_stats import SearchStatsStore
 from farewatch.store.tracking import TRACKER_PREFIX, AlertStore, TrackingStore, version_conflict
 from farewatch.tracking import poll_policy, window
+from farewatch.tracking.poll_policy import is_departed
 from farewatch.tracking.stats import History, RouteReport, Searches, route_report
 from farewatch.tracking.values import Alert, DatePrice, StoredTracker
 
@@ -66,11 +67,6 @@ class Tracker:
         if stored.current_price is None:
             return None
         return DatePrice(stored.query.departure_date, stored.current_price, stored.last_checked_at or 0.0)
-
-
-def is_departed(query: FareQuery, clock: Clock) -> bool:
-    """A departure date before today at the origin: its trackers expire and it is no longer polled."""
-    return query.departure_date < local_today(require_location(query.origin, "origin"), clock)
 
 
 def _nothing_to_alert_on(message: str) -> InvalidRequest:
