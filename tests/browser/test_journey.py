@@ -81,6 +81,12 @@ def test_a_traveller_tracks_a_fare_and_sees_its_drop_on_the_chart(tab: WatchedPa
         rf"^(Low for this route: typical|Typical for this route:|High for this route: typical) {RANGE}\.$"
     )
     expect(cheapest.get_by_text(insight)).to_be_visible()
+    # Green is for good news only: a high price is in the warning colours, a typical one neutral.
+    note = cheapest.locator("p.insight")
+    headline = note.locator("strong").inner_text()
+    background = note.evaluate("element => getComputedStyle(element).backgroundColor")
+    expected = {"Low": "rgb(232, 245, 233)", "Typical": "rgb(230, 240, 249)", "High": "rgb(255, 244, 220)"}
+    assert background == expected[headline.split()[0]], (headline, background)
     assert accessibility_violations(page) == []
     tab.screenshot("search-desktop", DESKTOP)
     tab.screenshot("search-phone", PHONE)
