@@ -44,6 +44,8 @@ class SearchCounter(Protocol):
 
 logger = Logger(child=True)
 
+NO_PRICE = Insight("unknown", None, None, 0, "No price to judge.")  # no offers: nothing to compare
+
 
 @dataclass(frozen=True)
 class CachePolicy:
@@ -238,7 +240,7 @@ class FareService:
         now = self._clock.now()
         today = utc_datetime(now).date()
         if price is None:
-            return insight.Insight("unknown", None, None, 0, "No price to judge.")
+            return NO_PRICE
         klass = insight.comparable_class(query, today)
         comparable = self._memory.comparables(klass, now) if self._memory is not None else None
         if comparable is None:
@@ -273,7 +275,7 @@ class FareService:
             read, state = read_entry_and_class(self.cache_item_key(query), read_class)
         result = self.fares(query, force_refresh=force_refresh, read=read)
         if result.cheapest is None:
-            return result, Insight("unknown", None, None, 0, "No price to judge.")
+            return result, NO_PRICE
         today = utc_datetime(self._clock.now()).date()
         klass = insight.comparable_class(query, today)
         # What was read with the entry judges only the hit that entry itself answered: any fetch

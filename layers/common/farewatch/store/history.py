@@ -24,7 +24,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PynamoDBException
@@ -42,7 +41,6 @@ SNAPSHOT_MAX_AGE_SECONDS = 300.0
 
 logger = Logger(child=True)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -68,9 +66,17 @@ class ClassState:
         return [amount for at, amount in self.observed if at >= start][:COMPARABLE_LIMIT]
 
 
-def _state_of(mark: ClassMark | None, snapshot: ComparableSnapshot | None) -> ClassState:
-    token = mark.token if mark is not None else None
-    if snapshot is None:
+def _class_keys(
+    klass: str,
+) -> tuple[tuple[type[ClassMark], str, str], tuple[type[ComparableSnapshot], str, str]]:
+    """The `batch_get` keys of a class's mark and snapshot (read by `_state_of`)."""
+    return (ClassMark, klass, MARK_KEY), (ComparableSnapshot, klass, SNAPSHOT_KEY)
+
+
+def _state_of(mark: object, snapshot: object) -> ClassState:
+    """The class state from what `batch_get` answered for `_class_keys` (None where absent)."""
+    token = mark.token if isinstance(mark, ClassMark) else None
+    if not isinstance(snapshot, ComparableSnapshot):
         return ClassState(token)
     pairs = json.loads(snapshot.amounts_json)
     return ClassState(
@@ -195,8 +201,7 @@ class PriceHistoryStore:
 
     def class_state(self, klass: str) -> ClassState:
         """The class's mark and snapshot (one BatchGetItem)."""
-        mark, snapshot = batch_get((ClassMark, klass, MARK_KEY), (ComparableSnapshot, klass, SNAPSHOT_KEY))
-        return _state_of(_as(ClassMark, mark), _as(ComparableSnapshot, snapshot))
+        return _state_of(*batch_get(*_class_keys(klass)))
 
     def rebuild(self, klass: str, *, since: float, mark: str | None, now: float) -> list[Decimal]:
         """`comparable_amounts` (a consistent Query), written as the class's snapshot built for the
@@ -216,19 +221,8 @@ class PriceHistoryStore:
         return [amount for _, amount in found]
 
 
-def _as(model: type[_Item], item: object) -> _Item | None:
-    return item if isinstance(item, model) else None
-
-
 def read_entry_and_class(entry_key: str, klass: str) -> tuple[CachedFares | None, ClassState]:
     """A fare cache entry (its CacheTable key, None when absent) and a comparable class's mark and
     snapshot, in one BatchGetItem (eventually consistent, like the entry's GetItem)."""
-    entry, mark, snapshot = batch_get(
-        (FareCacheEntry, entry_key, None),
-        (ClassMark, klass, MARK_KEY),
-        (ComparableSnapshot, klass, SNAPSHOT_KEY),
-    )
-    return (
-        entry_of(entry) if isinstance(entry, FareCacheEntry) else None,
-        _state_of(_as(ClassMark, mark), _as(ComparableSnapshot, snapshot)),
-    )
+    entry, mark, snapshot = batch_get((FareCacheEntry, entry_key, None), *_class_keys(klass))
+    return (entry_of(entry) if isinstance(entry, FareCacheEntry) else None, _state_of(mark, snapshot))
