@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import DESKTOP, WatchedPage
 from tests.browser.pages import (
@@ -28,10 +28,16 @@ from tests.browser.pages import (
 pytestmark = pytest.mark.e2e
 
 
-def day(iso: str) -> str:
-    """A window's day as the page writes it: "Sat 16 Jan"."""
+def day(page: Page, iso: str) -> str:
+    """A window's day as the page writes it: "Sat 16 Jan". The month's abbreviation is the browser's
+    own en-GB one (September is "Sept" there, "Sep" in Python's %b)."""
     when = dt.date.fromisoformat(iso)
-    return f"{when:%a} {when.day} {when:%b}"
+    month = page.evaluate(
+        "m => new Intl.DateTimeFormat('en-GB', {month: 'short', timeZone: 'UTC'})"
+        ".format(new Date(Date.UTC(2000, m - 1, 1)))",
+        when.month,
+    )
+    return f"{when:%a} {when.day} {month}"
 
 
 def money(amount: str | float | Decimal) -> str:
@@ -76,17 +82,18 @@ def test_a_flexible_tracker_shows_its_window_and_follows_a_cheaper_date(tab: Wat
     assert window == [(first + dt.timedelta(days=offset)).isoformat() for offset in range(-2, 3)]
     assert all(one["price"] is not None for one in tracker["window"])
     expect(page.get_by_text("Cheapest in your window:")).to_have_text(
-        f"Cheapest in your window: {day(tracker['best_date'])}, {money(tracker['best_price'])}"
+        f"Cheapest in your window: {day(page, tracker['best_date'])}, {money(tracker['best_price'])}"
     )
     table = page.get_by_role("region", name="Your flexible dates").get_by_role("table")
     rows = table.get_by_role("row")
     expect(rows).to_have_count(6)  # the header and five dates
     for one in tracker["window"]:
-        row = table.get_by_role("row", name=re.compile(f"^{day(one['departure_date'])}"))
+        row = table.get_by_role("row", name=re.compile(f"^{day(page, one['departure_date'])}"))
         expect(row).to_contain_text(money(one["price"]))
-    expect(table.get_by_role("row", name=re.compile(f"^{day(date)} \\(your date\\)"))).to_be_visible()
+    expect(table.get_by_role("row", name=re.compile(f"^{day(page, date)} \\(your date\\)"))).to_be_visible()
     expect(table.get_by_role("row").filter(has_text="Cheapest")).to_have_count(1)
-    expect(table.get_by_role("row").filter(has_text="Cheapest")).to_contain_text(day(tracker["best_date"]))
+    cheapest = table.get_by_role("row").filter(has_text="Cheapest")
+    expect(cheapest).to_contain_text(day(page, tracker["best_date"]))
     tracker_url = page.url
 
     # A lower fare on another day of the window than the one searched, and a poll cycle.
@@ -100,27 +107,27 @@ def test_a_flexible_tracker_shows_its_window_and_follows_a_cheaper_date(tab: Wat
     unread = page.get_by_role("list", name="Unread alerts").get_by_role("listitem")
     expect(unread).to_have_count(1)
     expect(unread.first).to_contain_text(f"Down to {money(lower)}")
-    expect(unread.first).to_contain_text(f"The cheapest day of your flexible dates: {day(other)}.")
+    expect(unread.first).to_contain_text(f"The cheapest day of your flexible dates: {day(page, other)}.")
     assert accessibility_violations(page) == []
 
     # The tracker page follows the new cheapest date.
     unread.first.get_by_role("link", name="See the price history").click()
     assert page.url == tracker_url
     expect(page.get_by_text("Cheapest in your window:")).to_have_text(
-        f"Cheapest in your window: {day(other)}, {money(lower)}"
+        f"Cheapest in your window: {day(page, other)}, {money(lower)}"
     )
     cheapest_row = table.get_by_role("row").filter(has_text="Cheapest")
     expect(cheapest_row).to_have_count(1)
-    expect(cheapest_row).to_contain_text(day(other))
+    expect(cheapest_row).to_contain_text(day(page, other))
     expect(cheapest_row).to_contain_text(money(lower))
-    expect(page.get_by_role("region", name="Alerts for this flight")).to_contain_text(day(other))
+    expect(page.get_by_role("region", name="Alerts for this flight")).to_contain_text(day(page, other))
     assert accessibility_violations(page) == []
     tab.screenshot("tracker-flexible-desktop", DESKTOP)
 
     # The list of trackers says the same.
     go_to(page, "Tracked")
     item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=re.compile("^BOS → ORD")))
-    expect(item).to_contain_text(f"Cheapest in your window: {day(other)}, {money(lower)}")
+    expect(item).to_contain_text(f"Cheapest in your window: {day(page, other)}, {money(lower)}")
     expect(item).to_contain_text("±2 days")
 
 
@@ -157,7 +164,8 @@ def test_a_date_of_the_window_not_priced_yet_says_so(tab: WatchedPage) -> None:
     table = tab.page.get_by_role("region", name="Your flexible dates").get_by_role("table")
     expect(table.get_by_role("row")).to_have_count(4)  # the header and three dates
     for one in unpriced:
-        expect(table.get_by_role("row", name=re.compile(f"^{day(one)}"))).to_contain_text("Not priced yet")
-    expect(table.get_by_role("row", name=re.compile(f"^{day(date)}"))).to_contain_text(
+        row = table.get_by_role("row", name=re.compile(f"^{day(tab.page, one)}"))
+        expect(row).to_contain_text("Not priced yet")
+    expect(table.get_by_role("row", name=re.compile(f"^{day(tab.page, date)}"))).to_contain_text(
         money(tracker["best_price"])
     )

@@ -4,15 +4,17 @@ their order against a fresh `make dev` stack, and each output is compared with t
 A reader's substitutions are made as the README asks: `localhost:8080`/`:8081` become the stack's ports,
 `TOKEN=eyJ...` takes the access token printed above, `"refresh_token": "..."` the refresh token,
 `<tracker-id>` and `<alert-id>` the last ones printed, `<verification-token>` the token of the
-verification mail's link and `<unsubscribe-url>` the price mail's List-Unsubscribe address. Shown outputs
-allow for what changes from run to run: `"..."` is any value, `"eyJ..."` any string starting so, a price
-any amount in that currency, `[...]` any list, and `...` at the end of an object or a list means more
-keys or items. The schedule is off (FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is
+verification mail's link and `<unsubscribe-url>` the price mail's List-Unsubscribe address; and
+`$(date -d '+N days' +%F)` is the date N days after the day the walk began, so that midnight passing
+during it changes nothing. Shown outputs allow for what changes from run to run: `"..."` is any value,
+`"eyJ..."` any string starting so, a price any amount in that currency, `[...]` any list, and `...` at
+the end of an object or a list means more keys or items. The schedule is off (FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is
 the one the README shows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.e2e
 SECTIONS = ("## Try it", "## Accounts", "## Tracking prices")
 MORE = "__more__"
 PRICE = re.compile(r"^\d+\.\d\d( [A-Z]{3})?$")
+DAYS_AHEAD = re.compile(r"\$\(date -d '\+(\d+) days?' \+%F\)")
 
 
 def walkthrough() -> list[tuple[str, list[str]]]:
@@ -96,6 +99,11 @@ def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 
 def test_the_readme_walkthrough_works_as_written(fresh_stack: DevStack) -> None:
+    today = dt.date.today()  # `date -d '+N days'` is read once: midnight may pass during the walk
+
+    def day_ahead(found: re.Match[str]) -> str:
+        return (today + dt.timedelta(days=int(found.group(1)))).isoformat()
+
     steps = walkthrough()
     assert len(steps) >= 25, "the README's walk-through sections were not found"
     seen: dict[str, str] = {}
@@ -103,6 +111,7 @@ def test_the_readme_walkthrough_works_as_written(fresh_stack: DevStack) -> None:
     for command, shown in steps:
         run = command.replace("localhost:8080", fresh_stack.api.removeprefix("http://"))
         run = run.replace("localhost:8081", fresh_stack.sim.removeprefix("http://"))
+        run = DAYS_AHEAD.sub(day_ahead, run)
         if run.startswith("TOKEN=eyJ..."):
             variables["TOKEN"] = seen["access_token"]
             continue

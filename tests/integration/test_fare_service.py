@@ -418,6 +418,13 @@ class RandomSource(ScriptedSource):
         return [offer(f"{self.rng.randint(100, 400)}.00")]
 
 
+def days_ahead(clock: ManualClock, days: int) -> str:
+    """A departure date `days` after the clock's day: its lead-time band is the same on any real date."""
+    from farewatch.clock import utc_datetime
+
+    return (utc_datetime(clock.now()).date() + dt.timedelta(days=days)).isoformat()
+
+
 def judged_by_query(query: FareQuery, price: Decimal, now: float):
     """What the insight is when the class's observations are read by a Query, as before snapshots."""
     from farewatch import insight
@@ -498,7 +505,7 @@ def test_an_insight_from_the_snapshot_is_always_what_a_query_of_the_class_says(a
         else (lambda source, clock: service(source, clock, force_refresh_min_seconds=0))
     )
     containers = [build(RandomSource(rng), clock) for _ in range(3)]
-    days = ["2027-06-01", "2027-06-02", "2027-06-05"]  # one lead-time band (120-365 days): one class
+    days = [days_ahead(clock, n) for n in (180, 181, 184)]  # one lead-time band (120-365 days): one class
     seen_elsewhere = [float("-inf")] * 3  # per container: when another one last observed the class
 
     def observed_by(index: int) -> None:
@@ -595,7 +602,8 @@ def test_a_failed_mark_keeps_the_answer_and_the_snapshot_counts_the_price_once_i
 
     clock = ManualClock(start=time.time())
     first, second = memory_container(ScriptedSource(), clock), memory_container(ScriptedSource(), clock)
-    first.priced(fare_query(day="2027-06-01"))  # the class's first observation and a snapshot of it
+    day, next_day = days_ahead(clock, 180), days_ahead(clock, 181)  # one class (lead time 120-365 days)
+    first.priced(fare_query(day=day))  # the class's first observation and a snapshot of it
     clock.advance(601)
     failing = ClassMark.save
 
@@ -603,14 +611,14 @@ def test_a_failed_mark_keeps_the_answer_and_the_snapshot_counts_the_price_once_i
         raise PutError("simulated throttling")
 
     monkeypatch.setattr(ClassMark, "save", throttled)
-    result, _ = first.priced(fare_query(day="2027-06-02"), force_refresh=True)  # observes; its mark fails
+    result, _ = first.priced(fare_query(day=next_day), force_refresh=True)  # observes; its mark fails
     monkeypatch.setattr(ClassMark, "save", failing)
     assert result.cached is False and result.cheapest is not None  # the traveller still gets the fare
 
     clock.advance(SNAPSHOT_MAX_AGE_SECONDS)
-    hit, judged = second.priced(fare_query(day="2027-06-02"))
+    hit, judged = second.priced(fare_query(day=next_day))
     assert hit.cached is True and hit.cheapest is not None
-    assert judged == judged_by_query(fare_query(day="2027-06-02"), hit.cheapest.price, clock.now())
+    assert judged == judged_by_query(fare_query(day=next_day), hit.cheapest.price, clock.now())
     assert judged.observations == 2
 
 

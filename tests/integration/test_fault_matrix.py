@@ -196,14 +196,13 @@ def test_a_fault_on_a_known_key_serves_the_last_answer_flagged_stale(stack, mode
 
 
 def test_an_expired_token_is_renewed_and_the_request_succeeds(stack):
-    call(stack.price, "GET", "/flights/price", origin="JFK", destination="LAX", date=future(42))
-    stack.pin(("LHR", "CDG", future(42)), 88.5)
+    date = future(42)  # once: the pin and the search name the same day even if midnight passes
+    call(stack.price, "GET", "/flights/price", origin="JFK", destination="LAX", date=date)
+    stack.pin(("LHR", "CDG", date), 88.5)
     before = stack.stats()
     stack.fault("expired_token", count=1)
 
-    status, body = call(
-        stack.price, "GET", "/flights/price", origin="LHR", destination="CDG", date=future(42)
-    )
+    status, body = call(stack.price, "GET", "/flights/price", origin="LHR", destination="CDG", date=date)
 
     after = stack.stats()
     assert status == 200 and body["meta"]["stale"] is False
