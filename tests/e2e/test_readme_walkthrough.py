@@ -8,8 +8,8 @@ verification mail's link and `<unsubscribe-url>` the price mail's List-Unsubscri
 `$(date -d '+N days' +%F)` is the date N days after the day the walk began, so that midnight passing
 during it changes nothing. Shown outputs allow for what changes from run to run: `"..."` is any value,
 `"eyJ..."` any string starting so, a price any amount in that currency, `[...]` any list, and `...` at
-the end of an object or a list means more keys or items. The schedule is off (FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is
-the one the README shows.
+the end of an object or a list means more keys or items. The schedule is off
+(FAREWATCH_POLL_INTERVAL_SECONDS=0) so that the tracker's version is the one the README shows.
 """
 
 from __future__ import annotations
