@@ -99,7 +99,9 @@ function EmailSettings() {
         <>
           <p>
             Alerts go to <strong>{me.email}</strong>.{" "}
-            {me.email_verified ? "The address is confirmed." : "The address is not confirmed yet: price emails wait until it is."}
+            {me.email_verified
+              ? "The address is confirmed."
+              : "The address is not confirmed yet: Farewatch sends no price emails until it is (alerts still appear under Alerts and go to your webhooks)."}
           </p>
           {me.email_suppressed && (
             <p class="notice">
